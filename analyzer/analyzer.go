@@ -1,0 +1,527 @@
+// Package analyzer turns one verbatim into an analysis: PII masked,
+// normalized, segmented, split into turns and clauses, tagged against the
+// taxonomy, scored for sentiment per clause, tag and record, and graded for
+// severity. It does no network or database I/O.
+package analyzer
+
+import (
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+	"unsafe"
+
+	"dongting/data"
+	"dongting/taxonomy"
+)
+
+// Resources are the data files an analyzer needs, loaded and checked.
+type Resources struct {
+	Taxonomy    *taxonomy.Taxonomy
+	Signals     []SignalRule
+	Lexicon     *Lexicon
+	DomainWords []string
+	Stopwords   map[string]bool
+}
+
+// LoadResources reads everything from fsys (see package data). taxonomy
+// names a file under taxonomy/ without its extension ("property", "mall").
+func LoadResources(fsys fs.FS, taxonomyName string) (*Resources, error) {
+	src, err := fs.ReadFile(fsys, "taxonomy/"+taxonomyName+".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: taxonomy %q: %w", taxonomyName, err)
+	}
+	tax, err := taxonomy.Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: taxonomy/%s.yaml: %w", taxonomyName, err)
+	}
+	res := &Resources{Taxonomy: tax}
+	if res.Signals, err = LoadSignalRules(fsys); err != nil {
+		return nil, err
+	}
+	if res.Lexicon, err = LoadLexicon(fsys); err != nil {
+		return nil, err
+	}
+	if res.DomainWords, err = data.Words(fsys, "dict/property.txt"); err != nil {
+		return nil, err
+	}
+	stop, err := data.Words(fsys, "dict/stopwords.txt")
+	if err != nil {
+		return nil, err
+	}
+	res.Stopwords = make(map[string]bool, len(stop))
+	for _, w := range stop {
+		res.Stopwords[w] = true
+	}
+	return res, nil
+}
+
+// SegmenterWords are the words to add to gojieba: the domain dictionary,
+// every rule term (so tagging and search cut text alike) and the
+// hand-written sentiment cues.
+func (r *Resources) SegmenterWords() []string {
+	words := append([]string(nil), r.DomainWords...)
+	words = append(words, r.Taxonomy.Terms()...)
+	for _, s := range r.Signals {
+		if e, err := taxonomy.ParseRule(s.Rule); err == nil {
+			words = append(words, taxonomy.Terms(e)...)
+		}
+	}
+	for w, v := range r.Lexicon.weights {
+		if v <= -1.5 || v >= 1.5 { // strong cues only: mild ones are often common words
+			words = append(words, w)
+		}
+	}
+	sort.Strings(words)
+	out := words[:0]
+	for i, w := range words {
+		if (i == 0 || w != words[i-1]) && utf8.RuneCountInString(w) >= 2 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// Analyzer is safe for concurrent use.
+type Analyzer struct {
+	seg     *Segmenter
+	norm    *Normalizer
+	lex     *Lexicon
+	tagger  *taxonomy.Tagger
+	signals []SignalRule
+	stop    map[string]bool
+}
+
+// New builds an analyzer on a shared segmenter (which should have been
+// given res.SegmenterWords()).
+func New(seg *Segmenter, res *Resources) (*Analyzer, error) {
+	norm, err := NewNormalizer()
+	if err != nil {
+		return nil, err
+	}
+	extra := make([]taxonomy.Source, len(res.Signals))
+	for i, s := range res.Signals {
+		extra[i] = s.source()
+	}
+	tok := func(s string) []string { return seg.Cut(norm.Normalize(s).Text) }
+	tagger, err := res.Taxonomy.Compile(tok, extra...)
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: %w", err)
+	}
+	return &Analyzer{seg: seg, norm: norm, lex: res.Lexicon, tagger: tagger, signals: res.Signals, stop: res.Stopwords}, nil
+}
+
+// Taxonomy is the taxonomy the analyzer tags against.
+func (a *Analyzer) Taxonomy() *taxonomy.Taxonomy { return a.tagger.Taxonomy() }
+
+// Analysis is the result for one record (the `dongting analyze` contract).
+type Analysis struct {
+	ID         string    `json:"id"`
+	Sentiment  Sentiment `json:"sentiment"`
+	Severity   string    `json:"severity"`
+	Praise     bool      `json:"praise"`
+	Redline    []string  `json:"redline"`
+	Tags       []Tag     `json:"tags"`
+	Dimensions []Tag     `json:"dimensions"`
+	Signals    []Signal  `json:"signals"`
+	Keywords   []string  `json:"keywords"`
+	PII        PIICounts `json:"pii"`
+	// Text is the record's text after PII masking (turns joined by
+	// newlines for a JSON transcript): what may be stored and indexed.
+	Text string `json:"-"`
+}
+
+// Tag is a matched taxonomy node (a touchpoint, or a dimension).
+type Tag struct {
+	ID        string     `json:"id"`
+	Scene     string     `json:"scene,omitempty"`
+	Path      []string   `json:"path"`
+	Rule      string     `json:"rule"`
+	Sentiment Sentiment  `json:"sentiment"`
+	Evidence  []Evidence `json:"evidence"`
+}
+
+// Evidence is matched text. Start and End are code-point offsets into the
+// record's original text, or into turns[Turn].text for a JSON transcript.
+type Evidence struct {
+	Turn  *int   `json:"turn,omitempty"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+	Text  string `json:"text"`
+}
+
+// Signal is a severity or praise rule that fired.
+type Signal struct {
+	ID       string     `json:"id"`
+	Name     string     `json:"name"`
+	Kind     string     `json:"kind"` // redline, severe, praise, sentiment
+	Severity string     `json:"severity,omitempty"`
+	Evidence []Evidence `json:"evidence,omitempty"`
+}
+
+// segment is one stretch of original text said by one speaker.
+type segment struct {
+	text    string // PII-masked original
+	turn    int    // index into Record.Turns, or -1
+	base    int    // code-point offset of text in the evidence reference
+	global  int    // code-point offset in the analyzer's running count
+	runes   int
+	speaker taxonomy.Speaker
+	bytes   []int32 // lazily: byte offset of each code point
+}
+
+type clause struct {
+	lo, hi   int // word tokens [lo, hi)
+	speaker  taxonomy.Speaker
+	exclaim  int
+	question bool
+	contrast bool // starts with 但是/不过…
+	sentEnd  bool // closed by 。！？ or a line break
+	raw      float64
+	cued     bool
+}
+
+// Thresholds for severity from sentiment alone.
+const (
+	severeScore = -0.75 // P2 without a rule: strongly negative
+	praiseScore = 0.85  // 亮点 without a praise word: strongly positive
+	maxKeywords = 10
+	stt         = 12 // split a clause with no punctuation after this many words
+)
+
+var connectives = map[string]bool{"然后": true, "结果": true, "而且": true, "所以": true, "还有": true, "另外": true, "并且": true, "接着": true, "后来": true, "现在": true}
+
+// Analyze analyzes one record. It returns a *FieldError for invalid input.
+func (a *Analyzer) Analyze(r *Record) (*Analysis, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	out := &Analysis{ID: r.ID, Redline: []string{}, Tags: []Tag{}, Dimensions: []Tag{}, Signals: []Signal{}, Keywords: []string{}}
+	var segs []segment
+	if len(r.Turns) > 0 {
+		texts := make([]string, len(r.Turns))
+		global := 0
+		for i, t := range r.Turns {
+			masked, c := MaskPII(t.Text)
+			addCounts(&out.PII, c)
+			texts[i] = masked
+			sp := taxonomy.SpeakerCustomer
+			if t.Speaker == "agent" {
+				sp = taxonomy.SpeakerAgent
+			}
+			n := utf8.RuneCountInString(masked)
+			segs = append(segs, segment{text: masked, turn: i, global: global, runes: n, speaker: sp})
+			global += n + 1
+		}
+		out.Text = strings.Join(texts, "\n")
+	} else {
+		masked, c := MaskPII(r.Text)
+		out.PII = c
+		out.Text = masked
+		for _, t := range SplitTurns(masked) {
+			segs = append(segs, segment{text: masked[t.ByteStart:t.ByteEnd], turn: -1, base: t.Start, global: t.Start, runes: t.End - t.Start, speaker: t.Speaker})
+		}
+	}
+
+	var (
+		tokens  []taxonomy.Token
+		tokSeg  []int32
+		tokCl   []int32
+		clauses []clause
+	)
+	for si := range segs {
+		s := &segs[si]
+		norm := a.norm.Normalize(s.text)
+		if norm.Text == "" {
+			continue
+		}
+		cur := clause{lo: len(tokens), speaker: s.speaker}
+		closeClause := func(sentEnd bool) {
+			cur.hi = len(tokens)
+			cur.sentEnd = cur.sentEnd || sentEnd
+			if cur.hi > cur.lo {
+				clauses = append(clauses, cur)
+			} else if len(clauses) > 0 && clauses[len(clauses)-1].speaker == cur.speaker {
+				// punctuation after a closed clause still belongs to it
+				last := &clauses[len(clauses)-1]
+				last.exclaim += cur.exclaim
+				last.question = last.question || cur.question
+				last.sentEnd = last.sentEnd || sentEnd
+			}
+			cur = clause{lo: len(tokens), speaker: s.speaker}
+		}
+		pos, bpos := 0, 0 // rune and byte offsets in norm.Text
+		for _, w := range a.seg.Cut(norm.Text) {
+			// gojieba returns substrings of its input; should it ever skip
+			// text, the gap is counted so offsets stay right.
+			if off := substringOffset(norm.Text, w); off > bpos {
+				pos += utf8.RuneCountInString(norm.Text[bpos:off])
+				bpos = off
+			}
+			n := utf8.RuneCountInString(w)
+			start, end := pos, pos+n
+			pos, bpos = end, bpos+len(w)
+			if isBreak(w) {
+				for _, r := range w {
+					switch r {
+					case '!':
+						cur.exclaim++
+					case '?':
+						cur.question = true
+					}
+				}
+				closeClause(strings.ContainsAny(w, ".。!?\n…"))
+				continue
+			}
+			if a.lex.contrast[w] && len(tokens) > cur.lo {
+				closeClause(false)
+				cur.contrast = true
+			} else if len(tokens)-cur.lo >= stt || (connectives[w] && len(tokens)-cur.lo >= 4) {
+				closeClause(false)
+			} else if len(tokens) == cur.lo && a.lex.contrast[w] {
+				cur.contrast = true
+			}
+			tokens = append(tokens, taxonomy.Token{
+				Text:    w,
+				Start:   s.global + norm.Orig(start),
+				End:     s.global + norm.Orig(end-1) + 1,
+				Speaker: s.speaker,
+			})
+			tokSeg = append(tokSeg, int32(si))
+			tokCl = append(tokCl, int32(len(clauses)))
+		}
+		closeClause(true)
+	}
+
+	a.scoreClauses(tokens, clauses)
+	var sum float64
+	customerSaid := false
+	for _, c := range clauses {
+		if c.speaker == taxonomy.SpeakerCustomer {
+			sum += c.raw
+			customerSaid = true
+		}
+	}
+	if !customerSaid { // only the agent spoke: score what was said
+		for _, c := range clauses {
+			sum += c.raw
+		}
+	}
+	out.Sentiment = sentimentOf(sum)
+
+	tags, extra := a.tagger.Tag(tokens)
+	ev := evidenceMaker{segs: segs, tokSeg: tokSeg}
+	for _, h := range tags {
+		t := Tag{ID: h.Node.ID, Scene: h.Node.Scene, Path: h.Node.Path, Rule: h.Rule,
+			Sentiment: a.tagSentiment(h.Evidence, tokCl, clauses, sum), Evidence: ev.spans(h.Evidence)}
+		if h.Node.Dimension {
+			t.Scene = ""
+			out.Dimensions = append(out.Dimensions, t)
+		} else {
+			out.Tags = append(out.Tags, t)
+		}
+	}
+	sort.SliceStable(out.Tags, func(i, j int) bool { return out.Tags[i].Evidence[0].Start < out.Tags[j].Evidence[0].Start })
+
+	a.grade(out, extra, &ev)
+	out.Keywords = a.keywords(tokens)
+	return out, nil
+}
+
+// substringOffset is the byte offset of sub within s when sub is a substring
+// of s (shares its memory), or -1.
+func substringOffset(s, sub string) int {
+	if len(sub) == 0 || len(s) == 0 {
+		return -1
+	}
+	d := int(uintptr(unsafe.Pointer(unsafe.StringData(sub))) - uintptr(unsafe.Pointer(unsafe.StringData(s))))
+	if d < 0 || d+len(sub) > len(s) {
+		return -1
+	}
+	return d
+}
+
+func addCounts(dst *PIICounts, c PIICounts) {
+	dst.Mobile += c.Mobile
+	dst.Landline += c.Landline
+	dst.IDCard += c.IDCard
+	dst.BankCard += c.BankCard
+	dst.Email += c.Email
+}
+
+// isBreak reports a token of punctuation or space, which ends a clause.
+// Other symbols (emoji among them) are dropped from matching as well.
+func isBreak(w string) bool {
+	for _, r := range w {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// scoreClauses fills raw scores, with contrast: the clause after 但是/不过
+// outweighs the clauses before it in the same sentence.
+func (a *Analyzer) scoreClauses(tokens []taxonomy.Token, clauses []clause) {
+	buf := make([]string, 0, 32)
+	for i := range clauses {
+		c := &clauses[i]
+		buf = buf[:0]
+		for _, t := range tokens[c.lo:c.hi] {
+			buf = append(buf, t.Text)
+		}
+		c.raw, c.cued = a.lex.clauseScore(buf, c.exclaim, c.question)
+	}
+	for i := range clauses {
+		if !clauses[i].contrast {
+			continue
+		}
+		clauses[i].raw *= contrastAfter
+		for j := i - 1; j >= 0 && !clauses[j].sentEnd && clauses[j].speaker == clauses[i].speaker; j-- {
+			clauses[j].raw *= contrastPrior
+			if clauses[j].contrast {
+				break
+			}
+		}
+	}
+}
+
+// tagSentiment scores a tag from the customer clauses holding its evidence;
+// when they carry no cue, from their sentences; failing that, the record's.
+func (a *Analyzer) tagSentiment(spans []taxonomy.Span, tokCl []int32, clauses []clause, recordSum float64) Sentiment {
+	seen := map[int32]bool{}
+	sum, cued := 0.0, false
+	for _, sp := range spans {
+		c := tokCl[sp.First]
+		if seen[c] || int(c) >= len(clauses) || clauses[c].speaker != taxonomy.SpeakerCustomer {
+			continue
+		}
+		seen[c] = true
+		sum += clauses[c].raw
+		cued = cued || clauses[c].cued
+	}
+	if cued {
+		return sentimentOf(sum)
+	}
+	sum = 0
+	for c := range seen {
+		lo, hi := int(c), int(c)
+		for lo > 0 && !clauses[lo-1].sentEnd && clauses[lo-1].speaker == clauses[c].speaker {
+			lo--
+		}
+		for hi < len(clauses)-1 && !clauses[hi].sentEnd && clauses[hi+1].speaker == clauses[c].speaker {
+			hi++
+		}
+		for k := lo; k <= hi; k++ {
+			sum += clauses[k].raw
+			cued = cued || clauses[k].cued
+		}
+	}
+	if cued {
+		return sentimentOf(sum)
+	}
+	return sentimentOf(recordSum)
+}
+
+// grade sets severity, red lines and praise from the signal rules that fired
+// and the record's sentiment.
+func (a *Analyzer) grade(out *Analysis, hits []taxonomy.Hit, ev *evidenceMaker) {
+	out.Severity = SeverityNone
+	if out.Sentiment.Label == Negative {
+		out.Severity = P3
+	}
+	praised := false
+	for _, h := range hits {
+		r := a.signals[h.Rule]
+		sig := Signal{ID: r.ID, Name: r.Name, Kind: r.kind, Severity: r.Severity, Evidence: ev.spans(h.Evidence)}
+		switch r.kind {
+		case "redline":
+			out.Redline = append(out.Redline, r.ID)
+			out.Severity = P1
+		case "severe":
+			if out.Sentiment.Label != Negative {
+				continue // 第二次来 with nothing wrong is not a repeat complaint
+			}
+			if out.Severity != P1 {
+				out.Severity = P2
+			}
+		case "praise":
+			if out.Sentiment.Score <= 0 {
+				continue // 谢谢 in a complaint is politeness, not praise
+			}
+			praised = true
+		}
+		out.Signals = append(out.Signals, sig)
+	}
+	if out.Sentiment.Score <= severeScore && out.Severity == P3 {
+		out.Severity = P2
+		out.Signals = append(out.Signals, Signal{ID: "strong-negative", Name: "强烈不满", Kind: "sentiment", Severity: P2})
+	}
+	if !praised && out.Sentiment.Score >= praiseScore {
+		praised = true
+		out.Signals = append(out.Signals, Signal{ID: "strong-positive", Name: "强烈满意", Kind: "sentiment"})
+	}
+	out.Praise = praised
+}
+
+// keywords are the most frequent content words (two runes or more, not
+// stopwords), most frequent first.
+func (a *Analyzer) keywords(tokens []taxonomy.Token) []string {
+	counts := map[string]int{}
+	var order []string
+	for _, t := range tokens {
+		if a.stop[t.Text] || len(t.Text) < 4 || utf8.RuneCountInString(t.Text) < 2 {
+			continue
+		}
+		if counts[t.Text] == 0 {
+			order = append(order, t.Text)
+		}
+		counts[t.Text]++
+	}
+	sort.SliceStable(order, func(i, j int) bool { return counts[order[i]] > counts[order[j]] })
+	if len(order) > maxKeywords {
+		order = order[:maxKeywords]
+	}
+	if order == nil {
+		return []string{}
+	}
+	return order
+}
+
+// evidenceMaker turns matcher spans (analyzer-global code points) into
+// evidence with offsets into the original text or turn.
+type evidenceMaker struct {
+	segs   []segment
+	tokSeg []int32
+}
+
+func (e *evidenceMaker) spans(spans []taxonomy.Span) []Evidence {
+	out := make([]Evidence, 0, len(spans))
+	for _, sp := range spans {
+		s := &e.segs[e.tokSeg[sp.First]]
+		start, end := sp.Start-s.global, sp.End-s.global
+		ev := Evidence{Start: s.base + start, End: s.base + end, Text: s.slice(start, end)}
+		if s.turn >= 0 {
+			t := s.turn
+			ev.Turn = &t
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// slice returns code points [start, end) of the segment's text.
+func (s *segment) slice(start, end int) string {
+	if s.bytes == nil {
+		s.bytes = make([]int32, 0, s.runes+1)
+		for i := range s.text {
+			s.bytes = append(s.bytes, int32(i))
+		}
+		s.bytes = append(s.bytes, int32(len(s.text)))
+	}
+	start = max(0, min(start, len(s.bytes)-1))
+	end = max(start, min(end, len(s.bytes)-1))
+	return s.text[s.bytes[start]:s.bytes[end]]
+}

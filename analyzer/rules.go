@@ -1,0 +1,103 @@
+package analyzer
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+
+	"gopkg.in/yaml.v3"
+
+	"dongting/taxonomy"
+)
+
+// Severity levels (ARCHITECTURE.md, "Severity").
+const (
+	P1           = "P1"
+	P2           = "P2"
+	P3           = "P3"
+	SeverityNone = "none"
+)
+
+// SignalRule is a red-line, severe-dissatisfaction or praise rule from
+// data/rules/severity.yaml.
+type SignalRule struct {
+	ID       string `yaml:"id" json:"id"`
+	Name     string `yaml:"name" json:"name"`
+	Severity string `yaml:"severity" json:"severity,omitempty"`
+	Scope    string `yaml:"scope" json:"-"` // customer (default) or any
+	Rule     string `yaml:"rule" json:"-"`
+	line     int
+	col      int
+	kind     string // redline, severe, praise
+}
+
+// UnmarshalYAML keeps where the rule text is, for compile errors.
+func (r *SignalRule) UnmarshalYAML(v *yaml.Node) error {
+	type plain SignalRule
+	var p plain
+	if err := v.Decode(&p); err != nil {
+		return err
+	}
+	*r = SignalRule(p)
+	r.line = v.Line
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		if v.Content[i].Value == "rule" {
+			r.line, r.col = v.Content[i+1].Line, v.Content[i+1].Column-1
+		}
+	}
+	return nil
+}
+
+type signalFile struct {
+	Redline []SignalRule `yaml:"redline"`
+	Severe  []SignalRule `yaml:"severe"`
+	Praise  []SignalRule `yaml:"praise"`
+}
+
+// LoadSignalRules reads and checks rules/severity.yaml.
+func LoadSignalRules(fsys fs.FS) ([]SignalRule, error) {
+	const name = "rules/severity.yaml"
+	src, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: %w", err)
+	}
+	var f signalFile
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("analyzer: %s: %w", name, err)
+	}
+	var out []SignalRule
+	seen := map[string]bool{}
+	for _, group := range []struct {
+		kind  string
+		rules []SignalRule
+		sev   []string
+	}{{"redline", f.Redline, []string{P1}}, {"severe", f.Severe, []string{P2}}, {"praise", f.Praise, []string{""}}} {
+		for _, r := range group.rules {
+			r.kind = group.kind
+			switch {
+			case r.ID == "" || r.Rule == "":
+				return nil, fmt.Errorf("analyzer: %s:%d: a %s rule needs an id and a rule", name, r.line, group.kind)
+			case seen[r.ID]:
+				return nil, fmt.Errorf("analyzer: %s:%d: duplicate rule id %q", name, r.line, r.ID)
+			case !contains(group.sev, r.Severity):
+				return nil, fmt.Errorf("analyzer: %s:%d: rule %s: severity %q, want %q in %s", name, r.line, r.ID, r.Severity, group.sev[0], group.kind)
+			case r.Scope != "" && r.Scope != "customer" && r.Scope != "any":
+				return nil, fmt.Errorf("analyzer: %s:%d: rule %s: scope %q, want customer or any", name, r.line, r.ID, r.Scope)
+			}
+			seen[r.ID] = true
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// source turns the rule into a matcher source; customer scope wraps it.
+func (r SignalRule) source() taxonomy.Source {
+	rule, col := r.Rule, r.col
+	if r.Scope != "any" {
+		rule, col = "customer("+rule+")", col-len("customer(")
+	}
+	return taxonomy.Source{Name: r.ID, Rule: rule, Line: r.line, Col: col}
+}

@@ -1,0 +1,111 @@
+package analyzer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/yanyiwu/gojieba"
+)
+
+// DictFiles are the files gojieba needs, looked up in the dictionary
+// directory (gojieba's own deps/cppjieba/dict).
+var DictFiles = []string{"jieba.dict.utf8", "hmm_model.utf8", "user.dict.utf8", "idf.utf8", "stop_words.utf8"}
+
+// Segmenter is the process's one gojieba instance (≈130 MB of C++ heap, ~1 s
+// to load: share it). Cut is safe across goroutines; AddWord mutates
+// unlocked maps inside gojieba, so it takes the write lock.
+type Segmenter struct {
+	mu    sync.RWMutex
+	jieba *gojieba.Jieba
+	words int
+}
+
+// CheckDictDir verifies that dir holds every file gojieba needs, so a bad
+// path is a clear error here instead of a panic inside gojieba.
+func CheckDictDir(dir string) error {
+	if dir == "" {
+		return errors.New("analyzer: jieba dictionary directory not set (flag -jieba-dict or env DONGTING_JIEBA_DICT; `make` sets it)")
+	}
+	var missing []string
+	for _, f := range DictFiles {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || st.IsDir() {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("analyzer: jieba dictionary directory %s lacks %s", dir, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// NewSegmenter loads gojieba from dictDir and adds the domain words.
+func NewSegmenter(dictDir string, words []string) (*Segmenter, error) {
+	if err := CheckDictDir(dictDir); err != nil {
+		return nil, err
+	}
+	paths := make([]string, len(DictFiles))
+	for i, f := range DictFiles {
+		paths[i] = filepath.Join(dictDir, f)
+	}
+	s := &Segmenter{jieba: gojieba.NewJieba(paths...)}
+	for _, w := range words {
+		s.addWord(w)
+	}
+	return s, nil
+}
+
+func (s *Segmenter) addWord(w string) {
+	w = strings.TrimSpace(w)
+	if w == "" || strings.ContainsAny(w, " \t\n\x00") {
+		return
+	}
+	s.jieba.AddWord(w)
+	s.words++
+}
+
+// AddWords adds words to the dictionary while no Cut is running.
+func (s *Segmenter) AddWords(words ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range words {
+		s.addWord(w)
+	}
+}
+
+// Words is the number of words added on top of gojieba's dictionary.
+func (s *Segmenter) Words() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.words
+}
+
+// Cut segments text (precise mode with HMM for unknown words). The returned
+// strings are substrings of text. Text must not contain NUL: gojieba passes
+// it through C.CString and would stop there (Normalize removes NUL).
+func (s *Segmenter) Cut(text string) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.jieba.Cut(text, true)
+}
+
+// CutForSearch also emits the overlapping sub-words of long words.
+func (s *Segmenter) CutForSearch(text string) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.jieba.CutForSearch(text, true)
+}
+
+// Close frees the C++ side. The segmenter must not be used afterwards.
+func (s *Segmenter) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.jieba != nil {
+		s.jieba.Free()
+		s.jieba = nil
+	}
+}

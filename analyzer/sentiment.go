@@ -1,0 +1,206 @@
+package analyzer
+
+import (
+	"fmt"
+	"io/fs"
+	"math"
+
+	"dongting/data"
+)
+
+// Sentiment is a polarity label and a score in [-1, 1].
+type Sentiment struct {
+	Label string  `json:"label"`
+	Score float64 `json:"score"`
+}
+
+// Labels.
+const (
+	Negative = "negative"
+	Neutral  = "neutral"
+	Positive = "positive"
+)
+
+// Lexicon holds the sentiment resources from data/sentiment.
+type Lexicon struct {
+	weights    map[string]float64 // hand-written weights override learned ones
+	negators   map[string]bool
+	degree     map[string]float64
+	contrast   map[string]bool
+	rhetorical map[string]bool
+	hand       int
+}
+
+// Scoring constants, tuned on the training split of the dev data (see
+// README, "Sentiment").
+const (
+	negWindow     = 3    // tokens a negator or degree adverb reaches forward
+	negFlipPos    = 0.9  // 不好: a negated positive word turns negative…
+	negFlipNeg    = 0.45 // 不差: …a negated negative word only mildly positive
+	contrastAfter = 1.6  // weight of the clause after 但是/不过
+	contrastPrior = 0.5  // weight of the clauses before it
+	rhetoricalCue = -1.2 // 凭什么/难道 … ? with no other polarity
+	exclaimBoost  = 1.25 // clause ends with ! (1.5 with !!! or more)
+	squash        = 2.5  // score = tanh(sum / squash)
+	labelBand     = 0.1  // |score| below this is neutral
+	learnedScale  = 1.0  // learned log-odds are used as weights as they are
+)
+
+// LoadLexicon reads the lexicon files from fsys (the data package layout).
+func LoadLexicon(fsys fs.FS) (*Lexicon, error) {
+	hand, err := data.Weights(fsys, "sentiment/lexicon.txt")
+	if err != nil {
+		return nil, err
+	}
+	learned, err := data.Weights(fsys, "sentiment/learned.txt")
+	if err != nil {
+		return nil, err
+	}
+	lx := &Lexicon{weights: make(map[string]float64, len(hand)+len(learned)), hand: len(hand)}
+	for w, v := range learned {
+		lx.weights[w] = v * learnedScale
+	}
+	for w, v := range hand {
+		if v < -3 || v > 3 {
+			return nil, fmt.Errorf("analyzer: sentiment/lexicon.txt: weight of %q is %v, outside [-3, 3]", w, v)
+		}
+		lx.weights[w] = v
+	}
+	if lx.degree, err = data.Weights(fsys, "sentiment/degree.txt"); err != nil {
+		return nil, err
+	}
+	for name, dst := range map[string]*map[string]bool{
+		"sentiment/negation.txt":   &lx.negators,
+		"sentiment/contrast.txt":   &lx.contrast,
+		"sentiment/rhetorical.txt": &lx.rhetorical,
+	} {
+		words, err := data.Words(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[string]bool, len(words))
+		for _, w := range words {
+			m[w] = true
+		}
+		*dst = m
+	}
+	return lx, nil
+}
+
+// Len is the number of polarity entries.
+func (lx *Lexicon) Len() int { return len(lx.weights) }
+
+// HandWritten is the number of entries written by hand.
+func (lx *Lexicon) HandWritten() int { return lx.hand }
+
+// HandWords are the hand-written entries worth adding to the segmenter.
+func (lx *Lexicon) segmenterWords() []string {
+	out := make([]string, 0, len(lx.weights))
+	for w := range lx.weights {
+		out = append(out, w)
+	}
+	return out
+}
+
+// clauseScore scores one clause's tokens. It returns the raw (unsquashed)
+// score and whether any polarity cue was seen.
+func (lx *Lexicon) clauseScore(toks []string, exclaim int, question bool) (float64, bool) {
+	sum := 0.0
+	cued := false
+	rhetorical := false
+	for i, t := range toks {
+		if lx.rhetorical[t] {
+			rhetorical = true
+		}
+		w, ok := lx.weights[t]
+		if !ok {
+			continue
+		}
+		cued = true
+		mult := 1.0
+		neg := false
+		for j := i - 1; j >= 0 && j >= i-negWindow; j-- {
+			p := toks[j]
+			if lx.negators[p] {
+				neg = !neg
+			} else if d, ok := lx.degree[p]; ok {
+				mult *= d
+			} else if _, ok := lx.weights[p]; ok && math.Abs(lx.weights[p]) >= 1 {
+				break // another strong sentiment word ends the scope
+			}
+		}
+		if neg {
+			if w > 0 {
+				w = -w * negFlipPos
+			} else {
+				w = -w * negFlipNeg
+			}
+		}
+		sum += w * mult
+	}
+	if rhetorical && (question || sum > -0.5) {
+		sum += rhetoricalCue
+		cued = true
+	}
+	switch {
+	case exclaim >= 3:
+		sum *= exclaimBoost * 1.2
+	case exclaim > 0:
+		sum *= exclaimBoost
+	}
+	return sum, cued
+}
+
+func squashScore(sum float64) float64 { return math.Tanh(sum / squash) }
+
+func label(score float64) string {
+	switch {
+	case score >= labelBand:
+		return Positive
+	case score <= -labelBand:
+		return Negative
+	}
+	return Neutral
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+func sentimentOf(sum float64) Sentiment {
+	s := round3(squashScore(sum))
+	return Sentiment{Label: label(s), Score: s}
+}
+
+// Words normalizes and segments text and returns its word tokens (no
+// punctuation), each with whether a negator precedes it within the window
+// the scorer uses. The lexicon learner counts words this way, so what it
+// learns lines up with how clauseScore applies it.
+func (a *Analyzer) Words(text string) (words []string, negated []bool) {
+	masked, _ := MaskPII(text)
+	norm := a.norm.Normalize(masked)
+	lastNeg := -100
+	for _, w := range a.seg.Cut(norm.Text) {
+		if isBreak(w) {
+			lastNeg = -100 // negation does not cross a clause break
+			continue
+		}
+		if a.lex.negators[w] {
+			lastNeg = len(words)
+			words = append(words, w)
+			negated = append(negated, false)
+			continue
+		}
+		words = append(words, w)
+		negated = append(negated, len(words)-1-lastNeg <= negWindow)
+	}
+	return words, negated
+}
+
+// IsCue reports whether w is a negator, degree adverb, contrast or
+// rhetorical marker: words the scorer treats by rule, not by weight.
+func (a *Analyzer) IsCue(w string) bool {
+	_, deg := a.lex.degree[w]
+	return deg || a.lex.negators[w] || a.lex.contrast[w] || a.lex.rhetorical[w]
+}
+
+// IsStopword reports whether w is in the stopword list.
+func (a *Analyzer) IsStopword(w string) bool { return a.stop[w] }

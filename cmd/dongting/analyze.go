@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"dongting/analyzer"
+)
+
+// maxLine bounds one input line: the largest record text plus JSON overhead.
+const maxLine = 4 * analyzer.MaxTextBytes
+
+// lineError is the output for an input line that could not be analyzed.
+type lineError struct {
+	Line  int       `json:"line"`
+	ID    string    `json:"id,omitempty"`
+	Error errorBody `json:"error"`
+}
+
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (m *Main) runAnalyze(ctx context.Context, args []string) error {
+	fs := m.newFlagSet("analyze")
+	c := m.commonFlags(fs)
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "records analyzed in parallel")
+	fs.Usage = func() {
+		fmt.Fprintln(m.Stderr, "usage: dongting analyze [flags] [FILE]\n\nReads JSON Lines records (or plain text, one record per line) from FILE or stdin\nand writes one JSON analysis per input line.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return errors.New("analyze: at most one FILE")
+	}
+	in := m.Stdin
+	if fs.NArg() == 1 && fs.Arg(0) != "-" {
+		f, err := os.Open(fs.Arg(0))
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	a, err := m.analyzer(c)
+	if err != nil {
+		return err
+	}
+	failed, first, err := analyzeStream(ctx, a, in, m.Stdout, max(1, *workers))
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	if failed > 0 {
+		fmt.Fprintf(m.Stderr, "analyze: %d line(s) had errors (first at line %d); see the error objects in the output\n", failed, first)
+		return exitError(1)
+	}
+	return nil
+}
+
+type job struct {
+	line int
+	raw  []byte
+	err  *lineError // set while reading (line too long)
+	out  []byte
+}
+
+// analyzeStream analyzes line by line, in parallel, writing results in
+// input order. It returns how many lines failed and the first of them.
+func analyzeStream(ctx context.Context, a *analyzer.Analyzer, in io.Reader, out io.Writer, workers int) (int, int, error) {
+	r := bufio.NewReaderSize(in, 64*1024)
+	w := bufio.NewWriter(out)
+	defer w.Flush()
+	const batch = 256
+	failed, first := 0, 0
+	line := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return failed, first, err
+		}
+		jobs := make([]job, 0, batch)
+		eof := false
+		for len(jobs) < batch {
+			raw, tooLong, err := readLine(r, maxLine)
+			if err == io.EOF && raw == nil && !tooLong {
+				eof = true
+				break
+			}
+			if err != nil && err != io.EOF {
+				return failed, first, err
+			}
+			line++
+			j := job{line: line, raw: raw}
+			if tooLong {
+				j.err = &lineError{Line: line, Error: errorBody{Code: "too_large", Message: fmt.Sprintf("line longer than %d bytes", maxLine)}}
+			}
+			jobs = append(jobs, j)
+			if err == io.EOF {
+				eof = true
+				break
+			}
+		}
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range min(workers, len(jobs)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					jobs[i].out = analyzeLine(a, &jobs[i])
+				}
+			}()
+		}
+		for i := range jobs {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		for _, j := range jobs {
+			if j.err != nil {
+				failed++
+				if first == 0 {
+					first = j.line
+				}
+			}
+			w.Write(j.out)
+			w.WriteByte('\n')
+		}
+		if eof {
+			return failed, first, nil
+		}
+	}
+}
+
+// readLine reads one line without its newline. A line over limit is
+// consumed and reported as tooLong, with no content.
+func readLine(r *bufio.Reader, limit int) ([]byte, bool, error) {
+	var buf []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(buf)+len(chunk) > limit {
+			buf = nil
+			for err == bufio.ErrBufferFull {
+				_, err = r.ReadSlice('\n')
+			}
+			if err == io.EOF {
+				return nil, true, io.EOF
+			}
+			return nil, true, err
+		}
+		buf = append(buf, chunk...)
+		switch err {
+		case bufio.ErrBufferFull:
+			continue
+		case nil:
+			return bytes.TrimRight(buf, "\r\n"), false, nil
+		case io.EOF:
+			if len(buf) == 0 {
+				return nil, false, io.EOF
+			}
+			return bytes.TrimRight(buf, "\r\n"), false, io.EOF
+		default:
+			return nil, false, err
+		}
+	}
+}
+
+func analyzeLine(a *analyzer.Analyzer, j *job) []byte {
+	if j.err == nil {
+		rec, err := parseLine(j.raw, j.line)
+		if err == nil {
+			var res *analyzer.Analysis
+			if res, err = a.Analyze(rec); err == nil {
+				b, _ := json.Marshal(res)
+				return b
+			}
+		}
+		j.err = toLineError(err, j.line)
+		if rec != nil {
+			j.err.ID = rec.ID
+		}
+	}
+	b, _ := json.Marshal(j.err)
+	return b
+}
+
+// parseLine reads a JSON record, or takes a non-JSON line as plain text
+// with its line number as id.
+func parseLine(raw []byte, line int) (*analyzer.Record, error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 {
+		return nil, &analyzer.FieldError{Field: "text", Reason: "empty line"}
+	}
+	if !utf8.Valid(raw) {
+		return nil, &analyzer.FieldError{Field: "text", Reason: "not valid UTF-8"}
+	}
+	if trimmed[0] != '{' {
+		return &analyzer.Record{ID: strconv.Itoa(line), Text: string(raw)}, nil
+	}
+	var rec analyzer.Record
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rec); err != nil {
+		return nil, jsonError(err)
+	}
+	if dec.More() {
+		return nil, &syntaxErr{msg: "more than one JSON value on the line"}
+	}
+	if rec.ID == "" {
+		rec.ID = strconv.Itoa(line)
+	}
+	return &rec, nil
+}
+
+type syntaxErr struct {
+	field string
+	msg   string
+}
+
+func (e *syntaxErr) Error() string { return e.msg }
+
+// jsonError explains a decoding failure and names the field when it can.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return &syntaxErr{field: te.Field, msg: fmt.Sprintf("field %s: want %s, got JSON %s", te.Field, te.Type, te.Value)}
+	case errors.As(err, &se):
+		return &syntaxErr{msg: fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &syntaxErr{field: f, msg: fmt.Sprintf("unknown field %q", f)}
+	}
+	return &syntaxErr{msg: "invalid JSON: " + err.Error()}
+}
+
+func toLineError(err error, line int) *lineError {
+	var fe *analyzer.FieldError
+	var se *syntaxErr
+	switch {
+	case errors.As(err, &fe):
+		return &lineError{Line: line, Error: errorBody{Code: "invalid_field", Message: fe.Reason, Field: fe.Field}}
+	case errors.As(err, &se):
+		return &lineError{Line: line, Error: errorBody{Code: "invalid_json", Message: se.msg, Field: se.field}}
+	}
+	return &lineError{Line: line, Error: errorBody{Code: "internal", Message: "analysis failed"}}
+}
