@@ -53,8 +53,11 @@ func LoadResources(fsys fs.FS, taxonomyName string) (*Resources, error) {
 	}
 	res.Stopwords = make(map[string]bool, len(stop))
 	for _, w := range stop {
-		res.Stopwords[w] = true
+		if !res.Lexicon.negators[w] && res.Lexicon.degree[w] == 0 {
+			res.Stopwords[w] = true
+		}
 	}
+	res.Lexicon.stop = res.Stopwords
 	return res, nil
 }
 

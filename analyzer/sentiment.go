@@ -28,6 +28,7 @@ type Lexicon struct {
 	degree     map[string]float64
 	contrast   map[string]bool
 	rhetorical map[string]bool
+	stop       map[string]bool // skipped when looking for a negator's scope
 	hand       int
 }
 
@@ -42,7 +43,7 @@ const (
 	rhetoricalCue = -1.2 // 凭什么/难道 … ? with no other polarity
 	exclaimBoost  = 1.25 // clause ends with ! (1.5 with !!! or more)
 	squash        = 2.5  // score = tanh(sum / squash)
-	labelBand     = 0.1  // |score| below this is neutral
+	labelBand     = 0.03 // |score| below this is neutral
 	learnedScale  = 1.0  // learned log-odds are used as weights as they are
 )
 
@@ -117,18 +118,7 @@ func (lx *Lexicon) clauseScore(toks []string, exclaim int, question bool) (float
 			continue
 		}
 		cued = true
-		mult := 1.0
-		neg := false
-		for j := i - 1; j >= 0 && j >= i-negWindow; j-- {
-			p := toks[j]
-			if lx.negators[p] {
-				neg = !neg
-			} else if d, ok := lx.degree[p]; ok {
-				mult *= d
-			} else if _, ok := lx.weights[p]; ok && math.Abs(lx.weights[p]) >= 1 {
-				break // another strong sentiment word ends the scope
-			}
-		}
+		neg, mult := lx.modifiers(toks, i)
 		if neg {
 			if w > 0 {
 				w = -w * negFlipPos
@@ -149,6 +139,28 @@ func (lx *Lexicon) clauseScore(toks []string, exclaim int, question bool) (float
 		sum *= exclaimBoost
 	}
 	return sum, cued
+}
+
+// modifiers looks back from toks[i] for the negators and degree adverbs that
+// govern it: within negWindow tokens, skipping stopwords, and stopping at
+// the first other content word (a negator governs only the next word that
+// carries meaning: in 没有 什么 意思, 没有 governs 意思; in 不 适合 小孩子,
+// only 适合).
+func (lx *Lexicon) modifiers(toks []string, i int) (neg bool, mult float64) {
+	mult = 1.0
+	for j := i - 1; j >= 0 && j >= i-negWindow; j-- {
+		p := toks[j]
+		switch {
+		case lx.negators[p]:
+			neg = !neg
+		case lx.degree[p] != 0:
+			mult *= lx.degree[p]
+		case lx.stop[p]:
+		default:
+			return neg, mult
+		}
+	}
+	return neg, mult
 }
 
 func squashScore(sum float64) float64 { return math.Tanh(sum / squash) }
@@ -177,21 +189,23 @@ func sentimentOf(sum float64) Sentiment {
 func (a *Analyzer) Words(text string) (words []string, negated []bool) {
 	masked, _ := MaskPII(text)
 	norm := a.norm.Normalize(masked)
-	lastNeg := -100
+	var clause []string
+	flush := func() {
+		for i, w := range clause {
+			neg, _ := a.lex.modifiers(clause, i)
+			words = append(words, w)
+			negated = append(negated, neg)
+		}
+		clause = clause[:0]
+	}
 	for _, w := range a.seg.Cut(norm.Text) {
 		if isBreak(w) {
-			lastNeg = -100 // negation does not cross a clause break
+			flush() // negation does not cross a clause break
 			continue
 		}
-		if a.lex.negators[w] {
-			lastNeg = len(words)
-			words = append(words, w)
-			negated = append(negated, false)
-			continue
-		}
-		words = append(words, w)
-		negated = append(negated, len(words)-1-lastNeg <= negWindow)
+		clause = append(clause, w)
 	}
+	flush()
 	return words, negated
 }
 

@@ -42,10 +42,18 @@ func (m *Main) runLexicon(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	type counts struct{ pos, neg float64 }
-	df := map[string]*counts{}
-	var nPos, nNeg float64
-	for _, path := range files {
+	// Counts are kept per group (a file, or a category within a file) so
+	// that a word's weight comes from how it splits positive and negative
+	// documents inside its group: a topic word of a mostly positive category
+	// (本书 among book reviews) must not become a positive word.
+	type group struct {
+		file       int
+		nPos, nNeg float64
+		pos, neg   map[string]float64
+	}
+	groups := map[string]*group{}
+	raw := map[string]int{} // documents per word, over all groups
+	for fi, path := range files {
 		rows, err := readLabelled(path)
 		if err != nil {
 			return fmt.Errorf("lexicon learn: %w", err)
@@ -57,13 +65,16 @@ func (m *Main) runLexicon(ctx context.Context, args []string) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			// Each file counts as much as the other: weight its rows by
-			// 1/rows so a large file does not drown a small one's domain.
-			wt := 1.0 / float64(len(rows))
+			key := fmt.Sprintf("%d/%s", fi, r.cat)
+			g := groups[key]
+			if g == nil {
+				g = &group{file: fi, pos: map[string]float64{}, neg: map[string]float64{}}
+				groups[key] = g
+			}
 			if r.label == 1 {
-				nPos += wt
+				g.nPos++
 			} else {
-				nNeg += wt
+				g.nNeg++
 			}
 			words, negated := a.Words(r.text)
 			seen := map[string]bool{}
@@ -73,54 +84,60 @@ func (m *Main) runLexicon(ctx context.Context, args []string) error {
 				}
 				// A negated word counts for the other side: 不好 in a
 				// negative review is evidence that 好 is positive.
-				pos := r.label == 1
+				pos := (r.label == 1) != negated[i]
+				k := w
 				if negated[i] {
-					pos = !pos
+					k = "\x00" + w
 				}
-				key := w
-				if negated[i] {
-					key = "\x00" + w
-				}
-				if seen[key] {
+				if seen[k] {
 					continue
 				}
-				seen[key] = true
-				c := df[w]
-				if c == nil {
-					c = &counts{}
-					df[w] = c
-				}
+				seen[k] = true
+				raw[w]++
 				if pos {
-					c.pos += wt
+					g.pos[w]++
 				} else {
-					c.neg += wt
+					g.neg[w]++
 				}
 			}
 		}
 	}
-	if nPos == 0 || nNeg == 0 {
+	// Each file weighs the same, and each group the same within its file.
+	perFile := make([]int, len(files))
+	for _, g := range groups {
+		if g.nPos > 0 && g.nNeg > 0 {
+			perFile[g.file]++
+		}
+	}
+	usedFiles := 0
+	for _, n := range perFile {
+		if n > 0 {
+			usedFiles++
+		}
+	}
+	if usedFiles == 0 {
 		return errors.New("lexicon learn: the training rows need both labels")
 	}
-	// Smoothed, class-balanced log-odds of a document containing the word.
-	avgRows := float64(0)
-	for _, path := range files {
-		rows, _ := readLabelled(path)
-		avgRows += float64(len(rows))
-	}
-	avgRows /= float64(len(files))
-	alpha := 1.0 / avgRows // one pseudo-document, in the same per-row weight
 	type entry struct {
 		w string
 		v float64
 	}
 	var entries []entry
-	for w, c := range df {
-		if (c.pos+c.neg)*avgRows < float64(*minDF) {
+	for w, n := range raw {
+		if n < *minDF {
 			continue
 		}
-		p := (c.pos + alpha) / (nPos + 2*alpha)
-		q := (c.neg + alpha) / (nNeg + 2*alpha)
-		v := math.Log(p / q)
+		var p, q, eps float64
+		for _, g := range groups {
+			if g.nPos == 0 || g.nNeg == 0 {
+				continue
+			}
+			share := 1 / float64(perFile[g.file]*usedFiles)
+			p += share * g.pos[w] / g.nPos
+			q += share * g.neg[w] / g.nNeg
+			eps += share / (g.nPos + g.nNeg) // one pseudo-document per group
+		}
+		v := math.Log((p + eps) / (q + eps))
 		if math.Abs(v) < *minWeight {
 			continue
 		}
@@ -136,7 +153,8 @@ func (m *Main) runLexicon(ctx context.Context, args []string) error {
 	}
 	bw := bufio.NewWriter(f)
 	fmt.Fprintf(bw, "# Learned polarity weights: class-balanced log-odds of a document containing\n")
-	fmt.Fprintf(bw, "# the word (negated occurrences count for the other class), from the training\n")
+	fmt.Fprintf(bw, "# the word within each file and category, averaged (files weigh the same);\n")
+	fmt.Fprintf(bw, "# negated occurrences count for the other class. From the training\n")
 	fmt.Fprintf(bw, "# split (rows where row%%5 != 0) of:\n")
 	for _, p := range files {
 		fmt.Fprintf(bw, "#   %s\n", filepath.Base(p))
