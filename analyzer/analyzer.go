@@ -47,6 +47,8 @@ func LoadResources(fsys fs.FS, taxonomyName string) (*Resources, error) {
 	if res.DomainWords, err = data.Words(fsys, "dict/property.txt"); err != nil {
 		return nil, err
 	}
+	// Touchpoint words are topics, not opinions (see sentiment/neutral.txt).
+	res.Lexicon.neutralize(tax.TopicTerms())
 	stop, err := data.Words(fsys, "dict/stopwords.txt")
 	if err != nil {
 		return nil, err
@@ -256,6 +258,7 @@ func (a *Analyzer) Analyze(r *Record) (*Analysis, error) {
 			cur = clause{lo: len(tokens), speaker: s.speaker}
 		}
 		pos, bpos := 0, 0 // rune and byte offsets in norm.Text
+		prevASCII := -1   // byte offset of the previous token when it is ASCII letters or digits
 		for _, w := range a.seg.Cut(norm.Text) {
 			// gojieba returns substrings of its input; should it ever skip
 			// text, the gap is counted so offsets stay right.
@@ -267,6 +270,7 @@ func (a *Analyzer) Analyze(r *Record) (*Analysis, error) {
 			start, end := pos, pos+n
 			pos, bpos = end, bpos+len(w)
 			if isBreak(w) {
+				prevASCII = -1
 				for _, r := range w {
 					switch r {
 					case '!':
@@ -279,12 +283,26 @@ func (a *Analyzer) Analyze(r *Record) (*Analysis, error) {
 				continue
 			}
 			if a.lex.contrast[w] && len(tokens) > cur.lo {
+				prevASCII = -1
 				closeClause(false)
 				cur.contrast = true
 			} else if len(tokens)-cur.lo >= stt || (connectives[w] && len(tokens)-cur.lo >= 4) {
 				closeClause(false)
+				prevASCII = -1
 			} else if len(tokens) == cur.lo && a.lex.contrast[w] {
 				cur.contrast = true
+			}
+			// jieba splits long digit runs (110 | 101199003071237); a
+			// fragment of a number must not match a rule like =110.
+			if ascii := isASCIIWord(w); ascii && prevASCII >= 0 && prevASCII+len(tokens[len(tokens)-1].Text) == bpos-len(w) {
+				last := &tokens[len(tokens)-1]
+				last.Text = norm.Text[prevASCII:bpos]
+				last.End = s.global + norm.Orig(end-1) + 1
+				continue
+			} else if ascii {
+				prevASCII = bpos - len(w)
+			} else {
+				prevASCII = -1
 			}
 			tokens = append(tokens, taxonomy.Token{
 				Text:    w,
@@ -352,6 +370,16 @@ func addCounts(dst *PIICounts, c PIICounts) {
 	dst.IDCard += c.IDCard
 	dst.BankCard += c.BankCard
 	dst.Email += c.Email
+}
+
+func isASCIIWord(w string) bool {
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return len(w) > 0
 }
 
 // isBreak reports a token of punctuation or space, which ends a clause.
@@ -475,7 +503,7 @@ func (a *Analyzer) keywords(tokens []taxonomy.Token) []string {
 	counts := map[string]int{}
 	var order []string
 	for _, t := range tokens {
-		if a.stop[t.Text] || len(t.Text) < 4 || utf8.RuneCountInString(t.Text) < 2 {
+		if a.stop[t.Text] || len(t.Text) < 4 || utf8.RuneCountInString(t.Text) < 2 || isASCIIWord(t.Text) && strings.Trim(t.Text, "0123456789") == "" {
 			continue
 		}
 		if counts[t.Text] == 0 {

@@ -24,6 +24,7 @@ const (
 // Lexicon holds the sentiment resources from data/sentiment.
 type Lexicon struct {
 	weights    map[string]float64 // hand-written weights override learned ones
+	handSet    map[string]bool
 	negators   map[string]bool
 	degree     map[string]float64
 	contrast   map[string]bool
@@ -57,7 +58,7 @@ func LoadLexicon(fsys fs.FS) (*Lexicon, error) {
 	if err != nil {
 		return nil, err
 	}
-	lx := &Lexicon{weights: make(map[string]float64, len(hand)+len(learned)), hand: len(hand)}
+	lx := &Lexicon{weights: make(map[string]float64, len(hand)+len(learned)), handSet: make(map[string]bool, len(hand)), hand: len(hand)}
 	for w, v := range learned {
 		lx.weights[w] = v * learnedScale
 	}
@@ -66,7 +67,13 @@ func LoadLexicon(fsys fs.FS) (*Lexicon, error) {
 			return nil, fmt.Errorf("analyzer: sentiment/lexicon.txt: weight of %q is %v, outside [-3, 3]", w, v)
 		}
 		lx.weights[w] = v
+		lx.handSet[w] = true
 	}
+	neutral, err := data.Words(fsys, "sentiment/neutral.txt")
+	if err != nil {
+		return nil, err
+	}
+	lx.neutralize(neutral)
 	if lx.degree, err = data.Weights(fsys, "sentiment/degree.txt"); err != nil {
 		return nil, err
 	}
@@ -86,6 +93,16 @@ func LoadLexicon(fsys fs.FS) (*Lexicon, error) {
 		*dst = m
 	}
 	return lx, nil
+}
+
+// neutralize drops the learned weights of topic words; hand-written
+// entries stay.
+func (lx *Lexicon) neutralize(words []string) {
+	for _, w := range words {
+		if !lx.handSet[w] {
+			delete(lx.weights, w)
+		}
+	}
 }
 
 // Len is the number of polarity entries.
@@ -113,7 +130,7 @@ func (lx *Lexicon) clauseScore(toks []string, exclaim int, question bool) (float
 		if lx.rhetorical[t] {
 			rhetorical = true
 		}
-		w, ok := lx.weights[t]
+		w, ok := lx.weight(t)
 		if !ok {
 			continue
 		}
@@ -139,6 +156,30 @@ func (lx *Lexicon) clauseScore(toks []string, exclaim int, question bool) (float
 		sum *= exclaimBoost
 	}
 	return sum, cued
+}
+
+// weight is the polarity of a token: its own entry, or for a compound the
+// segmenter kept whole (电梯坏了, 物业不作为) the longest entry it ends with,
+// since the predicate comes last in such words.
+func (lx *Lexicon) weight(t string) (float64, bool) {
+	if w, ok := lx.weights[t]; ok {
+		return w, true
+	}
+	if len(t) < 9 { // fewer than three CJK runes
+		return 0, false
+	}
+	for i := range t {
+		if i == 0 {
+			continue
+		}
+		if len(t)-i < 6 { // suffixes of at least two CJK runes
+			break
+		}
+		if w, ok := lx.weights[t[i:]]; ok {
+			return w, true
+		}
+	}
+	return 0, false
 }
 
 // modifiers looks back from toks[i] for the negators and degree adverbs that

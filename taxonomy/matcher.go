@@ -258,7 +258,7 @@ func (m *Matcher) collect(tokens []Token, occs []occ) []occ {
 		if id, ok := m.terms[t.Text]; ok {
 			occs = append(occs, occ{term: id, pos: int32(i), start: int32(t.Start), end: int32(t.End), speaker: t.Speaker})
 		}
-		if len(t.Text) < 9 || m.maxTermRunes < 2 { // fewer than 3 CJK runes
+		if len(t.Text) < 9 || m.maxTermRunes < 2 || isASCII(t.Text) { // fewer than 3 CJK runes, or a number or Latin word
 			continue
 		}
 		nb := 0
@@ -290,6 +290,15 @@ func (m *Matcher) collect(tokens []Token, occs []occ) []occ {
 		}
 	}
 	return occs
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 const anySpeaker = Speaker(255)

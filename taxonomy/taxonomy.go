@@ -254,10 +254,19 @@ func effectiveRule(y *yamlNode) (string, string) {
 
 // Terms lists every plain term used by the taxonomy's rules, for the
 // segmenter's dictionary.
-func (t *Taxonomy) Terms() []string {
+func (t *Taxonomy) Terms() []string { return t.terms(true) }
+
+// TopicTerms lists the terms of scenes and touchpoints, not dimensions:
+// words that name what a record is about.
+func (t *Taxonomy) TopicTerms() []string { return t.terms(false) }
+
+func (t *Taxonomy) terms(dimensions bool) []string {
 	seen := make(map[string]bool)
 	var out []string
-	for _, s := range t.sources {
+	for i, s := range t.sources {
+		if !dimensions && t.ruleNodes[i].Dimension {
+			continue
+		}
 		e, err := parseRule(s.Rule)
 		if err != nil {
 			continue
