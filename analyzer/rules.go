@@ -40,6 +40,9 @@ func (r *SignalRule) UnmarshalYAML(v *yaml.Node) error {
 	}
 	*r = SignalRule(p)
 	r.line = v.Line
+	if err := taxonomy.KnownKeys(v, "id", "name", "severity", "scope", "rule"); err != nil {
+		return err
+	}
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		if v.Content[i].Value == "rule" {
 			r.line, r.col = v.Content[i+1].Line, v.Content[i+1].Column-1

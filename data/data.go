@@ -86,3 +86,6 @@ func eachLine(fsys fs.FS, name string, fn func(n int, line string) error) error 
 	}
 	return nil
 }
+
+// FS returns the embedded files.
+func FS() fs.FS { return embedded }

@@ -88,6 +88,9 @@ func (n *yamlNode) UnmarshalYAML(v *yaml.Node) error {
 	}
 	*n = yamlNode(p)
 	n.line, n.col = v.Line, v.Column
+	if err := KnownKeys(v, "id", "name", "terms", "rule", "exclude", "touchpoints"); err != nil {
+		return err
+	}
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		if v.Content[i].Value == "rule" {
 			val := v.Content[i+1]
@@ -99,6 +102,29 @@ func (n *yamlNode) UnmarshalYAML(v *yaml.Node) error {
 				n.ruleLine++ // block scalars start on the next line
 				n.ruleCol = 0
 			}
+		}
+	}
+	return nil
+}
+
+// KnownKeys rejects mapping keys outside known: a custom UnmarshalYAML does
+// not inherit the decoder's KnownFields, and a misspelt key (nmae) must not
+// be silently ignored.
+func KnownKeys(v *yaml.Node, known ...string) error {
+	if v.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k := v.Content[i]
+		ok := false
+		for _, s := range known {
+			if k.Value == s {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return &ValidationError{Line: k.Line, Col: k.Column, Msg: fmt.Sprintf("unknown field %q (want one of %s)", k.Value, strings.Join(known, ", "))}
 		}
 	}
 	return nil
@@ -136,6 +162,10 @@ func Parse(src []byte) (*Taxonomy, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			return nil, ve
+		}
 		return nil, fmt.Errorf("taxonomy: %w", err)
 	}
 	t := &Taxonomy{ID: f.ID, Name: f.Name, nodes: make(map[string]*Node)}
