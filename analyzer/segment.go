@@ -15,6 +15,10 @@ import (
 // directory (gojieba's own deps/cppjieba/dict).
 var DictFiles = []string{"jieba.dict.utf8", "hmm_model.utf8", "user.dict.utf8", "idf.utf8", "stop_words.utf8"}
 
+// userWordFreq is the frequency given to added words (gojieba's dictionary
+// totals ~60M; common nouns there have 1,000–10,000).
+const userWordFreq = 3000
+
 // Segmenter is the process's one gojieba instance (≈130 MB of C++ heap, ~1 s
 // to load: share it). Cut is safe across goroutines; AddWord mutates
 // unlocked maps inside gojieba, so it takes the write lock.
@@ -64,7 +68,11 @@ func (s *Segmenter) addWord(w string) {
 	if w == "" || strings.ContainsAny(w, " \t\n\x00") {
 		return
 	}
-	s.jieba.AddWord(w)
+	// AddWord would insert with cppjieba's default weight and, for a word
+	// gojieba already knows (管家, 楼道), replace its real frequency with that
+	// lower one, so the word gets split. A fixed, mid-to-high frequency
+	// keeps every domain word whole.
+	s.jieba.AddWordEx(w, userWordFreq, "")
 	s.words++
 }
 

@@ -362,7 +362,7 @@ func (tg *Tagger) Tag(tokens []Token) ([]TagHit, []Hit) {
 	for i, h := range out {
 		shadowed := false
 		for j, o := range out {
-			if i != j && o.Node != h.Node && IsAncestor(h.Node, o.Node) {
+			if i != j && o.Node != h.Node && (IsAncestor(h.Node, o.Node) || inside(h.Evidence, o.Evidence)) {
 				shadowed = true
 				break
 			}
@@ -372,4 +372,23 @@ func (tg *Tagger) Tag(tokens []Token) ([]TagHit, []Hit) {
 		}
 	}
 	return kept, extra
+}
+
+// inside reports whether every span of a lies within a strictly longer span
+// of b: 地库 matched only as part of 地库漏水 belongs to the node that
+// matched the longer term, not to a second node.
+func inside(a, b []Span) bool {
+	for _, x := range a {
+		ok := false
+		for _, y := range b {
+			if y.Start <= x.Start && x.End <= y.End && y.End-y.Start > x.End-x.Start {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return len(a) > 0
 }
