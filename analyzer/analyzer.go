@@ -191,7 +191,7 @@ type clause struct {
 // Thresholds for severity from sentiment alone.
 const (
 	severeScore = -0.9 // P2 without a rule: very strongly negative
-	praiseScore = 0.85  // 亮点 without a praise word: strongly positive
+	praiseScore = 0.85 // 亮点 without a praise word: strongly positive
 	maxKeywords = 10
 	stt         = 12 // split a clause with no punctuation after this many words
 )

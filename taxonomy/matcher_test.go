@@ -45,8 +45,8 @@ func TestMatchSemantics(t *testing.T) {
 	}{
 		{"电梯", "小区 电梯 坏 了", true, "2-4"},
 		{"电梯", "小区 楼梯 坏 了", false, ""},
-		{"电梯", "电梯困人 了", true, "0-2"},      // sub-word inside a longer token
-		{"=电梯", "电梯困人 了", false, ""},       // exact: whole tokens only
+		{"电梯", "电梯困人 了", true, "0-2"}, // sub-word inside a longer token
+		{"=电梯", "电梯困人 了", false, ""},  // exact: whole tokens only
 		{"=电梯", "电梯 困人", true, "0-2"},
 		{"电梯 | 直梯", "直梯 坏", true, "0-2"},
 		{"电梯 & 坏", "电梯 好 的", false, ""},
