@@ -1,0 +1,203 @@
+// Package api is Dongting's HTTP interface: routes, error replies and the
+// small built-in page. Handlers return errors; one error handler turns them
+// into {"error":{"code","message","field"}} with the right status.
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"dongting/analyzer"
+	"dongting/taxonomy"
+)
+
+// MaxBody bounds a request body: one record's words plus JSON overhead.
+const MaxBody = 2 * analyzer.MaxTextBytes
+
+// Error is an API error with the code clients match on.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	analyzer *analyzer.Analyzer
+	demo     []analyzer.Record
+	log      *slog.Logger
+	Now      func() time.Time
+}
+
+// New returns a server analyzing with a, showing demo records.
+func New(a *analyzer.Analyzer, demo []analyzer.Record, log *slog.Logger) *Server {
+	return &Server{analyzer: a, demo: demo, log: log, Now: time.Now}
+}
+
+// Handler registers every route.
+func (s *Server) Handler() http.Handler {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.logRequests)
+	e.GET("/", s.index)
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ready"}) })
+	g := e.Group("/api/v1")
+	g.POST("/analyze", s.analyze)
+	g.GET("/demo", s.demoAnalyses)
+	g.GET("/taxonomy", s.taxonomy)
+	return e
+}
+
+// logRequests logs method, path, status and duration: never bodies, which
+// hold customers' words.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := s.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		s.log.Info("request", "method", c.Request().Method, "path", c.Path(), "status", c.Response().Status, "ms", s.Now().Sub(start).Milliseconds())
+		return nil
+	}
+}
+
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var ae *Error
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &he):
+		ae = &Error{Status: he.Code, Code: http.StatusText(he.Code), Message: http.StatusText(he.Code)}
+		if he.Code == http.StatusNotFound {
+			ae.Code, ae.Message = "not_found", "no such route"
+		} else if he.Code == http.StatusMethodNotAllowed {
+			ae.Code, ae.Message = "method_not_allowed", "method not allowed on this route"
+		}
+	default:
+		s.log.Error("internal error", "path", c.Path(), "err", err)
+		ae = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+	}
+	_ = c.JSON(ae.Status, map[string]*Error{"error": ae})
+}
+
+// decodeRecord reads one JSON record with a size limit and strict fields.
+func decodeRecord(c echo.Context) (*analyzer.Record, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, MaxBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "request body over the size limit"}
+	} else if err != nil {
+		return nil, &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "could not read the body"}
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD.
+	if !utf8.Valid(body) {
+		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_utf8", Message: "body is not valid UTF-8"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var r analyzer.Record
+	if err := dec.Decode(&r); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te):
+			return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "wrong type: want " + te.Type.String(), Field: te.Field}
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "unknown field", Field: f}
+		}
+		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body is not a JSON record: " + err.Error()}
+	}
+	if dec.More() {
+		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "more than one JSON value in the body"}
+	}
+	return &r, nil
+}
+
+func (s *Server) analyze(c echo.Context) error {
+	r, err := decodeRecord(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.analyzer.Analyze(r)
+	var fe *analyzer.FieldError
+	if errors.As(err, &fe) {
+		status := http.StatusUnprocessableEntity
+		if fe.Field == "text" && len(r.Text) > analyzer.MaxTextBytes {
+			status = http.StatusRequestEntityTooLarge
+		}
+		return &Error{Status: status, Code: "invalid_field", Message: fe.Reason, Field: fe.Field}
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+func (s *Server) demoAnalyses(c echo.Context) error {
+	out := make([]*analyzer.Analysis, 0, len(s.demo))
+	for i := range s.demo {
+		res, err := s.analyzer.Analyze(&s.demo[i])
+		if err != nil {
+			return err
+		}
+		out = append(out, res)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"records": s.demo, "analyses": out})
+}
+
+type nodeJSON struct {
+	ID       string      `json:"id"`
+	Name     string      `json:"name"`
+	Rule     string      `json:"rule,omitempty"`
+	Children []*nodeJSON `json:"children,omitempty"`
+}
+
+func toJSON(n *taxonomy.Node) *nodeJSON {
+	j := &nodeJSON{ID: n.ID, Name: n.Name, Rule: n.Rule}
+	for _, c := range n.Children {
+		j.Children = append(j.Children, toJSON(c))
+	}
+	return j
+}
+
+func (s *Server) taxonomy(c echo.Context) error {
+	t := s.analyzer.Taxonomy()
+	out := map[string]any{"id": t.ID, "name": t.Name}
+	var scenes, dims []*nodeJSON
+	for _, n := range t.Scenes {
+		scenes = append(scenes, toJSON(n))
+	}
+	for _, n := range t.Dimensions {
+		dims = append(dims, toJSON(n))
+	}
+	out["scenes"], out["dimensions"] = scenes, dims
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) index(c echo.Context) error {
+	return c.HTML(http.StatusOK, indexHTML)
+}
+
+const indexHTML = `<!doctype html><meta charset="utf-8"><title>洞听 Dongting</title>
+<style>body{font:15px system-ui,sans-serif;max-width:900px;margin:2em auto}textarea{width:100%;height:6em}pre{background:#f4f4f4;padding:1em;overflow:auto}</style>
+<h1>洞听 Dongting</h1><p>Paste an owner's words and analyze them (POST /api/v1/analyze). Demo analyses: <a href="/api/v1/demo">/api/v1/demo</a>, taxonomy: <a href="/api/v1/taxonomy">/api/v1/taxonomy</a>.</p>
+<textarea id=t>电梯又坏了，困了半个小时没人管，我要打12345投诉！</textarea><p><button id=b>Analyze</button></p><pre id=o></pre>
+<script>b.onclick=async()=>{const r=await fetch('/api/v1/analyze',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify({text:t.value})});o.textContent=JSON.stringify(await r.json(),null,2)}</script>`
