@@ -500,25 +500,50 @@ func (a *Analyzer) grade(out *Analysis, hits []taxonomy.Hit, ev *evidenceMaker) 
 // keywords are the most frequent content words (two runes or more, not
 // stopwords), most frequent first.
 func (a *Analyzer) keywords(tokens []taxonomy.Token) []string {
-	counts := map[string]int{}
-	var order []string
+	type count struct {
+		w string
+		n int
+	}
+	// Records are short: a linear scan beats a map per record.
+	var counts []count
+	index := map[string]int(nil)
 	for _, t := range tokens {
 		if a.stop[t.Text] || len(t.Text) < 4 || utf8.RuneCountInString(t.Text) < 2 || isASCIIWord(t.Text) && strings.Trim(t.Text, "0123456789") == "" {
 			continue
 		}
-		if counts[t.Text] == 0 {
-			order = append(order, t.Text)
+		found := -1
+		if index != nil {
+			if i, ok := index[t.Text]; ok {
+				found = i
+			}
+		} else {
+			for i := range counts {
+				if counts[i].w == t.Text {
+					found = i
+					break
+				}
+			}
 		}
-		counts[t.Text]++
+		if found >= 0 {
+			counts[found].n++
+			continue
+		}
+		counts = append(counts, count{t.Text, 1})
+		if len(counts) == 64 { // long text: switch to a map
+			index = make(map[string]int, 256)
+			for i, c := range counts {
+				index[c.w] = i
+			}
+		} else if index != nil {
+			index[t.Text] = len(counts) - 1
+		}
 	}
-	sort.SliceStable(order, func(i, j int) bool { return counts[order[i]] > counts[order[j]] })
-	if len(order) > maxKeywords {
-		order = order[:maxKeywords]
+	sort.SliceStable(counts, func(i, j int) bool { return counts[i].n > counts[j].n })
+	out := make([]string, 0, min(len(counts), maxKeywords))
+	for _, c := range counts[:min(len(counts), maxKeywords)] {
+		out = append(out, c.w)
 	}
-	if order == nil {
-		return []string{}
-	}
-	return order
+	return out
 }
 
 // evidenceMaker turns matcher spans (analyzer-global code points) into
