@@ -92,6 +92,7 @@ func TestAnalyzeCases(t *testing.T) {
 		{"停车位太少了，晚上回来根本找不到地方停，乱停车也没人管", "parking.space parking.illegal", "negative", "P2", "", false},
 		{"有人在楼道里闻到燃气味，怕出事", "cleaning.corridor utilities.gas", "negative", "P1", "fire-gas-electric", false},
 		{"绿化挺好的，但是垃圾桶经常满了没人清", "greening.greenery cleaning.garbage", "negative", "P3", "", false},
+		{"物业费年年涨，收费标准也不公示，很多业主准备联名更换物业", "fees.property-fee fees.standard governance.replace", "negative", "P1", "group-action", false},
 		{"今天天气不错", "", "positive", "none", "", false},
 	}
 	for _, tt := range tests {

@@ -159,7 +159,7 @@ func (lx *Lexicon) clauseScore(toks []string, exclaim int, question bool) (float
 }
 
 // weight is the polarity of a token: its own entry, or for a compound the
-// segmenter kept whole (电梯坏了, 物业不作为) the longest entry it ends with,
+// segmenter kept whole (电梯坏了, 物业不作为) the longest hand-written entry it ends with,
 // since the predicate comes last in such words.
 func (lx *Lexicon) weight(t string) (float64, bool) {
 	if w, ok := lx.weights[t]; ok {
@@ -175,7 +175,9 @@ func (lx *Lexicon) weight(t string) (float64, bool) {
 		if len(t)-i < 6 { // suffixes of at least two CJK runes
 			break
 		}
-		if w, ok := lx.weights[t[i:]]; ok {
+		// Only curated entries: a learned weight of a noun (标准, from
+		// 标准配置 in product reviews) must not colour 收费标准.
+		if w, ok := lx.weights[t[i:]]; ok && lx.handSet[t[i:]] {
 			return w, true
 		}
 	}
