@@ -230,12 +230,16 @@ func (a *Analyzer) Analyze(r *Record) (*Analysis, error) {
 		}
 	}
 
-	var (
-		tokens  []taxonomy.Token
-		tokSeg  []int32
-		tokCl   []int32
-		clauses []clause
-	)
+	size := 0
+	for _, s := range segs {
+		size += len(s.text)
+	}
+	// Chinese text averages ~4 bytes a token and ~25 bytes a clause:
+	// sizing up front saves the slices' repeated growth.
+	tokens := make([]taxonomy.Token, 0, size/4+4)
+	tokSeg := make([]int32, 0, size/4+4)
+	tokCl := make([]int32, 0, size/4+4)
+	clauses := make([]clause, 0, size/25+2)
 	for si := range segs {
 		s := &segs[si]
 		norm := a.norm.Normalize(s.text)
