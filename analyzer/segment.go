@@ -25,7 +25,6 @@ const userWordFreq = 3000
 type Segmenter struct {
 	mu    sync.RWMutex
 	jieba *gojieba.Jieba
-	words int
 }
 
 // CheckDictDir verifies that dir holds every file gojieba needs, so a bad
@@ -73,7 +72,6 @@ func (s *Segmenter) addWord(w string) {
 	// lower one, so the word gets split. A fixed, mid-to-high frequency
 	// keeps every domain word whole.
 	s.jieba.AddWordEx(w, userWordFreq, "")
-	s.words++
 }
 
 // AddWords adds words to the dictionary while no Cut is running.
@@ -85,13 +83,6 @@ func (s *Segmenter) AddWords(words ...string) {
 	}
 }
 
-// Words is the number of words added on top of gojieba's dictionary.
-func (s *Segmenter) Words() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.words
-}
-
 // Cut segments text (precise mode with HMM for unknown words). The returned
 // strings are substrings of text. Text must not contain NUL: gojieba passes
 // it through C.CString and would stop there (Normalize removes NUL).
@@ -99,13 +90,6 @@ func (s *Segmenter) Cut(text string) []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.jieba.Cut(text, true)
-}
-
-// CutForSearch also emits the overlapping sub-words of long words.
-func (s *Segmenter) CutForSearch(text string) []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.jieba.CutForSearch(text, true)
 }
 
 // Close frees the C++ side. The segmenter must not be used afterwards.

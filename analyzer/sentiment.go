@@ -105,21 +105,6 @@ func (lx *Lexicon) neutralize(words []string) {
 	}
 }
 
-// Len is the number of polarity entries.
-func (lx *Lexicon) Len() int { return len(lx.weights) }
-
-// HandWritten is the number of entries written by hand.
-func (lx *Lexicon) HandWritten() int { return lx.hand }
-
-// HandWords are the hand-written entries worth adding to the segmenter.
-func (lx *Lexicon) segmenterWords() []string {
-	out := make([]string, 0, len(lx.weights))
-	for w := range lx.weights {
-		out = append(out, w)
-	}
-	return out
-}
-
 // clauseScore scores one clause's tokens. It returns the raw (unsquashed)
 // score and whether any polarity cue was seen.
 func (lx *Lexicon) clauseScore(toks []string, exclaim int, question bool) (float64, bool) {

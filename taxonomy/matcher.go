@@ -177,9 +177,6 @@ func splitPhrase(text string, tok Tokenizer) []string {
 	return parts
 }
 
-// Len is the number of compiled rules.
-func (m *Matcher) Len() int { return len(m.progs) }
-
 // Name is the name of rule i.
 func (m *Matcher) Name(i int) string { return m.names[i] }
 

@@ -43,9 +43,6 @@ func (t *Taxonomy) Node(id string) (*Node, bool) {
 	return n, ok
 }
 
-// Len is the number of nodes (scenes, touchpoints and dimensions).
-func (t *Taxonomy) Len() int { return len(t.nodes) }
-
 // Touchpoints counts the nodes below the scenes.
 func (t *Taxonomy) Touchpoints() int {
 	n := 0
