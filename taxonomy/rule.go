@@ -182,7 +182,7 @@ func (e termExpr) String() string {
 	}
 	return e.text
 }
-func (e phraseExpr) String() string { return strconv.Quote(e.text) }
+func (e phraseExpr) String() string { return `"` + e.text + `"` } // a phrase cannot hold a quote
 func (e andExpr) String() string    { return "(" + e.l.String() + " & " + e.r.String() + ")" }
 func (e orExpr) String() string     { return "(" + e.l.String() + " | " + e.r.String() + ")" }
 func (e notExpr) String() string    { return "NOT " + e.x.String() }
