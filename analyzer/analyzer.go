@@ -5,8 +5,10 @@
 package analyzer
 
 import (
+	"cmp"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -348,7 +350,7 @@ func (a *Analyzer) Analyze(r *Record) (*Analysis, error) {
 			out.Tags = append(out.Tags, t)
 		}
 	}
-	sort.SliceStable(out.Tags, func(i, j int) bool { return out.Tags[i].Evidence[0].Start < out.Tags[j].Evidence[0].Start })
+	slices.SortStableFunc(out.Tags, func(a, b Tag) int { return cmp.Compare(a.Evidence[0].Start, b.Evidence[0].Start) })
 
 	a.grade(out, extra, &ev)
 	out.Keywords = a.keywords(tokens)
@@ -389,6 +391,9 @@ func isASCIIWord(w string) bool {
 // isBreak reports a token of punctuation or space, which ends a clause.
 // Other symbols (emoji among them) are dropped from matching as well.
 func isBreak(w string) bool {
+	if w != "" && w[0] >= 0xE4 && w[0] <= 0xE9 { // starts with a CJK ideograph (U+4E00–U+9FFF)
+		return false
+	}
 	for _, r := range w {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			return false
@@ -426,14 +431,14 @@ func (a *Analyzer) scoreClauses(tokens []taxonomy.Token, clauses []clause) {
 // tagSentiment scores a tag from the customer clauses holding its evidence;
 // when they carry no cue, from their sentences; failing that, the record's.
 func (a *Analyzer) tagSentiment(spans []taxonomy.Span, tokCl []int32, clauses []clause, recordSum float64) Sentiment {
-	seen := map[int32]bool{}
+	var seen []int32 // clauses already counted; a tag has few
 	sum, cued := 0.0, false
 	for _, sp := range spans {
 		c := tokCl[sp.First]
-		if seen[c] || int(c) >= len(clauses) || clauses[c].speaker != taxonomy.SpeakerCustomer {
+		if slices.Contains(seen, c) || int(c) >= len(clauses) || clauses[c].speaker != taxonomy.SpeakerCustomer {
 			continue
 		}
-		seen[c] = true
+		seen = append(seen, c)
 		sum += clauses[c].raw
 		cued = cued || clauses[c].cued
 	}
@@ -441,7 +446,7 @@ func (a *Analyzer) tagSentiment(spans []taxonomy.Span, tokCl []int32, clauses []
 		return sentimentOf(sum)
 	}
 	sum = 0
-	for c := range seen {
+	for _, c := range seen {
 		lo, hi := int(c), int(c)
 		for lo > 0 && !clauses[lo-1].sentEnd && clauses[lo-1].speaker == clauses[c].speaker {
 			lo--
@@ -542,7 +547,7 @@ func (a *Analyzer) keywords(tokens []taxonomy.Token) []string {
 			index[t.Text] = len(counts) - 1
 		}
 	}
-	sort.SliceStable(counts, func(i, j int) bool { return counts[i].n > counts[j].n })
+	slices.SortStableFunc(counts, func(a, b count) int { return cmp.Compare(b.n, a.n) })
 	out := make([]string, 0, min(len(counts), maxKeywords))
 	for _, c := range counts[:min(len(counts), maxKeywords)] {
 		out = append(out, c.w)

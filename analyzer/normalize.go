@@ -13,8 +13,19 @@ import (
 // result, the offset of the rune it came from, so evidence can point into
 // the original text.
 type Normalizer struct {
-	t2s  *opencc.OpenCC
-	trad map[rune]rune // traditional character → simplified, one to one
+	t2s     *opencc.OpenCC
+	trad    map[rune]rune // traditional character → simplified, one to one
+	tradSet []uint64      // the same keys as a bitset from tradBase: checked for every rune
+}
+
+const tradBase, tradEnd = 0x3400, 0x9FFF
+
+func (n *Normalizer) isTrad(r rune) bool {
+	if r < tradBase || r > tradEnd {
+		return false
+	}
+	i := r - tradBase
+	return n.tradSet[i/64]&(1<<(i%64)) != 0
 }
 
 // NewNormalizer builds the traditional→simplified converter (OpenCC's t2s
@@ -30,7 +41,7 @@ func NewNormalizer() (*Normalizer, error) {
 	// with newlines keeps phrase rules from joining them.
 	var b strings.Builder
 	var src []rune
-	for r := rune(0x3400); r <= 0x9FFF; r++ {
+	for r := rune(tradBase); r <= tradEnd; r++ {
 		src = append(src, r)
 		b.WriteRune(r)
 		b.WriteByte('\n')
@@ -50,7 +61,12 @@ func NewNormalizer() (*Normalizer, error) {
 			trad[r] = p[0]
 		}
 	}
-	return &Normalizer{t2s: cc, trad: trad}, nil
+	set := make([]uint64, (tradEnd-tradBase)/64+1)
+	for r := range trad {
+		i := r - tradBase
+		set[i/64] |= 1 << (i % 64)
+	}
+	return &Normalizer{t2s: cc, trad: trad, tradSet: set}, nil
 }
 
 // Normalized is text prepared for analysis.
@@ -113,10 +129,8 @@ func (n *Normalizer) Normalize(s string) Normalized {
 			continue
 		}
 		space = false
-		if !hasTrad {
-			if _, ok := n.trad[r]; ok {
-				hasTrad = true
-			}
+		if !hasTrad && n.isTrad(r) {
+			hasTrad = true
 		}
 		runes = append(runes, r)
 		offs = append(offs, i)

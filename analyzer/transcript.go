@@ -36,7 +36,7 @@ func SplitTurns(text string) []Turn {
 		prefix, origin   int // rune offsets: where the prefix starts, where words start
 		bprefix, borigin int // the same in bytes
 	}
-	if !strings.ContainsAny(text, ":：") { // no prefix possible: one turn
+	if strings.IndexByte(text, ':') < 0 && !strings.Contains(text, "：") { // no prefix possible: one turn
 		return []Turn{{Speaker: taxonomy.SpeakerCustomer, End: utf8.RuneCountInString(text), ByteEnd: len(text)}}
 	}
 	var marks []mark

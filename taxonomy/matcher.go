@@ -1,7 +1,9 @@
 package taxonomy
 
 import (
+	"cmp"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -214,7 +216,7 @@ func (m *Matcher) Match(tokens []Token) []Hit {
 	if len(s.occs) == 0 {
 		return nil
 	}
-	sort.SliceStable(s.occs, func(i, j int) bool { return s.occs[i].term < s.occs[j].term })
+	slices.SortStableFunc(s.occs, func(a, b occ) int { return cmp.Compare(a.term, b.term) })
 
 	s.gen++
 	if s.gen == 0 { // wrapped: clear stale stamps
@@ -233,7 +235,7 @@ func (m *Matcher) Match(tokens []Token) []Hit {
 			}
 		}
 	}
-	sort.Slice(s.cands, func(i, j int) bool { return s.cands[i] < s.cands[j] })
+	slices.Sort(s.cands)
 
 	ev := evaluator{tokens: tokens, occs: s.occs}
 	var hits []Hit
@@ -410,11 +412,11 @@ func gap(a, b Span) int {
 
 // tidy sorts spans and drops exact duplicates and spans inside another.
 func tidy(spans []Span) []Span {
-	sort.Slice(spans, func(i, j int) bool {
-		if spans[i].Start != spans[j].Start {
-			return spans[i].Start < spans[j].Start
+	slices.SortFunc(spans, func(a, b Span) int {
+		if a.Start != b.Start {
+			return cmp.Compare(a.Start, b.Start)
 		}
-		return spans[i].End > spans[j].End
+		return cmp.Compare(b.End, a.End)
 	})
 	out := spans[:0]
 	for _, s := range spans {
