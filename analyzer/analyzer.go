@@ -236,11 +236,11 @@ func (a *Analyzer) Analyze(r *Record) (*Analysis, error) {
 	for _, s := range segs {
 		size += len(s.text)
 	}
-	// Chinese text averages ~4 bytes a token and ~25 bytes a clause:
+	// Chinese text averages ~6 bytes a word token and ~25 bytes a clause:
 	// sizing up front saves the slices' repeated growth.
-	tokens := make([]taxonomy.Token, 0, size/4+4)
-	tokSeg := make([]int32, 0, size/4+4)
-	tokCl := make([]int32, 0, size/4+4)
+	tokens := make([]taxonomy.Token, 0, size/6+4)
+	tokSeg := make([]int32, 0, size/6+4)
+	tokCl := make([]int32, 0, size/6+4)
 	clauses := make([]clause, 0, size/25+2)
 	for si := range segs {
 		s := &segs[si]

@@ -24,7 +24,7 @@ const (
 // Lexicon holds the sentiment resources from data/sentiment.
 type Lexicon struct {
 	weights    map[string]float64 // hand-written weights override learned ones
-	handSet    map[string]bool
+	handSet    map[string]float64 // the hand-written entries alone, for suffix lookups
 	negators   map[string]bool
 	degree     map[string]float64
 	contrast   map[string]bool
@@ -58,7 +58,7 @@ func LoadLexicon(fsys fs.FS) (*Lexicon, error) {
 	if err != nil {
 		return nil, err
 	}
-	lx := &Lexicon{weights: make(map[string]float64, len(hand)+len(learned)), handSet: make(map[string]bool, len(hand)), hand: len(hand)}
+	lx := &Lexicon{weights: make(map[string]float64, len(hand)+len(learned)), handSet: make(map[string]float64, len(hand)), hand: len(hand)}
 	for w, v := range learned {
 		lx.weights[w] = v * learnedScale
 	}
@@ -67,7 +67,7 @@ func LoadLexicon(fsys fs.FS) (*Lexicon, error) {
 			return nil, fmt.Errorf("analyzer: sentiment/lexicon.txt: weight of %q is %v, outside [-3, 3]", w, v)
 		}
 		lx.weights[w] = v
-		lx.handSet[w] = true
+		lx.handSet[w] = v
 	}
 	neutral, err := data.Words(fsys, "sentiment/neutral.txt")
 	if err != nil {
@@ -99,7 +99,7 @@ func LoadLexicon(fsys fs.FS) (*Lexicon, error) {
 // entries stay.
 func (lx *Lexicon) neutralize(words []string) {
 	for _, w := range words {
-		if !lx.handSet[w] {
+		if _, ok := lx.handSet[w]; !ok {
 			delete(lx.weights, w)
 		}
 	}
@@ -162,7 +162,7 @@ func (lx *Lexicon) weight(t string) (float64, bool) {
 		}
 		// Only curated entries: a learned weight of a noun (标准, from
 		// 标准配置 in product reviews) must not colour 收费标准.
-		if w, ok := lx.weights[t[i:]]; ok && lx.handSet[t[i:]] {
+		if w, ok := lx.handSet[t[i:]]; ok {
 			return w, true
 		}
 	}
