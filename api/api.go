@@ -4,15 +4,11 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -107,28 +103,12 @@ func decodeRecord(c echo.Context) (*analyzer.Record, error) {
 	} else if err != nil {
 		return nil, &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "could not read the body"}
 	}
-	// encoding/json would quietly turn invalid UTF-8 into U+FFFD.
-	if !utf8.Valid(body) {
-		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_utf8", Message: "body is not valid UTF-8"}
+	r, err := analyzer.DecodeRecord(body)
+	var je *analyzer.JSONError
+	if errors.As(err, &je) {
+		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: je.Reason, Field: je.Field}
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	var r analyzer.Record
-	if err := dec.Decode(&r); err != nil {
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te):
-			return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "wrong type: want " + te.Type.String(), Field: te.Field}
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "unknown field", Field: f}
-		}
-		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body is not a JSON record: " + err.Error()}
-	}
-	if dec.More() {
-		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "more than one JSON value in the body"}
-	}
-	return &r, nil
+	return r, err
 }
 
 func (s *Server) analyze(c echo.Context) error {

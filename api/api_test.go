@@ -64,7 +64,7 @@ func TestAnalyzeErrors(t *testing.T) {
 		{[]byte(`{"text":"x"} {"text":"y"}`), 400, "invalid_json", ""},
 		{[]byte(`{"text":""}`), 422, "invalid_field", "text"},
 		{[]byte(`{"text":"x","nps":11}`), 422, "invalid_field", "nps"},
-		{[]byte("{\"text\":\"\xff\xfe\"}"), 400, "invalid_utf8", ""},
+		{[]byte("{\"text\":\"\xff\xfe\"}"), 400, "invalid_json", ""},
 		{big, 413, "too_large", ""},
 	}
 	for _, tt := range tests {
@@ -100,5 +100,23 @@ func TestDemoAndTaxonomy(t *testing.T) {
 		if path == "/api/v1/taxonomy" && len(out["scenes"].([]any)) != 17 {
 			t.Errorf("taxonomy has %d scenes", len(out["scenes"].([]any)))
 		}
+	}
+}
+
+// Request logs carry method, path and status, never the customer's words,
+// not even when the request fails.
+func TestLogsCarryNoText(t *testing.T) {
+	var logs bytes.Buffer
+	a := analyzertest.New(t, "property")
+	srv := httptest.NewServer(api.New(a, nil, slog.New(slog.NewJSONHandler(&logs, nil))).Handler())
+	defer srv.Close()
+	post(t, srv.URL+"/api/v1/analyze", []byte(`{"text":"业主王秀英说电梯坏了"}`))
+	post(t, srv.URL+"/api/v1/analyze", []byte(`{"text":"业主王秀英说电梯坏了","nps":99}`))
+	out := logs.String()
+	if !strings.Contains(out, `"path":"/api/v1/analyze"`) || !strings.Contains(out, `"status":422`) {
+		t.Fatalf("logs lack the request lines: %s", out)
+	}
+	if strings.Contains(out, "王秀英") || strings.Contains(out, "电梯") {
+		t.Errorf("logs carry record text: %s", out)
 	}
 }

@@ -11,9 +11,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
-	"sync"
-	"unicode/utf8"
 
 	"dongting/analyzer"
 )
@@ -58,7 +55,7 @@ func (m *Main) runAnalyze(ctx context.Context, args []string) error {
 		defer f.Close()
 		in = f
 	}
-	a, err := m.analyzer(c)
+	a, _, err := m.analyzer(c)
 	if err != nil {
 		return err
 	}
@@ -115,22 +112,9 @@ func analyzeStream(ctx context.Context, a *analyzer.Analyzer, in io.Reader, out 
 				break
 			}
 		}
-		var wg sync.WaitGroup
-		next := make(chan int)
-		for range min(workers, len(jobs)) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					jobs[i].out = analyzeLine(a, &jobs[i])
-				}
-			}()
+		if err := parallel(ctx, workers, len(jobs), func(i int) { jobs[i].out = analyzeLine(a, &jobs[i]) }); err != nil {
+			return failed, first, err
 		}
-		for i := range jobs {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
 		for _, j := range jobs {
 			if j.err != nil {
 				failed++
@@ -200,64 +184,33 @@ func analyzeLine(a *analyzer.Analyzer, j *job) []byte {
 }
 
 // parseLine reads a JSON record, or takes a non-JSON line as plain text
-// with its line number as id.
+// with its line number as id (Validate then checks the text).
 func parseLine(raw []byte, line int) (*analyzer.Record, error) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 {
 		return nil, &analyzer.FieldError{Field: "text", Reason: "empty line"}
 	}
-	if !utf8.Valid(raw) {
-		return nil, &analyzer.FieldError{Field: "text", Reason: "not valid UTF-8"}
-	}
 	if trimmed[0] != '{' {
 		return &analyzer.Record{ID: strconv.Itoa(line), Text: string(raw)}, nil
 	}
-	var rec analyzer.Record
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rec); err != nil {
-		return nil, jsonError(err)
-	}
-	if dec.More() {
-		return nil, &syntaxErr{msg: "more than one JSON value on the line"}
+	rec, err := analyzer.DecodeRecord(trimmed)
+	if err != nil {
+		return nil, err
 	}
 	if rec.ID == "" {
 		rec.ID = strconv.Itoa(line)
 	}
-	return &rec, nil
-}
-
-type syntaxErr struct {
-	field string
-	msg   string
-}
-
-func (e *syntaxErr) Error() string { return e.msg }
-
-// jsonError explains a decoding failure and names the field when it can.
-func jsonError(err error) error {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &te):
-		return &syntaxErr{field: te.Field, msg: fmt.Sprintf("field %s: want %s, got JSON %s", te.Field, te.Type, te.Value)}
-	case errors.As(err, &se):
-		return &syntaxErr{msg: fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &syntaxErr{field: f, msg: fmt.Sprintf("unknown field %q", f)}
-	}
-	return &syntaxErr{msg: "invalid JSON: " + err.Error()}
+	return rec, nil
 }
 
 func toLineError(err error, line int) *lineError {
 	var fe *analyzer.FieldError
-	var se *syntaxErr
+	var je *analyzer.JSONError
 	switch {
 	case errors.As(err, &fe):
 		return &lineError{Line: line, Error: errorBody{Code: "invalid_field", Message: fe.Reason, Field: fe.Field}}
-	case errors.As(err, &se):
-		return &lineError{Line: line, Error: errorBody{Code: "invalid_json", Message: se.msg, Field: se.field}}
+	case errors.As(err, &je):
+		return &lineError{Line: line, Error: errorBody{Code: "invalid_json", Message: je.Reason, Field: je.Field}}
 	}
 	return &lineError{Line: line, Error: errorBody{Code: "internal", Message: "analysis failed"}}
 }

@@ -33,7 +33,7 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 	if len(files) == 0 {
 		return fmt.Errorf("eval %s: need --data", args[0])
 	}
-	a, err := m.analyzer(c)
+	a, _, err := m.analyzer(c)
 	if err != nil {
 		return err
 	}
@@ -129,11 +129,11 @@ func ratio2(a float64, b int) float64 {
 	return a / float64(b)
 }
 
-// parallel calls fn(i) for i in [0,n) on all cores.
-func parallel(ctx context.Context, n int, fn func(i int)) error {
+// parallel calls fn(i) for i in [0,n) on up to workers goroutines.
+func parallel(ctx context.Context, workers, n int, fn func(i int)) error {
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
+	for range max(1, min(workers, n)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -159,7 +159,7 @@ func evalSentiment(ctx context.Context, a *analyzer.Analyzer, path string, w io.
 		return err
 	}
 	preds := make([]string, len(rows))
-	err = parallel(ctx, len(rows), func(i int) {
+	err = parallel(ctx, runtime.GOMAXPROCS(0), len(rows), func(i int) {
 		res, err := a.Analyze(&analyzer.Record{Text: rows[i].text})
 		if err != nil { // empty review: nothing to go on
 			preds[i] = analyzer.Neutral
@@ -261,7 +261,7 @@ func evalTags(ctx context.Context, a *analyzer.Analyzer, path string, w io.Write
 	}
 	got := make([][]analyzer.Tag, len(cases))
 	errs := make([]error, len(cases))
-	err = parallel(ctx, len(cases), func(i int) {
+	err = parallel(ctx, runtime.GOMAXPROCS(0), len(cases), func(i int) {
 		res, err := a.Analyze(&cases[i].Record)
 		if err != nil {
 			errs[i] = err

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"unicode/utf8"
 )
 
 // multiFlag collects a repeatable string flag.
@@ -38,7 +37,7 @@ func (m *Main) runLexicon(ctx context.Context, args []string) error {
 	if len(files) == 0 || *out == "" {
 		return errors.New("lexicon learn: need --data and --out")
 	}
-	a, err := m.analyzer(c)
+	a, _, err := m.analyzer(c)
 	if err != nil {
 		return err
 	}
@@ -174,10 +173,12 @@ func (m *Main) runLexicon(ctx context.Context, args []string) error {
 	return nil
 }
 
+// hasLetter reports a word worth weighing: one with CJK or Latin letters,
+// not punctuation or a number.
 func hasLetter(w string) bool {
 	for _, r := range w {
 		if r >= 0x2E80 || (r >= 'a' && r <= 'z') {
-			return utf8.ValidString(w)
+			return true
 		}
 	}
 	return false

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
@@ -128,20 +129,22 @@ func (m *Main) newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
-// analyzer loads the data files, the one segmenter and the analyzer.
-func (m *Main) analyzer(c *common) (*analyzer.Analyzer, error) {
+// analyzer loads the data files, the one segmenter and the analyzer, and
+// returns the data files for whatever else the command reads from them.
+func (m *Main) analyzer(c *common) (*analyzer.Analyzer, fs.FS, error) {
 	fsys, err := data.Open(c.dataDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res, err := analyzer.LoadResources(fsys, c.taxonomy)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if m.seg == nil {
 		if m.seg, err = analyzer.NewSegmenter(c.jiebaDict, res.SegmenterWords()); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return analyzer.New(m.seg, res)
+	a, err := analyzer.New(m.seg, res)
+	return a, fsys, err
 }

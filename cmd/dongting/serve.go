@@ -14,7 +14,6 @@ import (
 
 	"dongting/analyzer"
 	"dongting/api"
-	"dongting/data"
 )
 
 func (m *Main) runServe(ctx context.Context, args []string) error {
@@ -25,11 +24,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(m.Stderr, nil))
-	a, err := m.analyzer(c)
-	if err != nil {
-		return err
-	}
-	fsys, err := data.Open(c.dataDir)
+	a, fsys, err := m.analyzer(c)
 	if err != nil {
 		return err
 	}
