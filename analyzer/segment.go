@@ -101,3 +101,27 @@ func (s *Segmenter) Close() {
 		s.jieba = nil
 	}
 }
+
+// Word is a token with byte offsets into the text it came from.
+type Word struct {
+	Text       string
+	Start, End int
+}
+
+// Tokenize segments text with byte offsets: precise mode, or search mode,
+// which also emits the dictionary words inside a long word (电梯 and 困人
+// inside 电梯困人) before the word itself.
+func (s *Segmenter) Tokenize(text string, search bool) []Word {
+	mode := gojieba.DefaultMode
+	if search {
+		mode = gojieba.SearchMode
+	}
+	s.mu.RLock()
+	ws := s.jieba.Tokenize(text, mode, true)
+	s.mu.RUnlock()
+	out := make([]Word, len(ws))
+	for i, w := range ws {
+		out[i] = Word{w.Str, w.Start, w.End}
+	}
+	return out
+}

@@ -434,3 +434,44 @@ func Terms(e Expr) []string {
 	walk(e)
 	return out
 }
+
+// Op is the kind of a parsed expression, for code that translates rules
+// into another query language (the search index reuses the rule syntax).
+type Op uint8
+
+// The expression kinds Inspect reports.
+const (
+	OpTerm   Op = iota // a term, matched as a token or inside a longer one
+	OpExact            // =term: whole tokens only
+	OpPhrase           // "a phrase"
+	OpAnd
+	OpOr
+	OpNot
+	OpNear  // NEAR/n(a, b)
+	OpScope // customer(…) or agent(…)
+)
+
+// Inspect opens one node of a parsed rule: its kind, its text (terms and
+// phrases), NEAR's distance and its operands in order.
+func Inspect(e Expr) (op Op, text string, n int, operands []Expr) {
+	switch e := e.(type) {
+	case termExpr:
+		if e.exact {
+			return OpExact, e.text, 0, nil
+		}
+		return OpTerm, e.text, 0, nil
+	case phraseExpr:
+		return OpPhrase, e.text, 0, nil
+	case andExpr:
+		return OpAnd, "", 0, []Expr{e.l, e.r}
+	case orExpr:
+		return OpOr, "", 0, []Expr{e.l, e.r}
+	case notExpr:
+		return OpNot, "", 0, []Expr{e.x}
+	case nearExpr:
+		return OpNear, "", e.n, []Expr{e.l, e.r}
+	case scopeExpr:
+		return OpScope, e.speaker.String(), 0, []Expr{e.x}
+	}
+	panic(fmt.Sprintf("taxonomy: unknown expression %T", e))
+}

@@ -1,0 +1,359 @@
+// Package index is Dongting's corpus: records and their analyses stored in
+// bbolt (the source of truth, acknowledged only after commit), and the
+// Bleve search index derived from it, which catches up in the background
+// from a watermark persisted inside the index.
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"dongting/analyzer"
+)
+
+// Options configure a corpus.
+type Options struct {
+	Dir      string             // holds dongting.db and search.bleve
+	Analyzer *analyzer.Analyzer // analyzes what is ingested
+	Location *time.Location     // for month buckets; Asia/Shanghai if nil
+	Log      *slog.Logger
+	Now      func() time.Time
+	// BatchSize is how many entries the indexer puts in one Bleve batch.
+	BatchSize int
+	// OnIndexed, if set, is called after each index batch (metrics).
+	OnIndexed func(n int, lag time.Duration)
+}
+
+// Corpus is the store, the search index and the indexer that keeps the
+// second in step with the first.
+type Corpus struct {
+	opt    Options
+	store  *Store
+	search *Search
+
+	notify  chan struct{}
+	stop    context.CancelFunc
+	done    chan struct{}
+	mu      sync.Mutex
+	indexed uint64        // watermark as last applied
+	waiters chan struct{} // closed and replaced whenever indexed moves
+	lastErr error
+}
+
+// Open opens (or creates) the corpus in opt.Dir and starts the indexer,
+// which first catches up with whatever the store holds beyond the index's
+// watermark (after a crash, say).
+func Open(opt Options) (*Corpus, error) {
+	if opt.Analyzer == nil {
+		return nil, errors.New("index: Options.Analyzer is required")
+	}
+	if opt.Location == nil {
+		loc, err := time.LoadLocation("Asia/Shanghai")
+		if err != nil {
+			loc = time.FixedZone("CST", 8*3600)
+		}
+		opt.Location = loc
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 1000
+	}
+	if err := os.MkdirAll(opt.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	st, err := OpenStore(filepath.Join(opt.Dir, "dongting.db"))
+	if err != nil {
+		return nil, err
+	}
+	se, err := OpenSearch(filepath.Join(opt.Dir, "search.bleve"), opt.Analyzer.Taxonomy(), opt.Location)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	w, err := se.Watermark()
+	if err != nil {
+		st.Close()
+		se.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Corpus{opt: opt, store: st, search: se, notify: make(chan struct{}, 1), stop: cancel,
+		done: make(chan struct{}), indexed: w, waiters: make(chan struct{})}
+	go c.run(ctx)
+	return c, nil
+}
+
+// Close stops the indexer after it has caught up, then closes the index and
+// the store.
+func (c *Corpus) Close() error {
+	c.stop()
+	<-c.done
+	return errors.Join(c.search.Close(), c.store.Close())
+}
+
+// Store is the record store (for commands that work on it directly).
+func (c *Corpus) Store() *Store { return c.store }
+
+// Analyzer is the analyzer records are ingested with.
+func (c *Corpus) Analyzer() *analyzer.Analyzer { return c.opt.Analyzer }
+
+// run is the indexer: it applies store entries beyond the watermark in
+// batches, woken by each commit and by a timer as a safety net.
+func (c *Corpus) run(ctx context.Context) {
+	defer close(c.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		err := c.catchUp(ctx)
+		c.mu.Lock()
+		c.lastErr = err
+		c.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			c.opt.Log.Error("indexer", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			// Flush what was committed before the stop.
+			if err := c.catchUp(context.Background()); err != nil {
+				c.opt.Log.Error("indexer: final catch-up", "err", err)
+			}
+			return
+		case <-c.notify:
+		case <-tick.C:
+		}
+	}
+}
+
+func (c *Corpus) catchUp(ctx context.Context) error {
+	for ctx.Err() == nil {
+		c.mu.Lock()
+		from := c.indexed
+		c.mu.Unlock()
+		var batch []*Stored
+		var upTo uint64
+		var oldest time.Time
+		err := c.store.Scan(from, c.opt.BatchSize, func(st *Stored) error {
+			batch = append(batch, st)
+			upTo = st.Seq
+			if oldest.IsZero() || st.IngestedAt.Before(oldest) {
+				oldest = st.IngestedAt
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := c.search.Apply(batch, upTo); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.indexed = upTo
+		close(c.waiters)
+		c.waiters = make(chan struct{})
+		c.mu.Unlock()
+		if c.opt.OnIndexed != nil {
+			c.opt.OnIndexed(len(batch), c.opt.Now().Sub(oldest))
+		}
+	}
+	return nil
+}
+
+func (c *Corpus) kick() {
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+}
+
+// WaitIndexed blocks until the index holds every entry up to seq.
+func (c *Corpus) WaitIndexed(ctx context.Context, seq uint64) error {
+	for {
+		c.mu.Lock()
+		done, ch, err := c.indexed >= seq, c.waiters, c.lastErr
+		c.mu.Unlock()
+		if done {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("index: indexer failing: %w", err)
+		}
+		c.kick()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Status describes the corpus for /readyz and /metrics.
+type Status struct {
+	Records   uint64 `json:"records"`
+	LastSeq   uint64 `json:"last_seq"`
+	Indexed   uint64 `json:"indexed_seq"`
+	Lag       uint64 `json:"index_lag"` // entries committed but not yet searchable
+	IndexDocs uint64 `json:"index_docs"`
+	Error     string `json:"indexer_error,omitempty"`
+}
+
+// Status reads the counts.
+func (c *Corpus) Status() (Status, error) {
+	st, err := c.store.Stats()
+	if err != nil {
+		return Status{}, err
+	}
+	docs, err := c.search.DocCount()
+	if err != nil {
+		return Status{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Status{Records: st.Records, LastSeq: st.LastSeq, Indexed: c.indexed, IndexDocs: docs}
+	if st.LastSeq > c.indexed {
+		s.Lag = st.LastSeq - c.indexed
+	}
+	if c.lastErr != nil {
+		s.Error = c.lastErr.Error()
+	}
+	return s, nil
+}
+
+// Lag is how many committed entries are not yet searchable (cheap).
+func (c *Corpus) Lag() uint64 {
+	last := c.store.LastSeq()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if last > c.indexed {
+		return last - c.indexed
+	}
+	return 0
+}
+
+// Result is what ingest did with one record.
+type Result struct {
+	Outcome
+	Analysis *analyzer.Analysis `json:"analysis,omitempty"`
+	Err      error              `json:"-"`
+}
+
+// Ingest analyzes records in parallel and commits the valid ones in one
+// transaction: when Ingest returns without error, every result without Err
+// is durable. An invalid record gets its *analyzer.FieldError in Err and
+// does not stop the others.
+func (c *Corpus) Ingest(ctx context.Context, recs []*analyzer.Record) ([]Result, error) {
+	out := make([]Result, len(recs))
+	items := make([]*Stored, len(recs))
+	now := c.opt.Now().UTC()
+	workers := min(runtime.GOMAXPROCS(0), len(recs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				items[i], out[i].Err = c.prepare(recs[i], now)
+				if items[i] != nil {
+					out[i].Analysis = items[i].Analysis
+				}
+			}
+		}()
+	}
+	for i := range recs {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var good []*Stored
+	var where []int
+	for i, it := range items {
+		if it != nil {
+			good = append(good, it)
+			where = append(where, i)
+		}
+	}
+	if len(good) == 0 {
+		return out, nil
+	}
+	done, err := c.store.Put(good)
+	if err != nil {
+		return nil, err
+	}
+	for j, o := range done {
+		out[where[j]].Outcome = o
+	}
+	c.kick()
+	return out, nil
+}
+
+// prepare analyzes one record and turns it into what the store keeps: PII
+// masked in every free-text field, the customer id hashed, a missing time
+// set to the time of ingest.
+func (c *Corpus) prepare(r *analyzer.Record, now time.Time) (*Stored, error) {
+	if r.ID == "" {
+		return nil, &analyzer.FieldError{Field: "id", Reason: "required: the caller's key for this record"}
+	}
+	a, err := c.opt.Analyzer.Analyze(r)
+	if err != nil {
+		return nil, err
+	}
+	rec := *r
+	if len(rec.Turns) > 0 {
+		rec.Turns = make([]analyzer.RecordTurn, len(r.Turns))
+		for i, t := range r.Turns {
+			rec.Turns[i] = analyzer.RecordTurn{Speaker: t.Speaker, Text: maskText(t.Text)}
+		}
+	} else {
+		rec.Text = a.Text
+	}
+	if len(r.Meta) > 0 {
+		rec.Meta = make(map[string]string, len(r.Meta))
+		for k, v := range r.Meta {
+			rec.Meta[k] = maskText(v)
+		}
+	}
+	rec.Customer = c.store.HashCustomer(r.Customer)
+	if rec.OccurredAt == "" {
+		rec.OccurredAt = now.Format(time.RFC3339)
+	}
+	return &Stored{Record: rec, Analysis: a, IngestedAt: now}, nil
+}
+
+func maskText(s string) string {
+	m, _ := analyzer.MaskPII(s)
+	return m
+}
+
+// Get fetches a stored record by the caller's id.
+func (c *Corpus) Get(id string) (*Stored, error) { return c.store.Get(id) }
+
+// Delete removes a record from the store; the index follows.
+func (c *Corpus) Delete(id string) (uint64, error) {
+	seq, err := c.store.Delete(id, c.opt.Now().UTC())
+	if err == nil {
+		c.kick()
+	}
+	return seq, err
+}

@@ -1,0 +1,355 @@
+package index_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"dongting/analyzer"
+	"dongting/analyzer/analyzertest"
+	"dongting/index"
+)
+
+func openCorpus(t *testing.T, dir string) *index.Corpus {
+	t.Helper()
+	a := analyzertest.New(t, "property")
+	if err := index.Register(analyzertest.Segmenter(t)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := index.Open(index.Options{Dir: dir, Analyzer: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func ptr(i int) *int { return &i }
+
+var corpus = []analyzer.Record{
+	{ID: "r1", Kind: "complaint", Channel: "app", Org: "华南区域/深圳/碧海花园", OccurredAt: "2026-03-02T09:00:00+08:00",
+		Text: "3栋电梯困人二十分钟，物业一直没人管，我要打12345投诉！我的电话13812345678"},
+	{ID: "r2", Kind: "survey", Channel: "用后即评", Org: "华南区域/深圳/碧海花园", OccurredAt: "2026-03-05T18:00:00+08:00", NPS: ptr(10), CSAT: ptr(5),
+		Text: "维修师傅上门很及时，态度也好，水管半小时就修好了"},
+	{ID: "r3", Kind: "complaint", Channel: "400", Org: "华东区域/杭州/西溪云庐", OccurredAt: "2026-04-01T10:00:00+08:00", NPS: ptr(2),
+		Text: "物业费又涨价了，收费标准不公开，停车费也贵"},
+	{ID: "r4", Kind: "hotline", Channel: "400", Org: "华东区域/杭州/西溪云庐", OccurredAt: "2026-04-03T20:00:00+08:00",
+		Turns: []analyzer.RecordTurn{{Speaker: "agent", Text: "您好，请问有什么可以帮您？"}, {Speaker: "customer", Text: "楼上装修天天砸墙，投诉好几次都没用"}}},
+	{ID: "r5", Kind: "comment", Channel: "wechat", Org: "华南区域/广州/云山府", OccurredAt: "2026-04-10T08:00:00+08:00",
+		Text: "小區的電梯經常故障，維修太慢"},
+}
+
+func ingestAll(t *testing.T, c *index.Corpus, recs []analyzer.Record) []index.Result {
+	t.Helper()
+	ps := make([]*analyzer.Record, len(recs))
+	for i := range recs {
+		ps[i] = &recs[i]
+	}
+	res, err := c.Ingest(context.Background(), ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	for _, r := range res {
+		if r.Err != nil {
+			t.Fatalf("%s: %v", r.ID, r.Err)
+		}
+		last = max(last, r.Seq)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitIndexed(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func ids(p *index.Page) []string {
+	var out []string
+	for _, h := range p.Hits {
+		out = append(out, h.ID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func search(t *testing.T, c *index.Corpus, q index.Query) *index.Page {
+	t.Helper()
+	p, err := c.Search(context.Background(), &q)
+	if err != nil {
+		t.Fatalf("%+v: %v", q, err)
+	}
+	return p
+}
+
+func TestSearch(t *testing.T) {
+	c := openCorpus(t, t.TempDir())
+	defer c.Close()
+	ingestAll(t, c, slices.Clone(corpus))
+
+	cases := []struct {
+		name string
+		q    index.Query
+		want []string
+	}{
+		{"word inside a longer word", index.Query{Q: "电梯"}, []string{"r1", "r5"}},
+		{"traditional query", index.Query{Q: "電梯"}, []string{"r1", "r5"}},
+		{"phrase", index.Query{Q: `"电梯困人"`}, []string{"r1"}},
+		{"AND", index.Query{Q: "物业费 AND 停车费"}, []string{"r3"}},
+		{"OR", index.Query{Q: "物业费 OR 装修"}, []string{"r3", "r4"}},
+		{"NOT", index.Query{Q: "电梯 NOT 困人"}, []string{"r5"}},
+		{"turns are searchable", index.Query{Q: "砸墙"}, []string{"r4"}},
+		{"masked phone is not", index.Query{Q: "13812345678"}, nil},
+		{"touchpoint subtree (scene id)", index.Query{Touchpoint: []string{"fees"}}, []string{"r3"}},
+		{"scene", index.Query{Scene: []string{"facilities"}}, []string{"r1", "r5"}},
+		{"touchpoint subtree (middle node)", index.Query{Touchpoint: []string{"facilities.elevator"}}, []string{"r1", "r5"}},
+		{"touchpoint leaf", index.Query{Touchpoint: []string{"facilities.elevator.entrapment"}}, []string{"r1"}},
+		{"org subtree", index.Query{Org: "华南区域"}, []string{"r1", "r2", "r5"}},
+		{"org leaf", index.Query{Org: "华南区域/深圳/碧海花园"}, []string{"r1", "r2"}},
+		{"org is not a prefix match", index.Query{Org: "华南"}, nil},
+		{"channel and kind", index.Query{Channel: []string{"400"}, Kind: []string{"hotline"}}, []string{"r4"}},
+		{"severity", index.Query{Severity: []string{"P1"}}, []string{"r1"}},
+		{"sentiment", index.Query{Sentiment: []string{"positive"}}, []string{"r2"}},
+		{"date range", index.Query{From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC)}, []string{"r3", "r4"}},
+		{"nps range", index.Query{NPSMin: ptr(0), NPSMax: ptr(6)}, []string{"r3"}},
+		{"query and filter", index.Query{Q: "电梯", Org: "华东区域"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ids(search(t, c, tc.q))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	t.Run("highlight and stored fields", func(t *testing.T) {
+		p := search(t, c, index.Query{Q: "电梯困人", Highlight: true})
+		if len(p.Hits) != 1 {
+			t.Fatalf("hits %v", ids(p))
+		}
+		h := p.Hits[0]
+		if len(h.Snippets) == 0 || !strings.Contains(h.Snippets[0], "<mark>电梯困人</mark>") {
+			t.Errorf("snippets %q", h.Snippets)
+		}
+		if strings.Contains(strings.Join(h.Snippets, ""), "13812345678") {
+			t.Errorf("snippet shows an unmasked phone: %q", h.Snippets)
+		}
+		if h.Org != "华南区域/深圳/碧海花园" || h.Severity != "P1" || !slices.Contains(h.Tags, "facilities.elevator.entrapment") {
+			t.Errorf("hit %+v", h)
+		}
+	})
+	t.Run("facets", func(t *testing.T) {
+		p := search(t, c, index.Query{Facets: []string{"scene", "channel", "month"}})
+		if p.Total != 5 {
+			t.Fatalf("total %d", p.Total)
+		}
+		got := map[string]int{}
+		for _, f := range p.Facets["channel"] {
+			got[f.Value] = f.Count
+		}
+		if got["400"] != 2 || got["app"] != 1 {
+			t.Errorf("channel facet %v", p.Facets["channel"])
+		}
+		months := map[string]int{}
+		for _, f := range p.Facets["month"] {
+			months[f.Value] = f.Count
+		}
+		if months["2026-03"] != 2 || months["2026-04"] != 3 {
+			t.Errorf("month facet %v", p.Facets["month"])
+		}
+	})
+	t.Run("bad queries", func(t *testing.T) {
+		for _, q := range []index.Query{
+			{Q: "电梯 AND"}, {Q: "(电梯"}, {Q: "NEAR/3(电梯, 困人)"}, {Q: "，。"},
+			{Sort: "random"}, {Facets: []string{"nope"}}, {Cursor: "garbage"}, {Size: 10000},
+		} {
+			_, err := c.Search(context.Background(), &q)
+			var qe *index.QueryError
+			if !errors.As(err, &qe) || qe.Field == "" {
+				t.Errorf("%+v: got %v, want a QueryError naming the field", q, err)
+			}
+		}
+	})
+}
+
+func TestCursorPagination(t *testing.T) {
+	c := openCorpus(t, t.TempDir())
+	defer c.Close()
+	var recs []analyzer.Record
+	for i := range 45 {
+		recs = append(recs, analyzer.Record{ID: fmt.Sprintf("p%02d", i), Kind: "complaint",
+			OccurredAt: time.Date(2026, 1, 1, 0, i%7, 0, 0, time.UTC).Format(time.RFC3339), Text: "楼道灯坏了好几天没人修"})
+	}
+	ingestAll(t, c, recs)
+	for _, sort := range []string{"newest", "oldest", "relevance"} {
+		seen := map[string]bool{}
+		q := index.Query{Q: "楼道", Sort: sort, Size: 10}
+		pages := 0
+		for {
+			p := search(t, c, q)
+			pages++
+			for _, h := range p.Hits {
+				if seen[h.ID] {
+					t.Fatalf("%s: %s on two pages", sort, h.ID)
+				}
+				seen[h.ID] = true
+			}
+			if p.Next == "" {
+				break
+			}
+			q.Cursor = p.Next
+		}
+		if len(seen) != 45 || pages != 5 {
+			t.Errorf("%s: %d records over %d pages", sort, len(seen), pages)
+		}
+	}
+	_, err := c.Search(context.Background(), &index.Query{Q: "楼道", Sort: "oldest", Cursor: search(t, c, index.Query{Q: "楼道", Sort: "newest", Size: 10}).Next})
+	var qe *index.QueryError
+	if !errors.As(err, &qe) || qe.Field != "cursor" {
+		t.Errorf("a cursor used with another order: %v", err)
+	}
+	n := 0
+	if err := c.Each(context.Background(), index.Query{Q: "楼道"}, func(*index.Hit) error { n++; return nil }); err != nil || n != 45 {
+		t.Errorf("Each: %d hits, %v", n, err)
+	}
+}
+
+func TestReplaceAndDelete(t *testing.T) {
+	c := openCorpus(t, t.TempDir())
+	defer c.Close()
+	res := ingestAll(t, c, []analyzer.Record{{ID: "x", Text: "电梯坏了"}, {ID: "y", Text: "垃圾没人清运"}})
+	if res[0].Replaced {
+		t.Error("first put reported as a replacement")
+	}
+	res = ingestAll(t, c, []analyzer.Record{{ID: "x", Text: "物业费太贵"}})
+	if !res[0].Replaced {
+		t.Error("re-sent id not reported as a replacement")
+	}
+	if got := ids(search(t, c, index.Query{Q: "电梯"})); got != nil {
+		t.Errorf("old text still found: %v", got)
+	}
+	if got := ids(search(t, c, index.Query{Q: "物业费"})); !slices.Equal(got, []string{"x"}) {
+		t.Errorf("new text: %v", got)
+	}
+	if p := search(t, c, index.Query{}); p.Total != 2 {
+		t.Errorf("total %d after a replacement, want 2", p.Total)
+	}
+	st, err := c.Get("x")
+	if err != nil || st.Record.Text != "物业费太贵" {
+		t.Fatalf("get: %+v %v", st, err)
+	}
+
+	// The same id twice in one batch: the later one wins, once.
+	ingestAll(t, c, []analyzer.Record{{ID: "z", Text: "第一版"}, {ID: "z", Text: "绿化带没人修剪"}})
+	if st, _ := c.Get("z"); st == nil || st.Record.Text != "绿化带没人修剪" {
+		t.Errorf("z = %+v", st)
+	}
+
+	seq, err := c.Delete("y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitIndexed(context.Background(), seq); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get("y"); !errors.Is(err, index.ErrNotFound) {
+		t.Errorf("deleted record: %v", err)
+	}
+	if _, err := c.Delete("y"); !errors.Is(err, index.ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+	if got := ids(search(t, c, index.Query{Q: "垃圾"})); got != nil {
+		t.Errorf("deleted record still found: %v", got)
+	}
+	st2, _ := c.Status()
+	if st2.Records != 2 || st2.IndexDocs != 2 || st2.Lag != 0 {
+		t.Errorf("status %+v", st2)
+	}
+}
+
+func TestStoredFieldsArePrivate(t *testing.T) {
+	c := openCorpus(t, t.TempDir())
+	defer c.Close()
+	ingestAll(t, c, []analyzer.Record{
+		{ID: "a", Customer: "owner-13812345678", Text: "我的身份证号110101199003074514，电话13812345678", Meta: map[string]string{"callback": "13987654321"}},
+		{ID: "b", Customer: "owner-13812345678", Turns: []analyzer.RecordTurn{{Speaker: "customer", Text: "打我电话13812345678"}}},
+	})
+	a, _ := c.Get("a")
+	b, _ := c.Get("b")
+	for _, s := range []string{a.Record.Text, a.Record.Meta["callback"], a.Record.Customer, b.Record.Turns[0].Text} {
+		if strings.Contains(s, "1381234") || strings.Contains(s, "110101199003074514") || strings.Contains(s, "1398765") {
+			t.Errorf("stored unmasked: %q", s)
+		}
+	}
+	if a.Record.Customer == "" || a.Record.Customer != b.Record.Customer {
+		t.Errorf("customer hashes %q %q: equal ids must hash equal", a.Record.Customer, b.Record.Customer)
+	}
+	if a.Record.OccurredAt == "" {
+		t.Error("a record without a time gets the time of ingest")
+	}
+}
+
+func TestIngestKeepsGoodRecords(t *testing.T) {
+	c := openCorpus(t, t.TempDir())
+	defer c.Close()
+	recs := []*analyzer.Record{{ID: "ok1", Text: "电梯坏了"}, {ID: "", Text: "没有id"}, {ID: "bad", Kind: "tweet", Text: "x"}, {ID: "ok2", Text: "\xff\xfe"}, {ID: "ok3", Text: "垃圾"}}
+	res, err := c.Ingest(context.Background(), recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields []string
+	for _, r := range res {
+		var fe *analyzer.FieldError
+		if errors.As(r.Err, &fe) {
+			fields = append(fields, fe.Field)
+		}
+	}
+	if !slices.Equal(fields, []string{"id", "kind", "text"}) {
+		t.Errorf("errors on %v", fields)
+	}
+	if res[0].Seq == 0 || res[4].Seq == 0 {
+		t.Errorf("good records not stored: %+v", res)
+	}
+	st, _ := c.Status()
+	if st.Records != 2 {
+		t.Errorf("%d records stored, want 2", st.Records)
+	}
+}
+
+// TestCatchUpAfterCrash commits to the store without the index seeing it
+// (as when the process dies between the bbolt commit and the Bleve batch),
+// then reopens: the index must catch up from its watermark.
+func TestCatchUpAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	c := openCorpus(t, dir)
+	ingestAll(t, c, []analyzer.Record{{ID: "before", Text: "电梯坏了"}})
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := index.OpenStore(dir + "/dongting.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := analyzertest.New(t, "property")
+	an, _ := a.Analyze(&analyzer.Record{ID: "after", Text: "停车场道闸坏了"})
+	if _, err := st.Put([]*index.Stored{{Record: analyzer.Record{ID: "after", Text: "停车场道闸坏了", OccurredAt: "2026-05-01T00:00:00Z"}, Analysis: an}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	c = openCorpus(t, dir)
+	defer c.Close()
+	if err := c.WaitIndexed(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(search(t, c, index.Query{Q: "道闸"})); !slices.Equal(got, []string{"after"}) {
+		t.Errorf("after catch-up: %v", got)
+	}
+	if got := ids(search(t, c, index.Query{})); len(got) != 2 {
+		t.Errorf("all: %v", got)
+	}
+}

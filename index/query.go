@@ -1,0 +1,249 @@
+package index
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"dongting/taxonomy"
+)
+
+// Query is a search over the corpus. Values within one filter are OR'ed;
+// filters are AND'ed.
+type Query struct {
+	Q          string   // the rule syntax: words, "phrases", AND/OR/NOT, parentheses
+	Touchpoint []string // a node id selects it and everything under it
+	Scene      []string
+	Dimension  []string
+	Sentiment  []string
+	Severity   []string
+	Channel    []string
+	Kind       []string
+	Org        string // an org path selects its subtree
+	From, To   time.Time
+	NPSMin     *int
+	NPSMax     *int
+	Sort       string // relevance (default with Q), newest (default without), oldest
+	Size       int
+	Cursor     string
+	Facets     []string
+	Highlight  bool
+}
+
+// Sort orders and facet fields a query may ask for.
+var (
+	SortOrders  = []string{"relevance", "newest", "oldest"}
+	FacetFields = map[string]string{
+		"scene": "scene", "touchpoint": "tag", "channel": "channel", "sentiment": "sentiment",
+		"severity": "severity", "kind": "kind", "dimension": "dimension", "month": "month",
+	}
+)
+
+// MaxPageSize bounds one page of hits; deeper pages use the cursor.
+const MaxPageSize = 200
+
+// QueryError is a query the index cannot run; Field names the parameter.
+type QueryError struct {
+	Field  string
+	Reason string
+}
+
+func (e *QueryError) Error() string { return e.Field + ": " + e.Reason }
+
+func (q *Query) sortOrder() string {
+	if q.Sort != "" {
+		return q.Sort
+	}
+	if q.Q == "" {
+		return "newest"
+	}
+	return "relevance"
+}
+
+type cursor struct {
+	Sort  string   `json:"s"`
+	After []string `json:"a"`
+}
+
+// request turns the query into a Bleve request.
+func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
+	main, err := s.textQuery(q.Q)
+	if err != nil {
+		return nil, err
+	}
+	must := []query.Query{main}
+	for _, f := range []struct {
+		field  string
+		values []string
+	}{
+		{"touchpoint", q.Touchpoint}, {"scene", q.Scene}, {"dimension", q.Dimension},
+		{"sentiment", q.Sentiment}, {"severity", q.Severity}, {"channel", q.Channel}, {"kind", q.Kind},
+	} {
+		if len(f.values) == 0 {
+			continue
+		}
+		any := make([]query.Query, len(f.values))
+		for i, v := range f.values {
+			t := bleve.NewTermQuery(v)
+			t.SetField(f.field)
+			any[i] = t
+		}
+		must = append(must, bleve.NewDisjunctionQuery(any...))
+	}
+	if q.Org != "" {
+		t := bleve.NewTermQuery(q.Org)
+		t.SetField("org")
+		must = append(must, t)
+	}
+	if !q.From.IsZero() || !q.To.IsZero() {
+		incl, excl := true, false
+		dr := bleve.NewDateRangeInclusiveQuery(q.From, q.To, &incl, &excl)
+		dr.SetField("occurred")
+		must = append(must, dr)
+	}
+	if q.NPSMin != nil || q.NPSMax != nil {
+		lo, hi := math.Inf(-1), math.Inf(1)
+		if q.NPSMin != nil {
+			lo = float64(*q.NPSMin)
+		}
+		if q.NPSMax != nil {
+			hi = float64(*q.NPSMax)
+		}
+		incl := true
+		nr := bleve.NewNumericRangeInclusiveQuery(&lo, &hi, &incl, &incl)
+		nr.SetField("nps")
+		must = append(must, nr)
+	}
+	var top query.Query = must[0]
+	if len(must) > 1 {
+		top = bleve.NewConjunctionQuery(must...)
+	}
+
+	size := q.Size
+	if size <= 0 {
+		size = 20
+	}
+	if size > MaxPageSize {
+		return nil, &QueryError{"size", fmt.Sprintf("at most %d hits a page; use the cursor for more", MaxPageSize)}
+	}
+	req := bleve.NewSearchRequestOptions(top, size, 0, false)
+	order := q.sortOrder()
+	switch order {
+	case "relevance":
+		req.SortBy([]string{"-_score", "_id"})
+	case "newest":
+		req.SortBy([]string{"-occurred", "_id"})
+	case "oldest":
+		req.SortBy([]string{"occurred", "_id"})
+	default:
+		return nil, &QueryError{"sort", fmt.Sprintf("%q is not one of relevance, newest, oldest", q.Sort)}
+	}
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		if c.Sort != order {
+			return nil, &QueryError{"cursor", "the cursor belongs to a query sorted by " + c.Sort}
+		}
+		req.SearchAfter = c.After
+	}
+	for _, f := range q.Facets {
+		field, ok := FacetFields[f]
+		if !ok {
+			return nil, &QueryError{"facets", fmt.Sprintf("no facet %q (scene, touchpoint, channel, sentiment, severity, kind, dimension, month)", f)}
+		}
+		n := 20
+		if f == "touchpoint" || f == "month" {
+			n = 50
+		}
+		req.AddFacet(f, bleve.NewFacetRequest(field, n))
+	}
+	if q.Highlight {
+		req.Highlight = bleve.NewHighlightWithStyle("html")
+		req.Highlight.AddField("text")
+	}
+	return req, nil
+}
+
+func encodeCursor(order string, after []string) string {
+	b, _ := json.Marshal(cursor{Sort: order, After: after})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (*cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	c := new(cursor)
+	if err == nil {
+		err = json.Unmarshal(b, c)
+	}
+	if err != nil || len(c.After) == 0 || len(c.After) > 4 {
+		return nil, &QueryError{"cursor", "not a cursor returned by this service"}
+	}
+	return c, nil
+}
+
+// textQuery parses the query string with the rule language's syntax. Each
+// word or phrase is cut with the precise-mode query analyzer and must match
+// as a phrase, so a query never degrades into any of its characters.
+func (s *Search) textQuery(src string) (query.Query, error) {
+	if src == "" {
+		return bleve.NewMatchAllQuery(), nil
+	}
+	e, err := taxonomy.ParseRule(src)
+	var se *taxonomy.SyntaxError
+	if errors.As(err, &se) {
+		return nil, &QueryError{"q", fmt.Sprintf("column %d: %s", se.Col, se.Msg)}
+	}
+	if err != nil {
+		return nil, &QueryError{"q", err.Error()}
+	}
+	return s.convert(e)
+}
+
+func (s *Search) convert(e taxonomy.Expr) (query.Query, error) {
+	op, text, _, kids := taxonomy.Inspect(e)
+	switch op {
+	case taxonomy.OpTerm, taxonomy.OpExact, taxonomy.OpPhrase:
+		if !hasSearchable(text) {
+			return nil, &QueryError{"q", fmt.Sprintf("%q has no searchable word", text)}
+		}
+		m := bleve.NewMatchPhraseQuery(text)
+		m.SetField("text")
+		m.Analyzer = analyzerQuery
+		return m, nil
+	case taxonomy.OpAnd, taxonomy.OpOr:
+		parts := make([]query.Query, len(kids))
+		for i, k := range kids {
+			var err error
+			if parts[i], err = s.convert(k); err != nil {
+				return nil, err
+			}
+		}
+		if op == taxonomy.OpAnd {
+			return bleve.NewConjunctionQuery(parts...), nil
+		}
+		return bleve.NewDisjunctionQuery(parts...), nil
+	case taxonomy.OpNot:
+		x, err := s.convert(kids[0])
+		if err != nil {
+			return nil, err
+		}
+		b := bleve.NewBooleanQuery()
+		b.AddMust(bleve.NewMatchAllQuery())
+		b.AddMustNot(x)
+		return b, nil
+	case taxonomy.OpNear:
+		return nil, &QueryError{"q", "NEAR is for taxonomy rules; in search use a phrase or AND"}
+	default:
+		return nil, &QueryError{"q", "customer()/agent() scopes are for taxonomy rules, not search"}
+	}
+}
+
+func hasSearchable(s string) bool { return indexable(s) }

@@ -1,0 +1,209 @@
+package index
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/mapping"
+
+	"dongting/taxonomy"
+)
+
+var keyWatermark = []byte("watermark")
+
+// Search is the Bleve index: derived from the store, rebuilt from it at
+// will. Documents are keyed by the caller's record id.
+type Search struct {
+	idx bleve.Index
+	tax *taxonomy.Taxonomy
+	loc *time.Location
+}
+
+// keywordFields are exact-match fields with doc values, for filters and
+// facets. month is precomputed (YYYY-MM in the service's time zone): a
+// terms facet on it is several times cheaper than a date-range facet.
+var keywordFields = []string{"kind", "channel", "org", "scene", "tag", "touchpoint", "dimension", "sentiment", "severity", "redline", "praise", "stage", "month"}
+
+func newMapping() mapping.IndexMapping {
+	doc := bleve.NewDocumentMapping()
+	text := bleve.NewTextFieldMapping()
+	text.Analyzer = analyzerIndex
+	text.Store = true // highlighting needs the text
+	text.IncludeTermVectors = true
+	text.IncludeInAll = false
+	doc.AddFieldMappingsAt("text", text)
+	for _, f := range keywordFields {
+		k := bleve.NewKeywordFieldMapping()
+		k.Store = false
+		k.IncludeTermVectors = false
+		k.IncludeInAll = false
+		doc.AddFieldMappingsAt(f, k)
+	}
+	occurred := bleve.NewDateTimeFieldMapping()
+	occurred.Store = false
+	occurred.IncludeInAll = false
+	doc.AddFieldMappingsAt("occurred", occurred)
+	for _, f := range []string{"nps", "csat", "score"} {
+		n := bleve.NewNumericFieldMapping()
+		n.Store = false
+		n.IncludeInAll = false
+		doc.AddFieldMappingsAt(f, n)
+	}
+	m := bleve.NewIndexMapping()
+	m.DefaultMapping = doc
+	m.DefaultAnalyzer = keyword.Name
+	m.StoreDynamic = false
+	m.IndexDynamic = false
+	m.DocValuesDynamic = false
+	return m
+}
+
+// OpenSearch opens the index in dir, creating it if absent. Register must
+// have been called in this process.
+func OpenSearch(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Search, error) {
+	if tools.Load() == nil {
+		return nil, errors.New("index: Register the segmenter before opening the search index")
+	}
+	var idx bleve.Index
+	var err error
+	if _, statErr := os.Stat(dir); statErr == nil {
+		idx, err = bleve.Open(dir)
+		if err != nil {
+			return nil, fmt.Errorf("index: open %s: %w (rebuild it with `dongting reindex`)", dir, err)
+		}
+	} else {
+		idx, err = bleve.New(dir, newMapping())
+		if err != nil {
+			return nil, fmt.Errorf("index: create %s: %w", dir, err)
+		}
+	}
+	return &Search{idx: idx, tax: tax, loc: loc}, nil
+}
+
+// Close flushes and closes the index.
+func (s *Search) Close() error { return s.idx.Close() }
+
+// Watermark is the highest store sequence number the index holds.
+func (s *Search) Watermark() (uint64, error) {
+	b, err := s.idx.GetInternal(keyWatermark)
+	if err != nil || len(b) != 8 {
+		return 0, err
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
+// DocCount is the number of indexed documents.
+func (s *Search) DocCount() (uint64, error) { return s.idx.DocCount() }
+
+// Apply indexes (or deletes) stored entries and moves the watermark to
+// upTo in the same batch, so the index and its watermark cannot disagree.
+func (s *Search) Apply(entries []*Stored, upTo uint64) error {
+	b := s.idx.NewBatch()
+	for _, st := range entries {
+		if st.Deleted {
+			b.Delete(st.Record.ID)
+			continue
+		}
+		if err := b.Index(st.Record.ID, s.document(st)); err != nil {
+			return fmt.Errorf("index: record %q: %w", st.Record.ID, err)
+		}
+	}
+	b.SetInternal(keyWatermark, seqKey(upTo))
+	if err := s.idx.Batch(b); err != nil {
+		return fmt.Errorf("index: batch: %w", err)
+	}
+	return nil
+}
+
+// document is what the index keeps of a record: the masked text and the
+// keyword fields filters and facets need. Everything else is read from the
+// store when a hit is shown.
+func (s *Search) document(st *Stored) map[string]any {
+	r, a := &st.Record, st.Analysis
+	doc := map[string]any{"text": st.Text()}
+	put := func(field, v string) {
+		if v != "" {
+			doc[field] = v
+		}
+	}
+	put("kind", r.Kind)
+	put("channel", r.Channel)
+	put("stage", r.Stage)
+	if r.Org != "" {
+		doc["org"] = OrgPrefixes(r.Org)
+	}
+	if t, err := time.Parse(time.RFC3339, r.OccurredAt); err == nil {
+		doc["occurred"] = t
+		doc["month"] = t.In(s.loc).Format("2006-01")
+	}
+	if r.NPS != nil {
+		doc["nps"] = float64(*r.NPS)
+	}
+	if r.CSAT != nil {
+		doc["csat"] = float64(*r.CSAT)
+	}
+	if a != nil {
+		doc["sentiment"] = a.Sentiment.Label
+		doc["score"] = a.Sentiment.Score
+		doc["severity"] = a.Severity
+		doc["praise"] = fmt.Sprint(a.Praise)
+		if len(a.Redline) > 0 {
+			doc["redline"] = a.Redline
+		}
+		var scenes, tags, under, dims []string
+		for _, t := range a.Tags {
+			tags = appendNew(tags, t.ID)
+			scenes = appendNew(scenes, t.Scene)
+			under = appendNew(under, t.ID)
+			if n, ok := s.tax.Node(t.ID); ok {
+				for p := n.Parent; p != nil; p = p.Parent {
+					under = appendNew(under, p.ID)
+				}
+			}
+		}
+		for _, d := range a.Dimensions {
+			dims = appendNew(dims, d.ID)
+		}
+		for field, v := range map[string][]string{"scene": scenes, "tag": tags, "touchpoint": under, "dimension": dims} {
+			if len(v) > 0 {
+				doc[field] = v
+			}
+		}
+	}
+	return doc
+}
+
+func appendNew(list []string, v string) []string {
+	if v == "" {
+		return list
+	}
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
+}
+
+// OrgPrefixes lists every level of an org path: 华南区域, 华南区域/深圳,
+// 华南区域/深圳/碧海花园. A filter on any of them selects the subtree.
+func OrgPrefixes(org string) []string {
+	parts := strings.Split(org, "/")
+	out := make([]string, len(parts))
+	for i := range parts {
+		out[i] = strings.Join(parts[:i+1], "/")
+	}
+	return out
+}
+
+// search runs a prepared request.
+func (s *Search) search(ctx context.Context, req *bleve.SearchRequest) (*bleve.SearchResult, error) {
+	return s.idx.SearchInContext(ctx, req)
+}

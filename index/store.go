@@ -1,0 +1,302 @@
+package index
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"dongting/analyzer"
+)
+
+// Buckets. records is append-only by sequence number (a re-sent id gets a
+// new sequence and its old entry is removed), so it is filled to 100 %.
+var (
+	bucketRecords = []byte("records") // seq (8 bytes, big-endian) → Stored JSON
+	bucketIDs     = []byte("ids")     // caller id → seq
+	bucketMeta    = []byte("meta")
+	keyCustomer   = []byte("customer_key") // HMAC key for customer ids
+)
+
+// ErrNotFound is returned for an id that is not stored.
+var ErrNotFound = errors.New("not found")
+
+// Stored is one record as kept in bbolt: the source of truth from which the
+// search index and the rollups are derived. Its words are PII-masked and its
+// customer id is a keyed hash.
+type Stored struct {
+	Seq        uint64             `json:"seq"`
+	Record     analyzer.Record    `json:"record"`
+	Analysis   *analyzer.Analysis `json:"analysis,omitempty"`
+	IngestedAt time.Time          `json:"ingested_at"`
+	Deleted    bool               `json:"deleted,omitempty"`
+}
+
+// Text is the searchable text: the record's text, or its turns one per line.
+func (s *Stored) Text() string {
+	if len(s.Record.Turns) == 0 {
+		return s.Record.Text
+	}
+	n := 0
+	for _, t := range s.Record.Turns {
+		n += len(t.Text) + 1
+	}
+	b := make([]byte, 0, n)
+	for i, t := range s.Record.Turns {
+		if i > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, t.Text...)
+	}
+	return string(b)
+}
+
+// Store is the bbolt record store.
+type Store struct {
+	db  *bolt.DB
+	key []byte
+}
+
+// OpenStore opens (or creates) the store file at path.
+func OpenStore(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketRecords, bucketIDs, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if k := meta.Get(keyCustomer); k != nil {
+			s.key = append([]byte(nil), k...)
+			return nil
+		}
+		s.key = make([]byte, 32)
+		if _, err := rand.Read(s.key); err != nil {
+			return err
+		}
+		return meta.Put(keyCustomer, s.key)
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: init %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the bbolt handle to the other parts of the corpus (rollups,
+// backups) that write in the same transactions.
+func (s *Store) DB() *bolt.DB { return s.db }
+
+// HashCustomer turns a customer id into a keyed hash: equal ids stay equal
+// (repeat complaints can be found) but the id itself is never stored.
+func (s *Store) HashCustomer(id string) string {
+	if id == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(id))
+	return "c_" + hex.EncodeToString(m.Sum(nil)[:12])
+}
+
+func seqKey(seq uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], seq)
+	return k[:]
+}
+
+// Outcome says what a put did to one record.
+type Outcome struct {
+	ID       string `json:"id"`
+	Seq      uint64 `json:"seq"`
+	Replaced bool   `json:"replaced"`
+}
+
+// Put stores records in one transaction: when it returns nil, all of them
+// are durable. A record whose id is already stored replaces it (its old
+// entry is removed and it gets a new sequence number, so the index sees
+// the change).
+func (s *Store) Put(items []*Stored) ([]Outcome, error) {
+	out := make([]Outcome, len(items))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		recs, ids := tx.Bucket(bucketRecords), tx.Bucket(bucketIDs)
+		recs.FillPercent = 1.0 // not stored in the file: set in every write tx
+		for i, it := range items {
+			seq, err := recs.NextSequence()
+			if err != nil {
+				return err
+			}
+			it.Seq = seq
+			id := []byte(it.Record.ID)
+			if old := ids.Get(id); old != nil {
+				out[i].Replaced = true
+				if err := recs.Delete(old); err != nil {
+					return err
+				}
+			}
+			b, err := json.Marshal(it)
+			if err != nil {
+				return err
+			}
+			if err := recs.Put(seqKey(seq), b); err != nil {
+				return err
+			}
+			if err := ids.Put(id, seqKey(seq)); err != nil {
+				return err
+			}
+			out[i].ID, out[i].Seq = it.Record.ID, seq
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: put: %w", err)
+	}
+	return out, nil
+}
+
+// Delete removes a record and leaves a tombstone at a new sequence number,
+// so the index deletes it too (the ids bucket holds live records only). It returns the tombstone's sequence.
+func (s *Store) Delete(id string, now time.Time) (uint64, error) {
+	var seq uint64
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		recs, ids := tx.Bucket(bucketRecords), tx.Bucket(bucketIDs)
+		recs.FillPercent = 1.0
+		old := ids.Get([]byte(id))
+		if old == nil {
+			return ErrNotFound
+		}
+		if err := recs.Delete(old); err != nil {
+			return err
+		}
+		var err error
+		if seq, err = recs.NextSequence(); err != nil {
+			return err
+		}
+		b, err := json.Marshal(&Stored{Seq: seq, Record: analyzer.Record{ID: id}, IngestedAt: now, Deleted: true})
+		if err != nil {
+			return err
+		}
+		if err := recs.Put(seqKey(seq), b); err != nil {
+			return err
+		}
+		return ids.Delete([]byte(id))
+	})
+	if errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: delete: %w", err)
+	}
+	return seq, nil
+}
+
+// Get fetches one record by the caller's id.
+func (s *Store) Get(id string) (*Stored, error) {
+	var st *Stored
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		st, err = getTx(tx, id)
+		return err
+	})
+	return st, err
+}
+
+// GetMany fetches records by id in one read transaction; missing ids are
+// left nil.
+func (s *Store) GetMany(ids []string) ([]*Stored, error) {
+	out := make([]*Stored, len(ids))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		for i, id := range ids {
+			st, err := getTx(tx, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out[i] = st
+		}
+		return nil
+	})
+	return out, err
+}
+
+func getTx(tx *bolt.Tx, id string) (*Stored, error) {
+	seq := tx.Bucket(bucketIDs).Get([]byte(id))
+	if seq == nil {
+		return nil, ErrNotFound
+	}
+	b := tx.Bucket(bucketRecords).Get(seq)
+	if b == nil {
+		return nil, ErrNotFound
+	}
+	st := new(Stored)
+	if err := json.Unmarshal(b, st); err != nil {
+		return nil, fmt.Errorf("store: record %q: %w", id, err)
+	}
+	if st.Deleted {
+		return nil, ErrNotFound
+	}
+	return st, nil
+}
+
+// Scan calls fn for up to limit entries (tombstones included) with a
+// sequence number above after, in order.
+func (s *Store) Scan(after uint64, limit int, fn func(*Stored) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRecords).Cursor()
+		n := 0
+		for k, v := c.Seek(seqKey(after + 1)); k != nil && n < limit; k, v = c.Next() {
+			st := new(Stored)
+			if err := json.Unmarshal(v, st); err != nil {
+				return fmt.Errorf("store: entry %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			if err := fn(st); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+}
+
+// Stats are the store's counts.
+type Stats struct {
+	Records uint64 `json:"records"` // live records
+	LastSeq uint64 `json:"last_seq"`
+}
+
+// Stats counts live records and reads the last sequence number.
+func (s *Store) Stats() (Stats, error) {
+	var st Stats
+	err := s.db.View(func(tx *bolt.Tx) error {
+		st.LastSeq = tx.Bucket(bucketRecords).Sequence()
+		st.Records = uint64(tx.Bucket(bucketIDs).Stats().KeyN)
+		return nil
+	})
+	return st, err
+}
+
+// LastSeq is the highest sequence number handed out.
+func (s *Store) LastSeq() uint64 {
+	var seq uint64
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		seq = tx.Bucket(bucketRecords).Sequence()
+		return nil
+	})
+	return seq
+}
