@@ -93,7 +93,7 @@ func analyzeStream(ctx context.Context, a *analyzer.Analyzer, in io.Reader, out 
 		jobs := make([]job, 0, batch)
 		eof := false
 		for len(jobs) < batch {
-			raw, tooLong, err := readLine(r, maxLine)
+			raw, tooLong, err := analyzer.ReadLine(r, maxLine)
 			if err == io.EOF && raw == nil && !tooLong {
 				eof = true
 				break
@@ -127,39 +127,6 @@ func analyzeStream(ctx context.Context, a *analyzer.Analyzer, in io.Reader, out 
 		}
 		if eof {
 			return failed, first, nil
-		}
-	}
-}
-
-// readLine reads one line without its newline. A line over limit is
-// consumed and reported as tooLong, with no content.
-func readLine(r *bufio.Reader, limit int) ([]byte, bool, error) {
-	var buf []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		if len(buf)+len(chunk) > limit {
-			buf = nil
-			for err == bufio.ErrBufferFull {
-				_, err = r.ReadSlice('\n')
-			}
-			if err == io.EOF {
-				return nil, true, io.EOF
-			}
-			return nil, true, err
-		}
-		buf = append(buf, chunk...)
-		switch err {
-		case bufio.ErrBufferFull:
-			continue
-		case nil:
-			return bytes.TrimRight(buf, "\r\n"), false, nil
-		case io.EOF:
-			if len(buf) == 0 {
-				return nil, false, io.EOF
-			}
-			return bytes.TrimRight(buf, "\r\n"), false, io.EOF
-		default:
-			return nil, false, err
 		}
 	}
 }
