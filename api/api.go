@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"dongting/analyzer"
+	"dongting/index"
 	"dongting/taxonomy"
 )
 
@@ -29,37 +31,127 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
+// Config holds the server's dependencies.
+type Config struct {
+	Analyzer *analyzer.Analyzer
+	Corpus   *index.Corpus // nil: analysis only, nothing stored
+	Demo     []analyzer.Record
+	Log      *slog.Logger
+	Metrics  *Metrics // nil: a private registry
+	Limits   Limits
+}
+
+// Limits bound what one request may carry.
+type Limits struct {
+	BatchBody    int64 // bytes of one batch upload
+	BatchRecords int   // records in one batch upload
+	WaitIndexed  time.Duration
+}
+
+// DefaultLimits are used for zero fields of Config.Limits.
+var DefaultLimits = Limits{BatchBody: 256 << 20, BatchRecords: 100_000, WaitIndexed: 30 * time.Second}
+
 // Server holds the handlers' dependencies.
 type Server struct {
 	analyzer *analyzer.Analyzer
+	corpus   *index.Corpus
 	demo     []analyzer.Record
 	log      *slog.Logger
+	metrics  *Metrics
+	limits   Limits
 	Now      func() time.Time
 }
 
-// New returns a server analyzing with a, showing demo records.
-func New(a *analyzer.Analyzer, demo []analyzer.Record, log *slog.Logger) *Server {
-	return &Server{analyzer: a, demo: demo, log: log, Now: time.Now}
+// New returns a server on cfg.
+func New(cfg Config) *Server {
+	s := &Server{analyzer: cfg.Analyzer, corpus: cfg.Corpus, demo: cfg.Demo, log: cfg.Log, metrics: cfg.Metrics, limits: cfg.Limits, Now: time.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	if s.limits.BatchBody <= 0 {
+		s.limits.BatchBody = DefaultLimits.BatchBody
+	}
+	if s.limits.BatchRecords <= 0 {
+		s.limits.BatchRecords = DefaultLimits.BatchRecords
+	}
+	if s.limits.WaitIndexed <= 0 {
+		s.limits.WaitIndexed = DefaultLimits.WaitIndexed
+	}
+	if s.corpus != nil {
+		s.metrics.watch(s.corpus)
+	}
+	return s
 }
 
 // Handler registers every route.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() http.Handler { return s.router() }
+
+// Routes lists "METHOD /path" for every route (for the OpenAPI test).
+func Routes(s *Server) []string {
+	var out []string
+	for _, r := range s.router().Routes() {
+		if r.Method != "echo_route_any" {
+			out = append(out, r.Method+" "+r.Path)
+		}
+	}
+	return out
+}
+
+func (s *Server) router() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
+	e.Use(middleware.Recover())
 	e.GET("/", s.index)
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
-	e.GET("/readyz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ready"}) })
+	e.GET("/readyz", s.ready)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
 	g := e.Group("/api/v1")
+	g.GET("/openapi.json", s.openAPI)
 	g.POST("/analyze", s.analyze)
 	g.GET("/demo", s.demoAnalyses)
 	g.GET("/taxonomy", s.taxonomy)
+	if s.corpus != nil {
+		g.POST("/records", s.putRecord)
+		g.POST("/records/batch", s.putBatch)
+		g.GET("/records/:id", s.getRecord)
+		g.DELETE("/records/:id", s.deleteRecord)
+		g.GET("/search", s.search)
+		g.GET("/export", s.export)
+		g.GET("/status", s.status)
+	}
 	return e
 }
 
-// logRequests logs method, path, status and duration: never bodies, which
-// hold customers' words.
+func (s *Server) ready(c echo.Context) error {
+	if s.corpus == nil {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	}
+	st, err := s.corpus.Status()
+	if err != nil {
+		return err
+	}
+	if st.Error != "" {
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "indexer failing", "index_lag": st.Lag})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "index_lag": st.Lag})
+}
+
+func (s *Server) status(c echo.Context) error {
+	st, err := s.corpus.Status()
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// logRequests logs method, route, status, duration and the request id:
+// never bodies or query strings, which hold customers' words.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := s.Now()
@@ -67,7 +159,15 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		s.log.Info("request", "method", c.Request().Method, "path", c.Path(), "status", c.Response().Status, "ms", s.Now().Sub(start).Milliseconds())
+		d := s.Now().Sub(start)
+		status := c.Response().Status
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		s.metrics.observe(c.Request().Method, route, status, d)
+		s.log.Info("request", "method", c.Request().Method, "path", route, "status", status,
+			"ms", d.Milliseconds(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		return nil
 	}
 }
@@ -88,7 +188,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 			ae.Code, ae.Message = "method_not_allowed", "method not allowed on this route"
 		}
 	default:
-		s.log.Error("internal error", "path", c.Path(), "err", err)
+		s.log.Error("internal error", "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 		ae = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 	}
 	_ = c.JSON(ae.Status, map[string]*Error{"error": ae})
@@ -117,18 +217,24 @@ func (s *Server) analyze(c echo.Context) error {
 		return err
 	}
 	res, err := s.analyzer.Analyze(r)
-	var fe *analyzer.FieldError
-	if errors.As(err, &fe) {
-		status := http.StatusUnprocessableEntity
-		if fe.Field == "text" && len(r.Text) > analyzer.MaxTextBytes {
-			status = http.StatusRequestEntityTooLarge
-		}
-		return &Error{Status: status, Code: "invalid_field", Message: fe.Reason, Field: fe.Field}
-	}
 	if err != nil {
-		return err
+		return fieldError(err, r)
 	}
 	return c.JSON(http.StatusOK, res)
+}
+
+// fieldError turns a record's validation failure into a 422 (413 for words
+// over the size limit); other errors pass through.
+func fieldError(err error, r *analyzer.Record) error {
+	var fe *analyzer.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	status := http.StatusUnprocessableEntity
+	if fe.Field == "text" && r != nil && len(r.Text) > analyzer.MaxTextBytes {
+		status = http.StatusRequestEntityTooLarge
+	}
+	return &Error{Status: status, Code: "invalid_field", Message: fe.Reason, Field: fe.Field}
 }
 
 func (s *Server) demoAnalyses(c echo.Context) error {

@@ -4,7 +4,10 @@
 //	dongting eval sentiment --data CSV      sentiment accuracy, macro-F1, per class
 //	dongting eval tags --data JSONL         tagging precision/recall/F1 per scene
 //	dongting lexicon learn --data CSV …     derive data/sentiment/learned.txt
-//	dongting serve                          the HTTP API (see README)
+//	dongting serve [-dir var] [-demo N]     the service (see README)
+//	dongting ingest [-server URL] FILE      NDJSON, JSON or CSV records into the store
+//	dongting reindex [-dir var]             rebuild the search index from the store
+//	dongting demo [-n N] [-seed S]          generated demo records as JSON Lines
 package main
 
 import (
@@ -68,7 +71,10 @@ commands:
   eval sentiment --data CSV evaluate sentiment on a labelled CSV (label,review)
   eval tags --data JSONL    evaluate tagging on a labelled JSON Lines set
   lexicon learn --data CSV  learn polarity weights from labelled CSVs
-  serve                     run the HTTP API
+  serve [-dir DIR] [-demo N] run the service: REST API, record store, search
+  ingest [-server URL] FILE store NDJSON, JSON or CSV records (directly or via a server)
+  reindex [-dir DIR]        rebuild the search index from the record store
+  demo [-n N] [-seed S]     print generated demo records as JSON Lines
 
 Run "dongting <command> -h" for the flags of a command.
 `
@@ -88,6 +94,12 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runLexicon(ctx, args[1:])
 	case "serve":
 		return m.runServe(ctx, args[1:])
+	case "ingest":
+		return m.runIngest(ctx, args[1:])
+	case "reindex":
+		return m.runReindex(ctx, args[1:])
+	case "demo":
+		return m.runDemo(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

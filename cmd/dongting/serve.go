@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -14,36 +15,75 @@ import (
 
 	"dongting/analyzer"
 	"dongting/api"
+	"dongting/index"
+	"dongting/index/demo"
 )
+
+// storeFlags are the flags of commands that open the corpus.
+type storeFlags struct {
+	dir string
+}
+
+func (m *Main) storeFlags(fset *flag.FlagSet) *storeFlags {
+	s := &storeFlags{}
+	fset.StringVar(&s.dir, "dir", envOr(m.Getenv, "DONGTING_DIR", "var"), "directory of the record store and search index (env DONGTING_DIR)")
+	return s
+}
+
+// openCorpus loads the analyzer and opens the corpus in dir.
+func (m *Main) openCorpus(c *common, dir string, log *slog.Logger, onIndexed func(int, time.Duration)) (*index.Corpus, fs.FS, error) {
+	a, fsys, err := m.analyzer(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := index.Register(m.seg); err != nil {
+		return nil, nil, err
+	}
+	corpus, err := index.Open(index.Options{Dir: dir, Analyzer: a, Log: log, OnIndexed: onIndexed})
+	if err != nil {
+		return nil, nil, err
+	}
+	return corpus, fsys, nil
+}
 
 func (m *Main) runServe(ctx context.Context, args []string) error {
 	fset := m.newFlagSet("serve")
 	c := m.commonFlags(fset)
+	sf := m.storeFlags(fset)
 	addr := fset.String("addr", envOr(m.Getenv, "DONGTING_ADDR", "127.0.0.1:8080"), "listen address (env DONGTING_ADDR)")
+	demoN := fset.Int("demo", 0, "on first start (empty store), load this many generated demo records")
 	if err := fset.Parse(args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(m.Stderr, nil))
-	a, fsys, err := m.analyzer(c)
+	metrics := api.NewMetrics()
+	corpus, fsys, err := m.openCorpus(c, sf.dir, log, metrics.OnIndexed)
 	if err != nil {
 		return err
 	}
-	demo, err := loadDemo(fsys)
+	defer corpus.Close() // flushes the index, then closes bbolt
+	samples, err := loadDemo(fsys)
 	if err != nil {
 		return err
+	}
+	if *demoN > 0 {
+		if err := m.loadDemoRecords(ctx, corpus, fsys, *demoN); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           api.New(a, demo, log).Handler(),
+		Handler:           api.New(api.Config{Analyzer: corpus.Analyzer(), Corpus: corpus, Demo: samples, Log: log, Metrics: metrics}).Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		ReadTimeout:       5 * time.Minute, // batch uploads are large
+		WriteTimeout:      10 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 	}
-	fmt.Fprintf(m.Stdout, "Dongting is serving at http://%s/ (API under /api/v1)\n", ln.Addr())
+	st, _ := corpus.Status()
+	fmt.Fprintf(m.Stdout, "Dongting is serving %d records at http://%s/ (API under /api/v1, data in %s)\n", st.Records, ln.Addr(), sf.dir)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -51,12 +91,47 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Drain in-flight requests; the deferred Close then flushes the index.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// demoEnd is the day the demo's twelve months end: today, so the demo
+// always shows the last year.
+func demoEnd() time.Time { return time.Now().Truncate(24 * time.Hour) }
+
+// loadDemoRecords fills an empty store with generated records.
+func (m *Main) loadDemoRecords(ctx context.Context, corpus *index.Corpus, fsys fs.FS, n int) error {
+	st, err := corpus.Status()
+	if err != nil || st.LastSeq > 0 {
+		return err // not a first start
+	}
+	t, err := demo.Load(fsys)
+	if err != nil {
+		return err
+	}
+	g := demo.NewGenerator(t, 1, demoEnd())
+	start := time.Now()
+	const chunk = 1000
+	for done := 0; done < n; {
+		k := min(chunk, n-done)
+		recs := make([]*analyzer.Record, k)
+		for i := range recs {
+			r := g.Next()
+			recs[i] = &r
+		}
+		if _, err := corpus.Ingest(ctx, recs); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		done += k
+		fmt.Fprintf(m.Stdout, "\rloading demo records: %d/%d", done, n)
+	}
+	fmt.Fprintf(m.Stdout, "\rloaded %d demo records in %.1fs; the search index catches up in the background\n", n, time.Since(start).Seconds())
 	return nil
 }
 
@@ -67,7 +142,7 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
-// loadDemo reads the demo records shipped in data/demo.
+// loadDemo reads the sample records shipped in data/demo.
 func loadDemo(fsys fs.FS) ([]analyzer.Record, error) {
 	f, err := fsys.Open("demo/samples.jsonl")
 	if err != nil {

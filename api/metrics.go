@@ -1,0 +1,91 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"dongting/index"
+)
+
+// Metrics are the service's Prometheus metrics, on a registry of their own
+// (so tests can run several servers in one process).
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.HistogramVec
+	ingested *prometheus.CounterVec
+	severity *prometheus.CounterVec
+	indexed  prometheus.Counter
+	lagSecs  prometheus.Gauge
+}
+
+// NewMetrics registers the metrics and the Go runtime's.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "dongting_http_request_duration_seconds", Help: "HTTP request latency by route and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+		}, []string{"method", "route", "status"}),
+		ingested: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dongting_ingest_records_total", Help: "Records received, by result (stored, replaced, failed).",
+		}, []string{"result"}),
+		severity: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dongting_ingest_severity_total", Help: "Stored records by severity (P1 red line, P2, P3).",
+		}, []string{"severity"}),
+		indexed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dongting_index_entries_total", Help: "Store entries applied to the search index.",
+		}),
+		lagSecs: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dongting_index_lag_seconds", Help: "Age of the oldest entry in the last index batch when it was applied.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.ingested, m.severity, m.indexed, m.lagSecs,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// OnIndexed is the corpus's callback after each index batch.
+func (m *Metrics) OnIndexed(n int, lag time.Duration) {
+	m.indexed.Add(float64(n))
+	m.lagSecs.Set(lag.Seconds())
+}
+
+// watch exports the corpus's current index lag.
+func (m *Metrics) watch(c *index.Corpus) {
+	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dongting_index_lag_entries", Help: "Committed store entries not yet searchable.",
+	}, func() float64 { return float64(c.Lag()) }))
+}
+
+func (m *Metrics) observe(method, route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+func (m *Metrics) countIngest(res []index.Result, failed int) {
+	for _, r := range res {
+		switch {
+		case r.Err != nil:
+			m.ingested.WithLabelValues("failed").Inc()
+		case r.Replaced:
+			m.ingested.WithLabelValues("replaced").Inc()
+		default:
+			m.ingested.WithLabelValues("stored").Inc()
+		}
+		if r.Err == nil && r.Analysis != nil && r.Analysis.Severity != "none" {
+			m.severity.WithLabelValues(r.Analysis.Severity).Inc()
+		}
+	}
+	if failed > 0 {
+		m.ingested.WithLabelValues("failed").Add(float64(failed))
+	}
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}

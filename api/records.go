@@ -1,0 +1,297 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"dongting/analyzer"
+	"dongting/index"
+)
+
+// chunk is how many records of a batch upload are analyzed and committed
+// together: large enough to amortize the bbolt commit, small enough that an
+// upload is never held whole.
+const chunk = 500
+
+// maxReportedErrors bounds the per-line errors one batch answer lists.
+const maxReportedErrors = 1000
+
+func (s *Server) waitIndexed(c echo.Context, seq uint64) (bool, error) {
+	switch c.QueryParam("wait") {
+	case "":
+		return false, nil
+	case "indexed":
+	default:
+		return false, &Error{Status: http.StatusBadRequest, Code: "bad_parameter", Field: "wait", Message: "the only value is indexed"}
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.limits.WaitIndexed)
+	defer cancel()
+	if err := s.corpus.WaitIndexed(ctx, seq); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return false, nil // stored; searchable soon
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// putRecord stores one record: 201 when new, 200 when it replaced one with
+// the same id.
+func (s *Server) putRecord(c echo.Context) error {
+	r, err := decodeRecord(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.corpus.Ingest(c.Request().Context(), []*analyzer.Record{r})
+	if err != nil {
+		return err
+	}
+	s.metrics.countIngest(res, 0)
+	if res[0].Err != nil {
+		return fieldError(res[0].Err, r)
+	}
+	indexed, err := s.waitIndexed(c, res[0].Seq)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if res[0].Replaced {
+		status = http.StatusOK
+	}
+	return c.JSON(status, map[string]any{"id": res[0].ID, "seq": res[0].Seq, "replaced": res[0].Replaced, "indexed": indexed, "analysis": res[0].Analysis})
+}
+
+// lineError is one rejected line of a batch.
+type lineError struct {
+	Line    int    `json:"line"`
+	ID      string `json:"id,omitempty"`
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func toLineError(line int, id string, err error) lineError {
+	var fe *analyzer.FieldError
+	var je *analyzer.JSONError
+	switch {
+	case errors.As(err, &fe):
+		return lineError{line, id, "invalid_field", fe.Field, fe.Reason}
+	case errors.As(err, &je):
+		return lineError{line, id, "invalid_json", je.Field, je.Reason}
+	}
+	return lineError{line, id, "invalid", "", err.Error()}
+}
+
+// batchReport is the answer to a batch upload: every line not listed in
+// errors was stored.
+type batchReport struct {
+	Format          string      `json:"format"`
+	Received        int         `json:"received"`
+	Accepted        int         `json:"accepted"`
+	Replaced        int         `json:"replaced"`
+	Failed          int         `json:"failed"`
+	LastSeq         uint64      `json:"last_seq,omitempty"`
+	Indexed         bool        `json:"indexed"`
+	Errors          []lineError `json:"errors"`
+	ErrorsTruncated bool        `json:"errors_truncated,omitempty"`
+	Error           *Error      `json:"error,omitempty"` // set when the upload stopped early
+}
+
+func (b *batchReport) fail(e lineError) {
+	b.Failed++
+	if len(b.Errors) < maxReportedErrors {
+		b.Errors = append(b.Errors, e)
+	} else {
+		b.ErrorsTruncated = true
+	}
+}
+
+func batchFormat(c echo.Context) (string, error) {
+	if f := c.QueryParam("format"); f != "" {
+		switch f {
+		case analyzer.FormatNDJSON, analyzer.FormatJSON, analyzer.FormatCSV:
+			return f, nil
+		}
+		return "", &Error{Status: http.StatusBadRequest, Code: "bad_parameter", Field: "format", Message: "one of ndjson, json, csv"}
+	}
+	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	switch mt {
+	case "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines":
+		return analyzer.FormatNDJSON, nil
+	case "application/json":
+		return analyzer.FormatJSON, nil
+	case "text/csv":
+		return analyzer.FormatCSV, nil
+	}
+	return "", &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Field: "Content-Type",
+		Message: "send application/json (an array), application/x-ndjson or text/csv, or say ?format="}
+}
+
+// putBatch streams an upload: records are read, analyzed and committed in
+// chunks, so a bad line is reported and the good ones are kept, and an
+// upload that breaks off (or outgrows a limit) keeps what came before.
+func (s *Server) putBatch(c echo.Context) error {
+	format, err := batchFormat(c)
+	if err != nil {
+		return err
+	}
+	body := http.MaxBytesReader(c.Response(), c.Request().Body, s.limits.BatchBody)
+	rr, err := analyzer.NewRecordReader(body, format, analyzer.ReadOptions{Columns: csvMapping(c.QueryParam("columns"))})
+	if err != nil {
+		return batchOpenError(err)
+	}
+	rep := &batchReport{Format: format, Errors: []lineError{}}
+	ctx := c.Request().Context()
+	var recs []*analyzer.Record
+	var lines []int
+	flush := func() error {
+		if len(recs) == 0 {
+			return nil
+		}
+		res, err := s.corpus.Ingest(ctx, recs)
+		if err != nil {
+			return err
+		}
+		s.metrics.countIngest(res, 0)
+		for i, r := range res {
+			if r.Err != nil {
+				rep.fail(toLineError(lines[i], recs[i].ID, r.Err))
+				continue
+			}
+			rep.Accepted++
+			if r.Replaced {
+				rep.Replaced++
+			}
+			rep.LastSeq = max(rep.LastSeq, r.Seq)
+		}
+		recs, lines = recs[:0], lines[:0]
+		return nil
+	}
+	var stop *Error
+	for {
+		rec, line, err := rr.Next()
+		if err == io.EOF {
+			break
+		}
+		var le *analyzer.LineError
+		if errors.As(err, &le) {
+			rep.Received++
+			s.metrics.countIngest(nil, 1)
+			rep.fail(toLineError(le.Line, le.ID, le.Err))
+			continue
+		}
+		if err != nil {
+			stop = streamError(err, line)
+			break
+		}
+		if rep.Received >= s.limits.BatchRecords {
+			stop = &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_many_records", Field: "body",
+				Message: fmt.Sprintf("more than %d records in one upload; the first %d were processed, send the rest separately", s.limits.BatchRecords, s.limits.BatchRecords)}
+			break
+		}
+		rep.Received++
+		recs, lines = append(recs, rec), append(lines, line)
+		if len(recs) == chunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if rep.LastSeq > 0 {
+		if rep.Indexed, err = s.waitIndexed(c, rep.LastSeq); err != nil {
+			return err
+		}
+	}
+	status := http.StatusOK
+	switch {
+	case stop != nil:
+		stop.Message += fmt.Sprintf(" (%d records before it were stored)", rep.Accepted)
+		rep.Error, status = stop, stop.Status
+	case rep.Accepted == 0 && rep.Failed > 0:
+		status = http.StatusUnprocessableEntity
+		rep.Error = &Error{Status: status, Code: "no_valid_records", Message: "no record in the upload was valid; see errors"}
+	case rep.Received == 0:
+		status = http.StatusBadRequest
+		rep.Error = &Error{Status: status, Code: "empty", Field: "body", Message: "the upload holds no records"}
+	}
+	return c.JSON(status, rep)
+}
+
+// csvMapping parses ?columns=工单内容:text,单号:id (extra header mappings).
+func csvMapping(s string) map[string]string {
+	if s == "" {
+		return nil
+	}
+	m := map[string]string{}
+	for _, pair := range strings.Split(s, ",") {
+		if from, to, ok := strings.Cut(pair, ":"); ok {
+			m[strings.ToLower(strings.TrimSpace(from))] = strings.TrimSpace(to)
+		}
+	}
+	return m
+}
+
+func batchOpenError(err error) error {
+	var le *analyzer.LineError
+	var je *analyzer.JSONError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "body", Message: "upload over the size limit"}
+	case errors.As(err, &le):
+		e := toLineError(le.Line, "", le.Err)
+		return &Error{Status: http.StatusBadRequest, Code: e.Code, Field: e.Field, Message: fmt.Sprintf("line %d: %s", le.Line, e.Message)}
+	case errors.As(err, &je):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Field: "body", Message: je.Reason}
+	}
+	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Field: "body", Message: "could not read the upload"}
+}
+
+// streamError explains why an upload stopped at line.
+func streamError(err error, line int) *Error {
+	var je *analyzer.JSONError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "body", Message: fmt.Sprintf("upload over the %d-byte limit after line %d", mbe.Limit, line)}
+	case errors.As(err, &je):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Field: "body", Message: je.Reason}
+	}
+	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Field: "body", Message: fmt.Sprintf("reading the upload failed after line %d", line)}
+}
+
+func (s *Server) getRecord(c echo.Context) error {
+	st, err := s.corpus.Get(c.Param("id"))
+	if errors.Is(err, index.ErrNotFound) {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Field: "id", Message: "no record with this id"}
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (s *Server) deleteRecord(c echo.Context) error {
+	seq, err := s.corpus.Delete(c.Param("id"))
+	if errors.Is(err, index.ErrNotFound) {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Field: "id", Message: "no record with this id"}
+	}
+	if err != nil {
+		return err
+	}
+	indexed, err := s.waitIndexed(c, seq)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"id": c.Param("id"), "deleted": true, "seq": seq, "indexed": indexed})
+}

@@ -1,0 +1,400 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"dongting/analyzer/analyzertest"
+	"dongting/api"
+	"dongting/index"
+)
+
+type corpusServer struct {
+	*httptest.Server
+	corpus *index.Corpus
+	logs   *bytes.Buffer
+}
+
+func newCorpusServer(t *testing.T, limits api.Limits) *corpusServer {
+	t.Helper()
+	a := analyzertest.New(t, "property")
+	if err := index.Register(analyzertest.Segmenter(t)); err != nil {
+		t.Fatal(err)
+	}
+	metrics := api.NewMetrics()
+	c, err := index.Open(index.Options{Dir: t.TempDir(), Analyzer: a, OnIndexed: metrics.OnIndexed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := new(bytes.Buffer)
+	srv := httptest.NewServer(api.New(api.Config{Analyzer: a, Corpus: c, Log: slog.New(slog.NewJSONHandler(logs, nil)), Limits: limits, Metrics: metrics}).Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		c.Close()
+	})
+	return &corpusServer{srv, c, logs}
+}
+
+func do(t *testing.T, method, url, ctype string, body io.Reader) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("%s %s: response is not JSON: %v", method, url, err)
+	}
+	return resp.StatusCode, out
+}
+
+func errOf(out map[string]any) (code, field string) {
+	e, _ := out["error"].(map[string]any)
+	if e == nil {
+		return "", ""
+	}
+	f, _ := e["field"].(string)
+	return e["code"].(string), f
+}
+
+func hitIDs(out map[string]any) []string {
+	var ids []string
+	hits, _ := out["hits"].([]any)
+	for _, h := range hits {
+		ids = append(ids, h.(map[string]any)["id"].(string))
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func TestRecordLifecycle(t *testing.T) {
+	s := newCorpusServer(t, api.Limits{})
+	rec := `{"id":"wo-1","kind":"complaint","channel":"app","org":"华南区域/深圳/碧海花园","occurred_at":"2026-03-01T09:00:00+08:00","customer":"13812345678","text":"3栋电梯困人半小时，物业电话13812345678打不通！"}`
+	code, out := do(t, "POST", s.URL+"/api/v1/records?wait=indexed", "application/json", strings.NewReader(rec))
+	if code != 201 || out["id"] != "wo-1" || out["indexed"] != true || out["replaced"] != false {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	code, out = do(t, "GET", s.URL+"/api/v1/search?q="+url.QueryEscape("电梯困人"), "", nil)
+	if code != 200 || !slices.Equal(hitIDs(out), []string{"wo-1"}) {
+		t.Fatalf("search: %d %v", code, out)
+	}
+	_, out = do(t, "GET", s.URL+"/api/v1/records/wo-1", "", nil)
+	stored := out["record"].(map[string]any)
+	if c, _ := stored["customer"].(string); c == "" || strings.Contains(c, "138") {
+		t.Errorf("customer stored as %q", c)
+	}
+	if strings.Contains(stored["text"].(string), "13812345678") {
+		t.Errorf("phone stored unmasked: %v", stored["text"])
+	}
+	// Same id again: replaced, not duplicated.
+	code, out = do(t, "POST", s.URL+"/api/v1/records?wait=indexed", "application/json",
+		strings.NewReader(`{"id":"wo-1","kind":"complaint","text":"垃圾三天没人清运"}`))
+	if code != 200 || out["replaced"] != true {
+		t.Fatalf("replace: %d %v", code, out)
+	}
+	if _, out = do(t, "GET", s.URL+"/api/v1/search", "", nil); out["total"] != 1.0 {
+		t.Errorf("after replace: total %v", out["total"])
+	}
+	if _, out = do(t, "GET", s.URL+"/api/v1/search?q="+url.QueryEscape("电梯"), "", nil); len(hitIDs(out)) != 0 {
+		t.Errorf("old text still found: %v", out)
+	}
+	code, out = do(t, "GET", s.URL+"/api/v1/records/wo-1", "", nil)
+	rec2 := out["record"].(map[string]any)
+	if code != 200 || rec2["text"] != "垃圾三天没人清运" || out["analysis"] == nil {
+		t.Errorf("get: %d %v", code, out)
+	}
+	code, out = do(t, "DELETE", s.URL+"/api/v1/records/wo-1?wait=indexed", "", nil)
+	if code != 200 || out["indexed"] != true {
+		t.Errorf("delete: %d %v", code, out)
+	}
+	for _, m := range []string{"GET", "DELETE"} {
+		code, out = do(t, m, s.URL+"/api/v1/records/wo-1", "", nil)
+		if c, f := errOf(out); code != 404 || c != "not_found" || f != "id" {
+			t.Errorf("%s after delete: %d %v", m, code, out)
+		}
+	}
+	if strings.Contains(s.logs.String(), "电梯") || strings.Contains(s.logs.String(), "13812345678") {
+		t.Errorf("logs carry record text: %s", s.logs.String())
+	}
+	if !strings.Contains(s.logs.String(), `"request_id":"`) {
+		t.Errorf("logs carry no request id: %s", s.logs.String())
+	}
+}
+
+func TestRecordErrors(t *testing.T) {
+	s := newCorpusServer(t, api.Limits{})
+	for _, tc := range []struct {
+		body   string
+		status int
+		code   string
+		field  string
+	}{
+		{`{"text":"没有编号"}`, 422, "invalid_field", "id"},
+		{`{"id":"a","text":"x","csat":9}`, 422, "invalid_field", "csat"},
+		{`{"id":"a","txt":"x"}`, 400, "invalid_json", "txt"},
+		{`{"id":"a","text":"` + strings.Repeat("长", api.MaxBody/3+1) + `"}`, 413, "too_large", ""},
+	} {
+		code, out := do(t, "POST", s.URL+"/api/v1/records", "application/json", strings.NewReader(tc.body))
+		if c, f := errOf(out); code != tc.status || c != tc.code || f != tc.field {
+			t.Errorf("%.40s: %d %v, want %d %s %s", tc.body, code, out, tc.status, tc.code, tc.field)
+		}
+	}
+	if st, _ := s.corpus.Status(); st.Records != 0 {
+		t.Errorf("bad records stored: %+v", st)
+	}
+}
+
+func TestBatch(t *testing.T) {
+	s := newCorpusServer(t, api.Limits{BatchRecords: 50, BatchBody: 64 << 10})
+	csvBody, err := os.ReadFile("../analyzer/testdata/records.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		status             int
+		accepted, failed   float64
+		errLines           []float64
+		stopCode, stopFied string
+	}
+	ndjson := `{"id":"n1","text":"电梯坏了"}
+{"id":"n2","txt":"拼错"}
+
+{"id":"n3","text":"楼道灯不亮","kind":"tweet"}
+{"id":"n1","text":"电梯又坏了，第三次了"}
+`
+	var big strings.Builder
+	for i := range 60 {
+		fmt.Fprintf(&big, `{"id":"b%d","text":"停车费太贵"}`+"\n", i)
+	}
+	var huge strings.Builder
+	for i := 0; huge.Len() < 80<<10; i++ {
+		fmt.Fprintf(&huge, `{"id":"h%d","text":"%s"}`+"\n", i, strings.Repeat("垃圾没人清运", 100))
+	}
+	for _, tc := range []struct {
+		name, ctype, query, body string
+		want                     want
+	}{
+		{"csv", "text/csv", "", string(csvBody), want{200, 3, 3, []float64{4, 5, 6}, "", ""}},
+		{"ndjson with a repeated id", "application/x-ndjson", "", ndjson, want{200, 2, 2, []float64{2, 4}, "", ""}},
+		{"json array", "application/json", "", `[{"id":"j1","text":"保洁很好"},{"id":"j2","nps":11,"text":"x"}]`, want{200, 1, 1, []float64{2}, "", ""}},
+		{"format parameter", "application/octet-stream", "?format=ndjson", `{"id":"f1","text":"绿化没人修剪"}`, want{200, 1, 0, nil, "", ""}},
+		{"all bad", "application/x-ndjson", "", `{"id":"x"}` + "\n", want{422, 0, 1, []float64{1}, "no_valid_records", ""}},
+		{"broken array keeps what came before", "application/json", "", `[{"id":"k1","text":"电梯坏了"},{"id":`, want{400, 1, 0, nil, "invalid_json", "body"}},
+		{"over the record limit", "application/x-ndjson", "", big.String(), want{413, 50, 0, nil, "too_many_records", "body"}},
+		{"over the size limit", "application/x-ndjson", "", huge.String(), want{413, -1, 0, nil, "too_large", "body"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := do(t, "POST", s.URL+"/api/v1/records/batch"+tc.query, tc.ctype, strings.NewReader(tc.body))
+			if code != tc.want.status {
+				t.Fatalf("status %d, want %d: %v", code, tc.want.status, out)
+			}
+			if tc.want.accepted >= 0 && out["accepted"] != tc.want.accepted {
+				t.Errorf("accepted %v, want %v", out["accepted"], tc.want.accepted)
+			}
+			if out["failed"] != tc.want.failed {
+				t.Errorf("failed %v, want %v: %v", out["failed"], tc.want.failed, out["errors"])
+			}
+			var lines []float64
+			for _, e := range out["errors"].([]any) {
+				lines = append(lines, e.(map[string]any)["line"].(float64))
+			}
+			if !slices.Equal(lines, tc.want.errLines) {
+				t.Errorf("error lines %v, want %v", lines, tc.want.errLines)
+			}
+			if c, f := errOf(out); c != tc.want.stopCode || f != tc.want.stopFied {
+				t.Errorf("error %q %q, want %q %q", c, f, tc.want.stopCode, tc.want.stopFied)
+			}
+		})
+	}
+	// What the size-limited upload got through before the limit is kept.
+	if st, err := s.corpus.Get("h0"); err != nil || st == nil {
+		t.Errorf("first records of an oversized upload lost: %v", err)
+	}
+	if st, _ := s.corpus.Get("n1"); st == nil || !strings.Contains(st.Record.Text, "第三次") {
+		t.Errorf("repeated id in a batch: %+v", st)
+	}
+	code, out := do(t, "POST", s.URL+"/api/v1/records/batch", "text/plain", strings.NewReader("x"))
+	if c, f := errOf(out); code != 415 || c != "unsupported_media_type" || f != "Content-Type" {
+		t.Errorf("text/plain: %d %v", code, out)
+	}
+	code, out = do(t, "POST", s.URL+"/api/v1/records/batch", "text/csv", strings.NewReader("id,channel\n1,app\n"))
+	if c, f := errOf(out); code != 400 || c != "invalid_field" || f != "header" {
+		t.Errorf("csv without text: %d %v", code, out)
+	}
+}
+
+func TestSearchAndExport(t *testing.T) {
+	s := newCorpusServer(t, api.Limits{})
+	var body strings.Builder
+	texts := []string{"电梯困人了，物业半天没人来", "物业费又涨价了", "保洁阿姨很负责，楼道很干净", "小區的電梯經常故障"}
+	for i := range 30 {
+		fmt.Fprintf(&body, `{"id":"s%02d","kind":"complaint","channel":"app","org":"华东区域/杭州/西溪云庐","occurred_at":"2026-0%d-1%dT10:00:00+08:00","text":"%s"}`+"\n",
+			i, 1+i%9, i%10, texts[i%len(texts)])
+	}
+	code, out := do(t, "POST", s.URL+"/api/v1/records/batch?wait=indexed", "application/x-ndjson", strings.NewReader(body.String()))
+	if code != 200 || out["accepted"] != 30.0 || out["indexed"] != true {
+		t.Fatalf("batch: %d %v", code, out)
+	}
+	code, out = do(t, "GET", s.URL+"/api/v1/search?q="+url.QueryEscape("電梯")+"&facets=scene,touchpoint,channel,sentiment&size=5", "", nil)
+	if code != 200 || out["total"] != 15.0 || len(out["hits"].([]any)) != 5 || out["next"] == nil {
+		t.Fatalf("search: %d total %v next %v", code, out["total"], out["next"])
+	}
+	hit := out["hits"].([]any)[0].(map[string]any)
+	if sn, _ := hit["snippets"].([]any); len(sn) == 0 || !strings.Contains(sn[0].(string), "<mark>") {
+		t.Errorf("snippets %v", hit["snippets"])
+	}
+	facets := out["facets"].(map[string]any)
+	if sc := facets["scene"].([]any); sc[0].(map[string]any)["value"] != "facilities" || sc[0].(map[string]any)["count"] != 15.0 {
+		t.Errorf("scene facet %v", sc)
+	}
+	// Pages follow the cursor without repeats.
+	seen := map[string]bool{}
+	next := ""
+	for {
+		u := s.URL + "/api/v1/search?q=" + url.QueryEscape("电梯") + "&size=7&sort=newest"
+		if next != "" {
+			u += "&cursor=" + next
+		}
+		_, page := do(t, "GET", u, "", nil)
+		for _, id := range hitIDs(page) {
+			if seen[id] {
+				t.Fatalf("%s twice", id)
+			}
+			seen[id] = true
+		}
+		n, _ := page["next"].(string)
+		if n == "" {
+			break
+		}
+		next = n
+	}
+	if len(seen) != 15 {
+		t.Errorf("paged through %d of 15", len(seen))
+	}
+	for _, tc := range []struct{ query, field string }{
+		{"q=" + url.QueryEscape("电梯 AND"), "q"},
+		{"touchpoint=nope", "touchpoint"},
+		{"sentiment=angry", "sentiment"},
+		{"from=yesterday", "from"},
+		{"from=2026-05-01&to=2026-04-01", "to"},
+		{"nps_min=11", "nps_min"},
+		{"size=1000", "size"},
+		{"sort=random", "sort"},
+		{"facets=colour", "facets"},
+		{"cursor=AAAA", "cursor"},
+	} {
+		code, out := do(t, "GET", s.URL+"/api/v1/search?"+tc.query, "", nil)
+		if c, f := errOf(out); code != 400 || c != "bad_parameter" || f != tc.field {
+			t.Errorf("%s: %d %v, want 400 on %s", tc.query, code, out, tc.field)
+		}
+	}
+
+	resp, err := http.Get(s.URL + "/api/v1/export?format=csv&scene=fees")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || len(rows) != 1+8 {
+		t.Fatalf("csv export: %d, %d rows, %v", resp.StatusCode, len(rows), err)
+	}
+	if rows[1][len(rows[1])-1] != "物业费又涨价了" || !strings.Contains(rows[1][8], "fees.") {
+		t.Errorf("csv row %v", rows[1])
+	}
+	resp, err = http.Get(s.URL + "/api/v1/export?format=ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if n := bytes.Count(b, []byte("\n")); n != 30 {
+		t.Errorf("ndjson export: %d lines", n)
+	}
+	code, out = do(t, "GET", s.URL+"/api/v1/export?format=xml", "", nil)
+	if _, f := errOf(out); code != 400 || f != "format" {
+		t.Errorf("bad export format: %d %v", code, out)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	s := newCorpusServer(t, api.Limits{})
+	do(t, "POST", s.URL+"/api/v1/records?wait=indexed", "application/json", strings.NewReader(`{"id":"m1","text":"电梯困人，我要打12345"}`))
+	do(t, "POST", s.URL+"/api/v1/records", "application/json", strings.NewReader(`{"id":"m2","text":""}`))
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`dongting_ingest_records_total{result="stored"} 1`,
+		`dongting_ingest_records_total{result="failed"} 1`,
+		`dongting_ingest_severity_total{severity="P1"} 1`,
+		`dongting_index_lag_entries 0`,
+		`dongting_index_entries_total 1`,
+		`dongting_http_request_duration_seconds_count{method="POST",route="/api/v1/records",status="201"} 1`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+// TestOpenAPI keeps the description true: every route the server answers
+// is described, and every described path is a route.
+func TestOpenAPI(t *testing.T) {
+	s := newCorpusServer(t, api.Limits{})
+	resp, err := http.Get(s.URL + "/api/v1/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		OpenAPI string                               `json:"openapi"`
+		Paths   map[string]map[string]map[string]any `json:"paths"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || doc.OpenAPI == "" {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	resp.Body.Close()
+	described := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			described[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	routes := api.Routes(api.New(api.Config{Analyzer: analyzertest.New(t, "property"), Corpus: s.corpus}))
+	served := map[string]bool{}
+	for _, r := range routes {
+		p := r
+		// echo's :id is OpenAPI's {id}
+		p = strings.ReplaceAll(p, ":id", "{id}")
+		served[p] = true
+		if !described[p] && !strings.HasSuffix(p, " /") {
+			t.Errorf("route %s is not in openapi.yaml", p)
+		}
+	}
+	for d := range described {
+		if !served[d] {
+			t.Errorf("openapi.yaml describes %s, which is not a route", d)
+		}
+	}
+}
