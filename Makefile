@@ -8,6 +8,10 @@ export DONGTING_JIEBA_DICT ?= $(JIEBA_DICT)
 LDFLAGS := -X main.jiebaDictDir=$(JIEBA_DICT)
 DATASETS ?= ../shared/datasets/sentiment
 ADDR ?= 127.0.0.1:8080
+# The service keeps its records and index here; on first start it loads DEMO
+# generated records.
+DIR ?= var
+DEMO ?= 20000
 
 .PHONY: build run test bench eval lexicon lint fuzz
 
@@ -16,7 +20,7 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/dongting ./cmd/dongting
 
 run: build
-	./bin/dongting serve -addr $(ADDR)
+	./bin/dongting serve -addr $(ADDR) -dir $(DIR) -demo $(DEMO)
 
 test: lint
 	$(GO) test -count=1 -timeout 15m ./...

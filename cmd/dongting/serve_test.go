@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"dongting/analyzer/analyzertest"
+	"dongting/index"
+)
+
+// syncBuffer is a bytes.Buffer safe to write from the server goroutine
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func getJSON(t *testing.T, u string) map[string]any {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("%s: %v", u, err)
+	}
+	return out
+}
+
+// TestServeIngestReindex runs the real program: serve on port 0 with demo
+// data, ingest a file through it, stop it, ingest directly into the data
+// directory, rebuild the index, and check what is searchable.
+func TestServeIngestReindex(t *testing.T) {
+	dir := t.TempDir()
+	dict := analyzertest.DictDir(t)
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr, Getenv: func(k string) string {
+		if k == "DONGTING_JIEBA_DICT" {
+			return dict
+		}
+		return ""
+	}}
+	m.seg = analyzertest.Segmenter(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-dir", dir, "-demo", "300"}) }()
+
+	re := regexp.MustCompile(`serving (\d+) records at (http://[0-9.:]+)/`)
+	var base string
+	for deadline := time.Now().Add(60 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if mm := re.FindStringSubmatch(stdout.String()); mm != nil {
+			if mm[1] != "300" {
+				t.Errorf("serving %s records, want the 300 demo records", mm[1])
+			}
+			base = mm[2]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped: %v\n%s", err, stderr.String())
+		default:
+		}
+	}
+	if base == "" {
+		t.Fatalf("serve printed no URL: %q", stdout.String())
+	}
+	if !strings.Contains(stdout.String(), "loaded 300 demo records") {
+		t.Errorf("stdout %q", stdout.String())
+	}
+
+	out, errOut, err := run(t, "", "ingest", "-q", "-server", base, "testdata/ingest.csv")
+	var exit exitError
+	if !errors.As(err, &exit) || !strings.Contains(out, "ingested 3 records (1 failed)") || !strings.Contains(errOut, "line 4: occurred_at") {
+		t.Errorf("ingest via server: %v\n%s\n%s", err, out, errOut)
+	}
+	// wait until everything is searchable, then search for an ingested row
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if st := getJSON(t, base+"/api/v1/status"); st["index_lag"] == 0.0 {
+			break
+		}
+	}
+	res := getJSON(t, base+"/api/v1/search?q="+url.QueryEscape("高空抛物")+"&org="+url.QueryEscape("华南区域/深圳/碧海花园"))
+	found := false
+	for _, h := range res["hits"].([]any) {
+		found = found || h.(map[string]any)["id"] == "csv-2"
+	}
+	if !found {
+		t.Errorf("ingested csv-2 not found: %v", res)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+
+	// Directly into the directory (the server is stopped: bbolt's lock is free).
+	nd := filepath.Join(t.TempDir(), "more.jsonl")
+	if err := os.WriteFile(nd, []byte(`{"id":"direct-1","text":"地库积水，车都泡了"}`+"\n"+`{"id":"direct-2","text":"","kind":"complaint"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err = run(t, "", "ingest", "-q", "-dir", dir, nd)
+	if !errors.As(err, &exit) || !strings.Contains(out, "ingested 1 records (1 failed)") || !strings.Contains(errOut, "line 2: text: empty") {
+		t.Errorf("direct ingest: %v\n%s\n%s", err, out, errOut)
+	}
+	if _, _, err = run(t, "", "reindex", "-dir", dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := index.Register(m.seg); err != nil {
+		t.Fatal(err)
+	}
+	c, err := index.Open(index.Options{Dir: dir, Analyzer: analyzertest.New(t, "property")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	st, _ := c.Status()
+	if st.Records != 304 || st.IndexDocs != 304 || st.Lag != 0 {
+		t.Errorf("after reindex: %+v, want 304 records, all indexed", st)
+	}
+	p, err := c.Search(context.Background(), &index.Query{Q: "地库 积水"})
+	if err != nil || p.Total == 0 {
+		t.Errorf("direct-1 not searchable after reindex: %v %+v", err, p)
+	}
+}
