@@ -29,9 +29,14 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Benchmarks: analysis throughput vs raw gojieba Cut on real review text.
-bench:
+# Benchmarks: analysis throughput vs raw gojieba Cut on real review text,
+# the matcher, then end-to-end ingest of BENCH_N generated records (analysis
+# + bbolt + Bleve) against a plain jieba + Bleve indexer, with search
+# latency. The 1M run takes ~15 minutes; `make bench BENCH_N=100000` is quick.
+BENCH_N ?= 1000000
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s ./analyzer/ ./taxonomy/
+	./bin/dongting bench -n $(BENCH_N)
 
 # Short fuzzing of every parser (seed corpora run in `make test` anyway).
 fuzz:
@@ -39,6 +44,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzSplitTurns -fuzztime 30s ./analyzer/
 	$(GO) test -run '^$$' -fuzz FuzzMaskPII -fuzztime 30s ./analyzer/
 	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime 30s ./cmd/dongting/
+	$(GO) test -run '^$$' -fuzz FuzzRecordReader -fuzztime 30s ./analyzer/
+	$(GO) test -run '^$$' -fuzz FuzzSearchQuery -fuzztime 30s ./index/
 
 eval: build
 	./bin/dongting eval sentiment --data $(DATASETS)/waimai_10k.csv --data $(DATASETS)/online_shopping_9_cats.csv

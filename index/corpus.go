@@ -45,7 +45,15 @@ type Corpus struct {
 	indexed uint64        // watermark as last applied
 	waiters chan struct{} // closed and replaced whenever indexed moves
 	lastErr error
+	// pending holds entries this process committed and has not indexed
+	// yet, by sequence, so the indexer need not read back and decode what
+	// it was just handed. Anything missing is read from the store.
+	pending map[uint64]*Stored
 }
+
+// maxPending bounds the entries handed to the indexer in memory; beyond it
+// the indexer reads them back from the store.
+const maxPending = 50_000
 
 // Open opens (or creates) the corpus in opt.Dir and starts the indexer,
 // which first catches up with whatever the store holds beyond the index's
@@ -90,7 +98,7 @@ func Open(opt Options) (*Corpus, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Corpus{opt: opt, store: st, search: se, notify: make(chan struct{}, 1), stop: cancel,
-		done: make(chan struct{}), indexed: w, waiters: make(chan struct{})}
+		done: make(chan struct{}), indexed: w, waiters: make(chan struct{}), pending: map[uint64]*Stored{}}
 	go c.run(ctx)
 	return c, nil
 }
@@ -138,22 +146,31 @@ func (c *Corpus) run(ctx context.Context) {
 
 func (c *Corpus) catchUp(ctx context.Context) error {
 	for ctx.Err() == nil {
-		c.mu.Lock()
-		from := c.indexed
-		c.mu.Unlock()
 		var batch []*Stored
 		var upTo uint64
 		var oldest time.Time
-		err := c.store.Scan(from, c.opt.BatchSize, func(st *Stored) error {
+		add := func(st *Stored) error {
 			batch = append(batch, st)
 			upTo = st.Seq
 			if oldest.IsZero() || st.IngestedAt.Before(oldest) {
 				oldest = st.IngestedAt
 			}
 			return nil
-		})
-		if err != nil {
-			return err
+		}
+		c.mu.Lock()
+		from := c.indexed
+		for seq := from + 1; len(batch) < c.opt.BatchSize; seq++ {
+			st, ok := c.pending[seq]
+			if !ok {
+				break
+			}
+			add(st)
+		}
+		c.mu.Unlock()
+		if len(batch) == 0 {
+			if err := c.store.Scan(from, c.opt.BatchSize, add); err != nil {
+				return err
+			}
 		}
 		if len(batch) == 0 {
 			return nil
@@ -162,6 +179,9 @@ func (c *Corpus) catchUp(ctx context.Context) error {
 			return err
 		}
 		c.mu.Lock()
+		for seq := from + 1; seq <= upTo; seq++ {
+			delete(c.pending, seq)
+		}
 		c.indexed = upTo
 		close(c.waiters)
 		c.waiters = make(chan struct{})
@@ -304,6 +324,15 @@ func (c *Corpus) Ingest(ctx context.Context, recs []*analyzer.Record) ([]Result,
 	for j, o := range done {
 		out[where[j]].Outcome = o
 	}
+	c.mu.Lock()
+	if len(c.pending)+len(good) <= maxPending {
+		for _, st := range good {
+			if st.Seq > c.indexed {
+				c.pending[st.Seq] = st
+			}
+		}
+	}
+	c.mu.Unlock()
 	c.kick()
 	return out, nil
 }

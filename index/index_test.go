@@ -14,7 +14,7 @@ import (
 	"dongting/index"
 )
 
-func openCorpus(t *testing.T, dir string) *index.Corpus {
+func openCorpus(t testing.TB, dir string) *index.Corpus {
 	t.Helper()
 	a := analyzertest.New(t, "property")
 	if err := index.Register(analyzertest.Segmenter(t)); err != nil {
@@ -42,7 +42,7 @@ var corpus = []analyzer.Record{
 		Text: "小區的電梯經常故障，維修太慢"},
 }
 
-func ingestAll(t *testing.T, c *index.Corpus, recs []analyzer.Record) []index.Result {
+func ingestAll(t testing.TB, c *index.Corpus, recs []analyzer.Record) []index.Result {
 	t.Helper()
 	ps := make([]*analyzer.Record, len(recs))
 	for i := range recs {

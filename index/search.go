@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,10 +27,15 @@ type Search struct {
 	loc *time.Location
 }
 
-// keywordFields are exact-match fields with doc values, for filters and
+// facetFields are exact-match fields with doc values, for filters and
 // facets. month is precomputed (YYYY-MM in the service's time zone): a
 // terms facet on it is several times cheaper than a date-range facet.
-var keywordFields = []string{"kind", "channel", "org", "scene", "tag", "touchpoint", "dimension", "sentiment", "severity", "redline", "praise", "stage", "month"}
+// filterFields are exact-match only: no doc values, which cost segment
+// building time and disk for every document.
+var (
+	facetFields  = []string{"kind", "channel", "scene", "tag", "dimension", "sentiment", "severity", "month"}
+	filterFields = []string{"org", "touchpoint", "redline"}
+)
 
 func newMapping() mapping.IndexMapping {
 	doc := bleve.NewDocumentMapping()
@@ -39,18 +45,19 @@ func newMapping() mapping.IndexMapping {
 	text.IncludeTermVectors = true
 	text.IncludeInAll = false
 	doc.AddFieldMappingsAt("text", text)
-	for _, f := range keywordFields {
+	for _, f := range append(slices.Clone(facetFields), filterFields...) {
 		k := bleve.NewKeywordFieldMapping()
 		k.Store = false
 		k.IncludeTermVectors = false
 		k.IncludeInAll = false
+		k.DocValues = slices.Contains(facetFields, f)
 		doc.AddFieldMappingsAt(f, k)
 	}
 	occurred := bleve.NewDateTimeFieldMapping()
 	occurred.Store = false
 	occurred.IncludeInAll = false
 	doc.AddFieldMappingsAt("occurred", occurred)
-	for _, f := range []string{"nps", "csat", "score"} {
+	for _, f := range []string{"nps", "csat"} {
 		n := bleve.NewNumericFieldMapping()
 		n.Store = false
 		n.IncludeInAll = false
@@ -62,6 +69,23 @@ func newMapping() mapping.IndexMapping {
 	m.StoreDynamic = false
 	m.IndexDynamic = false
 	m.DocValuesDynamic = false
+	return m
+}
+
+// BaselineMapping indexes only a text field with the same Chinese
+// analyzer: the benchmark's baseline of what plain jieba + Bleve costs.
+func BaselineMapping() mapping.IndexMapping {
+	doc := bleve.NewDocumentMapping()
+	text := bleve.NewTextFieldMapping()
+	text.Analyzer = analyzerIndex
+	text.Store = true
+	text.IncludeTermVectors = true
+	text.IncludeInAll = false
+	doc.AddFieldMappingsAt("text", text)
+	m := bleve.NewIndexMapping()
+	m.DefaultMapping = doc
+	m.DefaultAnalyzer = keyword.Name
+	m.StoreDynamic, m.IndexDynamic, m.DocValuesDynamic = false, false, false
 	return m
 }
 
@@ -135,7 +159,6 @@ func (s *Search) document(st *Stored) map[string]any {
 	}
 	put("kind", r.Kind)
 	put("channel", r.Channel)
-	put("stage", r.Stage)
 	if r.Org != "" {
 		doc["org"] = OrgPrefixes(r.Org)
 	}
@@ -151,9 +174,7 @@ func (s *Search) document(st *Stored) map[string]any {
 	}
 	if a != nil {
 		doc["sentiment"] = a.Sentiment.Label
-		doc["score"] = a.Sentiment.Score
 		doc["severity"] = a.Severity
-		doc["praise"] = fmt.Sprint(a.Praise)
 		if len(a.Redline) > 0 {
 			doc["redline"] = a.Redline
 		}

@@ -75,6 +75,7 @@ commands:
   ingest [-server URL] FILE store NDJSON, JSON or CSV records (directly or via a server)
   reindex [-dir DIR]        rebuild the search index from the record store
   demo [-n N] [-seed S]     print generated demo records as JSON Lines
+  bench [-n N]              ingest benchmark: full pipeline vs plain jieba+Bleve
 
 Run "dongting <command> -h" for the flags of a command.
 `
@@ -100,6 +101,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runReindex(ctx, args[1:])
 	case "demo":
 		return m.runDemo(ctx, args[1:])
+	case "bench":
+		return m.runBench(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

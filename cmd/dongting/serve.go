@@ -101,9 +101,12 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	return nil
 }
 
-// demoEnd is the day the demo's twelve months end: today, so the demo
-// always shows the last year.
-func demoEnd() time.Time { return time.Now().Truncate(24 * time.Hour) }
+// demoEnd is the day the demo's twelve months end: today in China, so the
+// demo always shows the last year.
+func demoEnd() time.Time {
+	y, mo, d := time.Now().In(shanghai()).Date()
+	return time.Date(y, mo, d, 0, 0, 0, 0, shanghai())
+}
 
 // loadDemoRecords fills an empty store with generated records.
 func (m *Main) loadDemoRecords(ctx context.Context, corpus *index.Corpus, fsys fs.FS, n int) error {

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+
+	"dongting/analyzer"
+	"dongting/data"
+	"dongting/index"
+	"dongting/index/demo"
+)
+
+// benchResult is what one benchmark child process reports.
+type benchResult struct {
+	Mode      string  `json:"mode"`
+	N         int     `json:"n"`
+	Seconds   float64 `json:"seconds"`
+	PerSec    float64 `json:"records_per_sec"`
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+	DiskMB    float64 `json:"disk_mb"`
+	SearchP50 float64 `json:"search_p50_ms,omitempty"`
+	SearchP99 float64 `json:"search_p99_ms,omitempty"`
+}
+
+// runBench runs the ingest benchmark: the baseline (jieba + Bleve on the
+// raw text) and the full pipeline, each in a child process of its own so
+// their peak RSS is their own, and prints both with the ratio.
+func (m *Main) runBench(ctx context.Context, args []string) error {
+	fset := m.newFlagSet("bench")
+	c := m.commonFlags(fset)
+	n := fset.Int("n", 100_000, "records to ingest")
+	mode := fset.String("mode", "", "run one mode in this process (baseline, full); default: both, in child processes")
+	dir := fset.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
+	cpuprofile := fset.String("cpuprofile", "", "with -mode: write a CPU profile here")
+	if err := fset.Parse(args); err != nil {
+		return err
+	}
+	if *mode != "" {
+		if *cpuprofile != "" {
+			f, err := os.Create(*cpuprofile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
+		return m.benchOne(ctx, c, *mode, *n, *dir)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	var results []benchResult
+	for _, md := range []string{"baseline", "full"} {
+		work, err := os.MkdirTemp(*dir, "dongting-bench-")
+		if err != nil {
+			return err
+		}
+		cmd := exec.CommandContext(ctx, exe, "bench", "-mode", md, "-n", strconv.Itoa(*n), "-dir", work, "-jieba-dict", c.jiebaDict, "-data-dir", c.dataDir)
+		cmd.Stderr = m.Stderr
+		out, err := cmd.Output()
+		os.RemoveAll(work)
+		if err != nil {
+			return fmt.Errorf("bench %s: %w", md, err)
+		}
+		var r benchResult
+		if err := json.Unmarshal(out, &r); err != nil {
+			return fmt.Errorf("bench %s: %q: %w", md, out, err)
+		}
+		results = append(results, r)
+	}
+	fmt.Fprintf(m.Stdout, "%-9s %9s %9s %12s %12s %10s %14s\n", "mode", "records", "seconds", "records/s", "peak RSS MB", "disk MB", "search p50/p99")
+	for _, r := range results {
+		search := "-"
+		if r.SearchP99 > 0 {
+			search = fmt.Sprintf("%.1f/%.1f ms", r.SearchP50, r.SearchP99)
+		}
+		fmt.Fprintf(m.Stdout, "%-9s %9d %9.1f %12.0f %12.0f %10.0f %14s\n", r.Mode, r.N, r.Seconds, r.PerSec, r.PeakRSSMB, r.DiskMB, search)
+	}
+	fmt.Fprintf(m.Stdout, "full/baseline throughput: %.2f×\n", results[1].PerSec/results[0].PerSec)
+	return nil
+}
+
+func (m *Main) benchOne(ctx context.Context, c *common, mode string, n int, dir string) error {
+	if dir == "" {
+		return fmt.Errorf("bench: -mode needs -dir")
+	}
+	fsys, err := data.Open(c.dataDir)
+	if err != nil {
+		return err
+	}
+	t, err := demo.Load(fsys)
+	if err != nil {
+		return err
+	}
+	g := demo.NewGenerator(t, 42, time.Date(2026, 11, 1, 0, 0, 0, 0, shanghai()))
+	progress := func(done int, start time.Time) {
+		if done%100_000 == 0 {
+			fmt.Fprintf(m.Stderr, "%s: %d records, %.0f/s\n", mode, done, float64(done)/time.Since(start).Seconds())
+		}
+	}
+	res := benchResult{Mode: mode, N: n}
+	switch mode {
+	case "baseline":
+		res.Seconds, err = m.benchBaseline(c, g, n, dir, progress)
+	case "full":
+		res.Seconds, err = m.benchFull(ctx, c, g, n, dir, progress, &res)
+	default:
+		return fmt.Errorf("bench: mode %q is not baseline or full", mode)
+	}
+	if err != nil {
+		return err
+	}
+	res.PerSec = float64(n) / res.Seconds
+	res.PeakRSSMB = peakRSSMB()
+	res.DiskMB = dirMB(dir)
+	return json.NewEncoder(m.Stdout).Encode(res)
+}
+
+// benchBaseline segments with jieba and indexes the raw text in Bleve, in
+// batches of the same size the indexer uses: what a plain indexer costs.
+func (m *Main) benchBaseline(c *common, g *demo.Generator, n int, dir string, progress func(int, time.Time)) (float64, error) {
+	if _, _, err := m.analyzer(c); err != nil { // the same segmenter and dictionary
+		return 0, err
+	}
+	if err := index.Register(m.seg); err != nil {
+		return 0, err
+	}
+	idx, err := bleve.New(filepath.Join(dir, "baseline.bleve"), index.BaselineMapping())
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	b := idx.NewBatch()
+	for i := 1; i <= n; i++ {
+		r := g.Next()
+		text := r.Text
+		for _, t := range r.Turns {
+			text += "\n" + t.Text
+		}
+		if err := b.Index(r.ID, map[string]any{"text": text}); err != nil {
+			return 0, err
+		}
+		if b.Size() == 1000 || i == n {
+			if err := idx.Batch(b); err != nil {
+				return 0, err
+			}
+			b.Reset()
+		}
+		progress(i, start)
+	}
+	secs := time.Since(start).Seconds()
+	if err := idx.Close(); err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(m.Stderr, "baseline: %d records in %.1fs\n", n, secs)
+	return secs, nil
+}
+
+// benchFull ingests through the real corpus (analysis, bbolt commit, Bleve
+// by the background indexer) and times it until everything is searchable;
+// then it measures word queries with facets.
+func (m *Main) benchFull(ctx context.Context, c *common, g *demo.Generator, n int, dir string, progress func(int, time.Time), res *benchResult) (float64, error) {
+	corpus, _, err := m.openCorpus(c, dir, nil, nil)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	var last uint64
+	for done := 0; done < n; {
+		k := min(ingestChunk, n-done)
+		recs := make([]*analyzer.Record, k)
+		for i := range recs {
+			r := g.Next()
+			recs[i] = &r
+		}
+		out, err := corpus.Ingest(ctx, recs)
+		if err != nil {
+			corpus.Close()
+			return 0, err
+		}
+		for _, o := range out {
+			last = max(last, o.Seq)
+		}
+		done += k
+		progress(done, start)
+	}
+	if err := corpus.WaitIndexed(ctx, last); err != nil {
+		corpus.Close()
+		return 0, err
+	}
+	secs := time.Since(start).Seconds()
+	fmt.Fprintf(m.Stderr, "full: %d records searchable in %.1fs\n", n, secs)
+	res.SearchP50, res.SearchP99 = benchSearch(ctx, corpus)
+	return secs, corpus.Close()
+}
+
+// benchSearch times word queries with four facets.
+func benchSearch(ctx context.Context, corpus *index.Corpus) (p50, p99 float64) {
+	words := []string{"电梯", "物业费", "停车", "漏水", "噪音", "保安", "垃圾", "维修", "管家", "装修", "门禁", "绿化", "暖气", "停水", "投诉"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var ms []float64
+	for i := 0; i < 300; i++ {
+		q := &index.Query{Q: words[rng.IntN(len(words))], Facets: []string{"scene", "touchpoint", "channel", "sentiment"}, Highlight: true}
+		t := time.Now()
+		if _, err := corpus.Search(ctx, q); err != nil {
+			return 0, 0
+		}
+		if i >= 20 { // warm-up
+			ms = append(ms, float64(time.Since(t).Microseconds())/1000)
+		}
+	}
+	slices.Sort(ms)
+	return ms[len(ms)/2], ms[len(ms)*99/100]
+}
+
+// peakRSSMB reads the process's high-water resident set (Linux).
+func peakRSSMB() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func dirMB(dir string) float64 {
+	var total int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+		return nil
+	})
+	return float64(total) / (1 << 20)
+}
