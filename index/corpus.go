@@ -51,9 +51,11 @@ type Corpus struct {
 	pending map[uint64]*Stored
 }
 
-// maxPending bounds the entries handed to the indexer in memory; beyond it
-// the indexer reads them back from the store.
-const maxPending = 50_000
+// maxPending bounds the entries committed but not yet indexed that are
+// kept in memory for the indexer. Ingest waits while it is reached (unless
+// the indexer is failing), so a bulk load cannot run ahead of the index:
+// the lag and the memory stay bounded.
+const maxPending = 20_000
 
 // Open opens (or creates) the corpus in opt.Dir and starts the indexer,
 // which first catches up with whatever the store holds beyond the index's
@@ -306,6 +308,9 @@ func (c *Corpus) Ingest(ctx context.Context, recs []*analyzer.Record) ([]Result,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := c.throttle(ctx); err != nil {
+		return nil, err
+	}
 	var good []*Stored
 	var where []int
 	for i, it := range items {
@@ -325,16 +330,35 @@ func (c *Corpus) Ingest(ctx context.Context, recs []*analyzer.Record) ([]Result,
 		out[where[j]].Outcome = o
 	}
 	c.mu.Lock()
-	if len(c.pending)+len(good) <= maxPending {
-		for _, st := range good {
-			if st.Seq > c.indexed {
-				c.pending[st.Seq] = st
-			}
+	for _, st := range good {
+		if st.Seq > c.indexed {
+			c.pending[st.Seq] = st
 		}
 	}
 	c.mu.Unlock()
 	c.kick()
 	return out, nil
+}
+
+// throttle waits while the indexer is maxPending entries behind. A failing
+// indexer does not hold ingest up: the store is the source of truth and the
+// index catches up from it once it recovers.
+func (c *Corpus) throttle(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		behind, ch, failing := len(c.pending) >= maxPending, c.waiters, c.lastErr != nil
+		c.mu.Unlock()
+		if !behind || failing {
+			return nil
+		}
+		c.kick()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // prepare analyzes one record and turns it into what the store keeps: PII

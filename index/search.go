@@ -45,6 +45,9 @@ func newMapping() mapping.IndexMapping {
 	text.IncludeTermVectors = true
 	text.IncludeInAll = false
 	doc.AddFieldMappingsAt("text", text)
+	// No composite _all field: every query names its field, and building
+	// _all costs segment time for every document.
+	doc.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
 	for _, f := range append(slices.Clone(facetFields), filterFields...) {
 		k := bleve.NewKeywordFieldMapping()
 		k.Store = false
@@ -66,6 +69,7 @@ func newMapping() mapping.IndexMapping {
 	m := bleve.NewIndexMapping()
 	m.DefaultMapping = doc
 	m.DefaultAnalyzer = keyword.Name
+	m.DefaultField = "text"
 	m.StoreDynamic = false
 	m.IndexDynamic = false
 	m.DocValuesDynamic = false
@@ -82,6 +86,7 @@ func BaselineMapping() mapping.IndexMapping {
 	text.IncludeTermVectors = true
 	text.IncludeInAll = false
 	doc.AddFieldMappingsAt("text", text)
+	doc.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
 	m := bleve.NewIndexMapping()
 	m.DefaultMapping = doc
 	m.DefaultAnalyzer = keyword.Name
