@@ -27,6 +27,8 @@ type Options struct {
 	Now      func() time.Time
 	// BatchSize is how many entries the indexer puts in one Bleve batch.
 	BatchSize int
+	// Populate reads the store file in at open (for a reindex's full scan).
+	Populate bool
 	// OnIndexed, if set, is called after each index batch (metrics).
 	OnIndexed func(n int, lag time.Duration)
 }
@@ -83,7 +85,7 @@ func Open(opt Options) (*Corpus, error) {
 	if err := os.MkdirAll(opt.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
-	st, err := OpenStore(filepath.Join(opt.Dir, "dongting.db"))
+	st, err := OpenStore(filepath.Join(opt.Dir, "dongting.db"), opt.Populate)
 	if err != nil {
 		return nil, err
 	}

@@ -330,7 +330,7 @@ func TestCatchUpAfterCrash(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := index.OpenStore(dir + "/dongting.db")
+	st, err := index.OpenStore(dir+"/dongting.db", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -64,9 +65,18 @@ type Store struct {
 	key []byte
 }
 
-// OpenStore opens (or creates) the store file at path.
-func OpenStore(path string) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+// OpenStore opens (or creates) the store file at path. populate reads the
+// whole file in at open (MAP_POPULATE): a full scan through a cold mmap
+// pages in at only 14–30 MB/s, so a reindex asks for it.
+func OpenStore(path string, populate bool) (*Store, error) {
+	opt := &bolt.Options{Timeout: 2 * time.Second}
+	if populate {
+		opt.MmapFlags = syscall.MAP_POPULATE
+	}
+	db, err := bolt.Open(path, 0o600, opt)
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("store: %s is locked by another process (a running server?)", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}

@@ -78,7 +78,7 @@ func (m *Main) runIngest(ctx context.Context, args []string) error {
 		send = remoteSender(strings.TrimRight(*server, "/"))
 		finish = func() error { return nil }
 	} else {
-		corpus, _, err := m.openCorpus(c, sf.dir, nil, nil)
+		corpus, _, err := m.openCorpus(c, sf.dir, nil, nil, false)
 		if err != nil {
 			return err
 		}
@@ -268,9 +268,9 @@ func (m *Main) runReindex(ctx context.Context, args []string) error {
 	}
 	// The index is derived: drop it and let the corpus rebuild it from
 	// the store. bbolt's file lock keeps a running server out.
-	st, err := index.OpenStore(filepath.Join(sf.dir, "dongting.db"))
+	st, err := index.OpenStore(filepath.Join(sf.dir, "dongting.db"), false)
 	if err != nil {
-		return fmt.Errorf("reindex: %w (is the server still running?)", err)
+		return fmt.Errorf("reindex: %w", err)
 	}
 	last := st.LastSeq()
 	st.Close()
@@ -278,7 +278,7 @@ func (m *Main) runReindex(ctx context.Context, args []string) error {
 		return fmt.Errorf("reindex: %w", err)
 	}
 	start := time.Now()
-	corpus, _, err := m.openCorpus(c, sf.dir, nil, nil)
+	corpus, _, err := m.openCorpus(c, sf.dir, nil, nil, true)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func (m *Main) storeFlags(fset *flag.FlagSet) *storeFlags {
 }
 
 // openCorpus loads the analyzer and opens the corpus in dir.
-func (m *Main) openCorpus(c *common, dir string, log *slog.Logger, onIndexed func(int, time.Duration)) (*index.Corpus, fs.FS, error) {
+func (m *Main) openCorpus(c *common, dir string, log *slog.Logger, onIndexed func(int, time.Duration), populate bool) (*index.Corpus, fs.FS, error) {
 	a, fsys, err := m.analyzer(c)
 	if err != nil {
 		return nil, nil, err
@@ -39,7 +39,7 @@ func (m *Main) openCorpus(c *common, dir string, log *slog.Logger, onIndexed fun
 	if err := index.Register(m.seg); err != nil {
 		return nil, nil, err
 	}
-	corpus, err := index.Open(index.Options{Dir: dir, Analyzer: a, Log: log, OnIndexed: onIndexed})
+	corpus, err := index.Open(index.Options{Dir: dir, Analyzer: a, Log: log, OnIndexed: onIndexed, Populate: populate})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,7 +57,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(m.Stderr, nil))
 	metrics := api.NewMetrics()
-	corpus, fsys, err := m.openCorpus(c, sf.dir, log, metrics.OnIndexed)
+	corpus, fsys, err := m.openCorpus(c, sf.dir, log, metrics.OnIndexed, false)
 	if err != nil {
 		return err
 	}

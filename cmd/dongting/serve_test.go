@@ -112,6 +112,10 @@ func TestServeIngestReindex(t *testing.T) {
 	if !found {
 		t.Errorf("ingested csv-2 not found: %v", res)
 	}
+	// bbolt's lock keeps a second process (here: a second open) out.
+	if _, _, err := run(t, "", "reindex", "-dir", dir); err == nil || !strings.Contains(err.Error(), "locked by another process") {
+		t.Errorf("reindex while serving: %v", err)
+	}
 	cancel()
 	select {
 	case err := <-done:
