@@ -36,9 +36,10 @@ type Options struct {
 // Corpus is the store, the search index and the indexer that keeps the
 // second in step with the first.
 type Corpus struct {
-	opt    Options
-	store  *Store
-	search *Search
+	opt     Options
+	store   *Store
+	search  *Search
+	rollups *rollups
 
 	notify  chan struct{}
 	stop    context.CancelFunc
@@ -89,6 +90,17 @@ func Open(opt Options) (*Corpus, error) {
 	if err != nil {
 		return nil, err
 	}
+	ru := &rollups{tax: opt.Analyzer.Taxonomy(), loc: opt.Location}
+	stale, err := initRollups(st.DB(), opt.Location)
+	if err == nil && stale {
+		opt.Log.Warn("rollups are stale (never built, interrupted, or another time zone): rebuilding from the store", "zone", opt.Location.String())
+		err = ru.rebuild(st.DB(), nil)
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	st.OnCommit(ru.apply)
 	se, err := OpenSearch(filepath.Join(opt.Dir, "search.bleve"), opt.Analyzer.Taxonomy(), opt.Location)
 	if err != nil {
 		st.Close()
@@ -101,7 +113,7 @@ func Open(opt Options) (*Corpus, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Corpus{opt: opt, store: st, search: se, notify: make(chan struct{}, 1), stop: cancel,
+	c := &Corpus{opt: opt, store: st, search: se, rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
 		done: make(chan struct{}), indexed: w, waiters: make(chan struct{}), pending: map[uint64]*Stored{}}
 	go c.run(ctx)
 	return c, nil
@@ -117,6 +129,21 @@ func (c *Corpus) Close() error {
 
 // Store is the record store (for commands that work on it directly).
 func (c *Corpus) Store() *Store { return c.store }
+
+// Rollups reads the aggregates kept with every commit.
+func (c *Corpus) Rollups() *Rollups {
+	return &Rollups{db: c.store.DB(), tax: c.rollups.tax, loc: c.rollups.loc}
+}
+
+// Location is the time zone of days, weeks and months (rollups, month
+// facets).
+func (c *Corpus) Location() *time.Location { return c.opt.Location }
+
+// RebuildRollups recomputes the rollups from the records. It must not run
+// while records are being written (the reindex command runs it offline).
+func (c *Corpus) RebuildRollups(progress func(done int)) error {
+	return c.rollups.rebuild(c.store.DB(), progress)
+}
 
 // Analyzer is the analyzer records are ingested with.
 func (c *Corpus) Analyzer() *analyzer.Analyzer { return c.opt.Analyzer }

@@ -61,8 +61,41 @@ func (s *Stored) Text() string {
 
 // Store is the bbolt record store.
 type Store struct {
-	db  *bolt.DB
-	key []byte
+	db       *bolt.DB
+	key      []byte
+	onCommit []CommitFunc
+}
+
+// Change is one record's move in a write: Old is what was stored before
+// (nil for a new id), New what is stored now (nil for a delete).
+type Change struct {
+	Old, New *Stored
+}
+
+// CommitFunc derives data (rollups, alerts) from a write inside the write's
+// own transaction: the derived data commits with the records or not at all.
+// An error aborts the write.
+type CommitFunc func(tx *bolt.Tx, changes []Change) error
+
+// OnCommit adds fn to what runs inside every write transaction. Call it
+// before the first write.
+func (s *Store) OnCommit(fn CommitFunc) { s.onCommit = append(s.onCommit, fn) }
+
+func (s *Store) derive(tx *bolt.Tx, changes []Change) error {
+	for _, fn := range s.onCommit {
+		if err := fn(tx, changes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodeStored(b []byte) (*Stored, error) {
+	st := new(Stored)
+	if err := json.Unmarshal(b, st); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // OpenStore opens (or creates) the store file at path. populate reads the
@@ -145,7 +178,9 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		recs, ids := tx.Bucket(bucketRecords), tx.Bucket(bucketIDs)
 		recs.FillPercent = 1.0 // not stored in the file: set in every write tx
+		changes := make([]Change, len(items))
 		for i, it := range items {
+			changes[i].New = it
 			seq, err := recs.NextSequence()
 			if err != nil {
 				return err
@@ -154,6 +189,13 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 			id := []byte(it.Record.ID)
 			if old := ids.Get(id); old != nil {
 				out[i].Replaced = true
+				if len(s.onCommit) > 0 {
+					prev, err := decodeStored(recs.Get(old))
+					if err != nil {
+						return fmt.Errorf("record %q: %w", it.Record.ID, err)
+					}
+					changes[i].Old = prev
+				}
 				if err := recs.Delete(old); err != nil {
 					return err
 				}
@@ -170,7 +212,7 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 			}
 			out[i].ID, out[i].Seq = it.Record.ID, seq
 		}
-		return nil
+		return s.derive(tx, changes)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: put: %w", err)
@@ -189,10 +231,16 @@ func (s *Store) Delete(id string, now time.Time) (uint64, error) {
 		if old == nil {
 			return ErrNotFound
 		}
+		prev, err := decodeStored(recs.Get(old))
+		if err != nil {
+			return fmt.Errorf("record %q: %w", id, err)
+		}
+		if err := s.derive(tx, []Change{{Old: prev}}); err != nil {
+			return err
+		}
 		if err := recs.Delete(old); err != nil {
 			return err
 		}
-		var err error
 		if seq, err = recs.NextSequence(); err != nil {
 			return err
 		}
