@@ -5,7 +5,9 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -14,7 +16,9 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"dongting/analyzer"
+	"dongting/data"
 	"dongting/index"
+	"dongting/index/scoring"
 	"dongting/taxonomy"
 )
 
@@ -39,6 +43,9 @@ type Config struct {
 	Log      *slog.Logger
 	Metrics  *Metrics // nil: a private registry
 	Limits   Limits
+	// Indicators is the experience index's hierarchy; nil: the embedded
+	// data/scoring/indicators.yaml.
+	Indicators []byte
 }
 
 // Limits bound what one request may carry.
@@ -60,10 +67,13 @@ type Server struct {
 	metrics  *Metrics
 	limits   Limits
 	Now      func() time.Time
+
+	scorer     *scoring.Scorer
+	indicators *scoring.Indicators
 }
 
-// New returns a server on cfg.
-func New(cfg Config) *Server {
+// New returns a server on cfg. It fails only on a bad indicator file.
+func New(cfg Config) (*Server, error) {
 	s := &Server{analyzer: cfg.Analyzer, corpus: cfg.Corpus, demo: cfg.Demo, log: cfg.Log, metrics: cfg.Metrics, limits: cfg.Limits, Now: time.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -82,8 +92,22 @@ func New(cfg Config) *Server {
 	}
 	if s.corpus != nil {
 		s.metrics.watch(s.corpus)
+		s.scorer = scoring.New(s.corpus.Rollups())
+		s.scorer.Now = func() time.Time { return s.Now() }
+		src := cfg.Indicators
+		if src == nil {
+			var err error
+			if src, err = fs.ReadFile(data.FS(), "scoring/indicators.yaml"); err != nil {
+				return nil, fmt.Errorf("api: %w", err)
+			}
+		}
+		ind, err := s.scorer.ParseIndicators(src)
+		if err != nil {
+			return nil, err
+		}
+		s.indicators = ind
 	}
-	return s
+	return s, nil
 }
 
 // Handler registers every route.
@@ -124,6 +148,11 @@ func (s *Server) router() *echo.Echo {
 		g.GET("/search", s.search)
 		g.GET("/export", s.export)
 		g.GET("/status", s.status)
+		g.GET("/trends", s.trends)
+		g.GET("/movers", s.movers)
+		g.GET("/scores/nps", s.nps)
+		g.GET("/scores/experience", s.experience)
+		g.GET("/scores/drivers", s.drivers)
 	}
 	return e
 }

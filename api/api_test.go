@@ -18,7 +18,7 @@ import (
 func newServer(t *testing.T) *httptest.Server {
 	a := analyzertest.New(t, "property")
 	demo := []analyzer.Record{{ID: "d1", Text: "电梯坏了"}}
-	srv := httptest.NewServer(api.New(api.Config{Analyzer: a, Demo: demo, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
+	srv := httptest.NewServer(mustNew(t, api.Config{Analyzer: a, Demo: demo, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -108,7 +108,7 @@ func TestDemoAndTaxonomy(t *testing.T) {
 func TestLogsCarryNoText(t *testing.T) {
 	var logs bytes.Buffer
 	a := analyzertest.New(t, "property")
-	srv := httptest.NewServer(api.New(api.Config{Analyzer: a, Log: slog.New(slog.NewJSONHandler(&logs, nil))}).Handler())
+	srv := httptest.NewServer(mustNew(t, api.Config{Analyzer: a, Log: slog.New(slog.NewJSONHandler(&logs, nil))}).Handler())
 	defer srv.Close()
 	post(t, srv.URL+"/api/v1/analyze", []byte(`{"text":"业主王秀英说电梯坏了"}`))
 	post(t, srv.URL+"/api/v1/analyze", []byte(`{"text":"业主王秀英说电梯坏了","nps":99}`))
@@ -119,4 +119,13 @@ func TestLogsCarryNoText(t *testing.T) {
 	if strings.Contains(out, "王秀英") || strings.Contains(out, "电梯") {
 		t.Errorf("logs carry record text: %s", out)
 	}
+}
+
+func mustNew(t testing.TB, cfg api.Config) *api.Server {
+	t.Helper()
+	s, err := api.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

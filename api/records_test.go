@@ -38,7 +38,7 @@ func newCorpusServer(t *testing.T, limits api.Limits) *corpusServer {
 		t.Fatal(err)
 	}
 	logs := new(bytes.Buffer)
-	srv := httptest.NewServer(api.New(api.Config{Analyzer: a, Corpus: c, Log: slog.New(slog.NewJSONHandler(logs, nil)), Limits: limits, Metrics: metrics}).Handler())
+	srv := httptest.NewServer(mustNew(t, api.Config{Analyzer: a, Corpus: c, Log: slog.New(slog.NewJSONHandler(logs, nil)), Limits: limits, Metrics: metrics}).Handler())
 	t.Cleanup(func() {
 		srv.Close()
 		c.Close()
@@ -381,7 +381,7 @@ func TestOpenAPI(t *testing.T) {
 			described[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	routes := api.Routes(api.New(api.Config{Analyzer: analyzertest.New(t, "property"), Corpus: s.corpus}))
+	routes := api.Routes(mustNew(t, api.Config{Analyzer: analyzertest.New(t, "property"), Corpus: s.corpus}))
 	served := map[string]bool{}
 	for _, r := range routes {
 		p := r

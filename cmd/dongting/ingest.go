@@ -78,7 +78,7 @@ func (m *Main) runIngest(ctx context.Context, args []string) error {
 		send = remoteSender(strings.TrimRight(*server, "/"))
 		finish = func() error { return nil }
 	} else {
-		corpus, _, err := m.openCorpus(c, sf.dir, nil, nil, false)
+		corpus, _, err := m.openCorpus(c, sf, nil, nil, false)
 		if err != nil {
 			return err
 		}
@@ -260,8 +260,12 @@ func (m *Main) runReindex(ctx context.Context, args []string) error {
 	fset := m.newFlagSet("reindex")
 	c := m.commonFlags(fset)
 	sf := m.storeFlags(fset)
+	only := fset.String("only", "all", "what to rebuild from the store: index, rollups or all")
 	if err := fset.Parse(args); err != nil {
 		return err
+	}
+	if *only != "all" && *only != "index" && *only != "rollups" {
+		return fmt.Errorf("reindex: -only %q: want index, rollups or all", *only)
 	}
 	if _, err := os.Stat(filepath.Join(sf.dir, "dongting.db")); err != nil {
 		return fmt.Errorf("reindex: no store in %s", sf.dir)
@@ -273,14 +277,36 @@ func (m *Main) runReindex(ctx context.Context, args []string) error {
 		return fmt.Errorf("reindex: %w", err)
 	}
 	last := st.LastSeq()
+	stats, err := st.Stats()
 	st.Close()
-	if err := os.RemoveAll(filepath.Join(sf.dir, "search.bleve")); err != nil {
+	if err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}
+	if *only != "rollups" {
+		if err := os.RemoveAll(filepath.Join(sf.dir, "search.bleve")); err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
+	}
 	start := time.Now()
-	corpus, _, err := m.openCorpus(c, sf.dir, nil, nil, true)
+	corpus, _, err := m.openCorpus(c, sf, nil, nil, true)
 	if err != nil {
 		return err
+	}
+	if *only != "index" {
+		bar := progressbar.NewOptions64(int64(stats.Records), progressbar.OptionSetWriter(m.Stderr), progressbar.OptionSetDescription("rollups"),
+			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond))
+		err := corpus.RebuildRollups(func(done int) { bar.Set64(int64(done)) })
+		bar.Finish()
+		fmt.Fprintln(m.Stderr)
+		if err != nil {
+			corpus.Close()
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "rebuilt the rollups of %d records in %.1fs\n", stats.Records, time.Since(start).Seconds())
+		if *only == "rollups" {
+			return corpus.Close()
+		}
+		start = time.Now()
 	}
 	bar := progressbar.NewOptions64(int64(last), progressbar.OptionSetWriter(m.Stderr), progressbar.OptionSetDescription("reindex"),
 		progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond))

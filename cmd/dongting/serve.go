@@ -22,16 +22,22 @@ import (
 // storeFlags are the flags of commands that open the corpus.
 type storeFlags struct {
 	dir string
+	tz  string
 }
 
 func (m *Main) storeFlags(fset *flag.FlagSet) *storeFlags {
 	s := &storeFlags{}
 	fset.StringVar(&s.dir, "dir", envOr(m.Getenv, "DONGTING_DIR", "var"), "directory of the record store and search index (env DONGTING_DIR)")
+	fset.StringVar(&s.tz, "tz", envOr(m.Getenv, "DONGTING_TZ", "Asia/Shanghai"), "time zone of days, weeks and months in rollups and trends (env DONGTING_TZ); changing it rebuilds the rollups")
 	return s
 }
 
 // openCorpus loads the analyzer and opens the corpus in dir.
-func (m *Main) openCorpus(c *common, dir string, log *slog.Logger, onIndexed func(int, time.Duration), populate bool) (*index.Corpus, fs.FS, error) {
+func (m *Main) openCorpus(c *common, sf *storeFlags, log *slog.Logger, onIndexed func(int, time.Duration), populate bool) (*index.Corpus, fs.FS, error) {
+	loc, err := time.LoadLocation(sf.tz)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-tz %q: not a time zone name (e.g. Asia/Shanghai): %w", sf.tz, err)
+	}
 	a, fsys, err := m.analyzer(c)
 	if err != nil {
 		return nil, nil, err
@@ -39,7 +45,7 @@ func (m *Main) openCorpus(c *common, dir string, log *slog.Logger, onIndexed fun
 	if err := index.Register(m.seg); err != nil {
 		return nil, nil, err
 	}
-	corpus, err := index.Open(index.Options{Dir: dir, Analyzer: a, Log: log, OnIndexed: onIndexed, Populate: populate})
+	corpus, err := index.Open(index.Options{Dir: sf.dir, Analyzer: a, Location: loc, Log: log, OnIndexed: onIndexed, Populate: populate})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,7 +63,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(m.Stderr, nil))
 	metrics := api.NewMetrics()
-	corpus, fsys, err := m.openCorpus(c, sf.dir, log, metrics.OnIndexed, false)
+	corpus, fsys, err := m.openCorpus(c, sf, log, metrics.OnIndexed, false)
 	if err != nil {
 		return err
 	}
@@ -71,12 +77,22 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	var indicators []byte
+	if fsys != nil {
+		if indicators, err = fs.ReadFile(fsys, "scoring/indicators.yaml"); err != nil {
+			return err
+		}
+	}
+	handler, err := api.New(api.Config{Analyzer: corpus.Analyzer(), Corpus: corpus, Demo: samples, Log: log, Metrics: metrics, Indicators: indicators})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           api.New(api.Config{Analyzer: corpus.Analyzer(), Corpus: corpus, Demo: samples, Log: log, Metrics: metrics}).Handler(),
+		Handler:           handler.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       5 * time.Minute, // batch uploads are large
 		WriteTimeout:      10 * time.Minute,

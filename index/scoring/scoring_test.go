@@ -444,7 +444,7 @@ func TestMovers(t *testing.T) {
 	recs := generate(t, 21, 3000)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range recs {
-		recs[i].OccurredAt = end.Add(-time.Duration(rng.Int64N(int64(56*24*time.Hour)))).Format(time.RFC3339)
+		recs[i].OccurredAt = end.Add(-time.Duration(rng.Int64N(int64(56 * 24 * time.Hour)))).Format(time.RFC3339)
 	}
 	ingest(t, c, recs)
 	s := scoring.New(c.Rollups())
