@@ -14,7 +14,7 @@ import (
 	"strings"
 )
 
-//go:embed dict sentiment taxonomy rules demo scoring
+//go:embed dict sentiment taxonomy rules demo scoring alerts
 var embedded embed.FS
 
 // Open returns the embedded files, or the directory dir when it is not empty.

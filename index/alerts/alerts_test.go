@@ -1,0 +1,416 @@
+package alerts_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"dongting/analyzer"
+	"dongting/analyzer/analyzertest"
+	"dongting/data"
+	"dongting/index"
+	"dongting/index/alerts"
+)
+
+const secret = "test-secret-0123456789"
+
+// clock is a settable time for the engine.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// receiver is a manager's webhook endpoint on loopback. It checks every
+// signature and can be told to fail.
+type receiver struct {
+	*httptest.Server
+	t      *testing.T
+	mu     sync.Mutex
+	got    []alerts.Payload
+	keys   []string
+	fail   int // answer 500 to this many calls first
+	calls  int
+	badSig int
+}
+
+func newReceiver(t *testing.T, fail int) *receiver {
+	r := &receiver{t: t, fail: fail}
+	r.Server = httptest.NewServer(http.HandlerFunc(r.handle))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if err := alerts.Verify(secret, req.Header.Get("X-Dongting-Signature"), body, time.Now(), 24*365*time.Hour); err != nil {
+		r.badSig++
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	if r.fail > 0 {
+		r.fail--
+		http.Error(w, "down for maintenance", http.StatusInternalServerError)
+		return
+	}
+	key := req.Header.Get("Idempotency-Key")
+	if slices.Contains(r.keys, key) {
+		return // a redelivery: already handled
+	}
+	var p alerts.Payload
+	if err := json.Unmarshal(body, &p); err != nil {
+		r.t.Errorf("payload: %v", err)
+	}
+	r.keys = append(r.keys, key)
+	r.got = append(r.got, p)
+}
+
+func (r *receiver) payloads() []alerts.Payload {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func defaults(t *testing.T) *alerts.Config {
+	b, err := fs.ReadFile(data.FS(), "alerts/routing.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := alerts.ParseConfig(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+type env struct {
+	corpus *index.Corpus
+	engine *alerts.Engine
+	clock  *clock
+}
+
+func open(t *testing.T, dir string, cfg *alerts.Config, clk *clock) *env {
+	t.Helper()
+	a := analyzertest.New(t, "property")
+	if err := index.Register(analyzertest.Segmenter(t)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := index.Open(index.Options{Dir: dir, Analyzer: a, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := alerts.Open(c, cfg, alerts.Options{Now: clk.Now, Tick: 20 * time.Millisecond, Backoff: 10 * time.Millisecond, Log: slog.New(slog.NewTextHandler(tlog{t}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{c, e, clk}
+}
+
+func (v *env) close() {
+	v.engine.Close()
+	v.corpus.Close()
+}
+
+func (v *env) ingest(t *testing.T, recs ...analyzer.Record) {
+	t.Helper()
+	ps := make([]*analyzer.Record, len(recs))
+	for i := range recs {
+		ps[i] = &recs[i]
+	}
+	res, err := v.corpus.Ingest(context.Background(), ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+}
+
+func (v *env) rec(id, org, text string, ago time.Duration) analyzer.Record {
+	return analyzer.Record{ID: id, Kind: "complaint", Channel: "400", Org: org,
+		OccurredAt: v.clock.Now().Add(-ago).Format(time.RFC3339), Text: text}
+}
+
+const (
+	project  = "华南区域/深圳/碧海花园"
+	entrap   = "3栋电梯困人二十分钟，物业一直没人管，我要打12345投诉！"
+	start    = "2026-06-01T09:00:00+08:00"
+	hourOnly = time.Hour
+)
+
+func TestRedlineRoutingGroupingEscalationLifecycle(t *testing.T) {
+	proj, city, region, group, other := newReceiver(t, 0), newReceiver(t, 0), newReceiver(t, 0), newReceiver(t, 0), newReceiver(t, 0)
+	cfg := defaults(t)
+	cfg.Receivers = []alerts.Receiver{
+		{ID: "proj", Org: project, URL: proj.URL, Secret: secret},
+		{ID: "city", Org: "华南区域/深圳", URL: city.URL, Secret: secret},
+		{ID: "region", Org: "华南区域", URL: region.URL, Secret: secret},
+		{ID: "group", Org: "", URL: group.URL, Secret: secret},
+		{ID: "other", Org: "华东区域", Subtree: true, URL: other.URL, Secret: secret},
+	}
+	t0, _ := time.Parse(time.RFC3339, start)
+	clk := &clock{t: t0}
+	v := open(t, t.TempDir(), cfg, clk)
+	defer v.close()
+
+	v.ingest(t, v.rec("r1", project, entrap, 10*time.Minute))
+	list, err := v.engine.List(alerts.ListQuery{})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("alerts %v %v", list, err)
+	}
+	al := list[0]
+	if al.Source != "redline" || al.Severity != "P1" || al.Org != project || al.Scene != "facilities" || !slices.Equal(al.Notified, []int{3, 2, 1}) {
+		t.Fatalf("alert %+v", al)
+	}
+	// P1 reaches project, city and region at once; not the group yet.
+	for name, r := range map[string]*receiver{"project": proj, "city": city, "region": region} {
+		waitFor(t, name+" notified", func() bool { return len(r.payloads()) == 1 })
+		p := r.payloads()[0]
+		if p.Event != "alert.opened" || p.Alert.ID != al.ID || p.Alert.Count != 1 {
+			t.Fatalf("%s got %+v", name, p)
+		}
+	}
+	if n := len(group.payloads()) + len(other.payloads()); n != 0 {
+		t.Fatalf("group or another region notified: %d", n)
+	}
+	// Same project and scene within the window: one alert, a count.
+	v.ingest(t, v.rec("r2", project, "电梯困人了，快来人", 5*time.Minute))
+	// A re-send of r1 raises nothing.
+	v.ingest(t, v.rec("r1", project, entrap, 10*time.Minute))
+	if al, _ = v.engine.Get(al.ID); al.Count != 2 || !slices.Equal(al.RecordIDs, []string{"r1", "r2"}) {
+		t.Fatalf("grouped alert %+v", al)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(proj.payloads()); n != 1 {
+		t.Fatalf("project got %d notifications, want 1 (grouped)", n)
+	}
+	// Unacknowledged after 30 minutes: the group (level 0) hears of it.
+	clk.Add(31 * time.Minute)
+	if err := v.engine.Escalate(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "escalation", func() bool { return len(group.payloads()) == 1 })
+	if p := group.payloads()[0]; p.Event != "alert.escalated" || p.Level != 0 {
+		t.Fatalf("escalation %+v", p)
+	}
+	// Lifecycle.
+	if al, err = v.engine.Act(al.ID, "acknowledge", "张经理", "已派人"); err != nil || al.Status != alerts.StatusAcknowledged {
+		t.Fatalf("ack %v %v", al, err)
+	}
+	if _, err = v.engine.Act(al.ID, "acknowledge", "张经理", ""); !errors.Is(err, alerts.ErrTransition) {
+		t.Fatalf("second ack: %v", err)
+	}
+	if al, err = v.engine.Act(al.ID, "resolve", "张经理", "电梯已修复"); err != nil || al.Status != alerts.StatusResolved {
+		t.Fatalf("resolve %v %v", al, err)
+	}
+	last := al.History[len(al.History)-1]
+	if last.By != "张经理" || last.Action != "resolved" || last.Note != "电梯已修复" || !last.At.Equal(clk.Now().UTC()) {
+		t.Fatalf("history %+v", al.History)
+	}
+	// Resolved: the next red line opens a new alert.
+	v.ingest(t, v.rec("r3", project, entrap, time.Minute))
+	if list, _ = v.engine.List(alerts.ListQuery{Status: []string{"open"}}); len(list) != 1 || list[0].ID == al.ID {
+		t.Fatalf("after resolve: %+v", list)
+	}
+	if list, _ = v.engine.List(alerts.ListQuery{Org: "华东区域"}); len(list) != 0 {
+		t.Fatalf("org filter: %+v", list)
+	}
+	if page, _ := v.engine.List(alerts.ListQuery{Before: list0(v, t).ID}); len(page) != 1 {
+		t.Fatalf("paging: %+v", page)
+	}
+	for _, r := range []*receiver{proj, city, region, group} {
+		if r.badSig != 0 {
+			t.Fatal("a payload failed its signature check")
+		}
+	}
+}
+
+func list0(v *env, t *testing.T) *alerts.Alert {
+	l, err := v.engine.List(alerts.ListQuery{Limit: 1})
+	if err != nil || len(l) == 0 {
+		t.Fatal(err)
+	}
+	return l[0]
+}
+
+// TestDeliveryRetriesAndRestart: a receiver that fails twice gets the
+// notification on the third try; one that is down across a restart gets it
+// after the restart, with the same idempotency key.
+func TestDeliveryRetriesAndRestart(t *testing.T) {
+	flaky := newReceiver(t, 2)
+	cfg := defaults(t)
+	cfg.Receivers = []alerts.Receiver{{ID: "proj", Org: project, URL: flaky.URL, Secret: secret}}
+	t0, _ := time.Parse(time.RFC3339, start)
+	clk := &clock{t: t0}
+	dir := t.TempDir()
+	v := open(t, dir, cfg, clk)
+	v.ingest(t, v.rec("r1", project, entrap, time.Minute))
+	// Retries are scheduled on the engine's clock: move it past each backoff.
+	waitFor(t, "delivery after two failures", func() bool {
+		clk.Add(time.Second)
+		return len(flaky.payloads()) == 1
+	})
+	if flaky.calls != 3 {
+		t.Fatalf("%d calls, want 3", flaky.calls)
+	}
+	ob, _ := v.engine.Outbox()
+	if ob.Pending != 0 || ob.Dead != 0 {
+		t.Fatalf("outbox %+v", ob)
+	}
+
+	// Down: nothing listens on this address.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	cfg.Receivers[0].URL = down
+	if err := v.engine.SetConfig(cfg, "test"); err != nil {
+		t.Fatal(err)
+	}
+	v.ingest(t, v.rec("r9", "华南区域/深圳/碧海花园", "楼道里有人打架，保安不管", time.Minute))
+	waitFor(t, "a failed attempt", func() bool { return v.engine.Stats().Failed > 0 })
+	ob, _ = v.engine.Outbox()
+	if ob.Pending == 0 {
+		t.Fatal("nothing pending while the receiver is down")
+	}
+	v.close()
+
+	// The routing PUT before the restart is stored and wins over the
+	// defaults; the receiver comes back at a new address.
+	v = open(t, dir, defaults(t), clk)
+	defer v.close()
+	if got := v.engine.Config().Receivers; len(got) != 1 || got[0].URL != down || got[0].Secret != "********" {
+		t.Fatalf("stored routing not used: %+v", got)
+	}
+	back := newReceiver(t, 0)
+	moved := v.engine.Config() // secrets redacted: kept on update
+	moved.Receivers[0].URL = back.URL
+	if err := v.engine.SetConfig(moved, "test"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "delivery after restart", func() bool {
+		clk.Add(time.Minute)
+		return len(back.payloads()) >= 1
+	})
+	if p := back.payloads()[0]; p.Alert.RecordIDs[0] != "r9" {
+		t.Fatalf("after restart: %+v", p.Alert)
+	}
+	if ob, _ = v.engine.Outbox(); ob.Pending != 0 {
+		t.Fatalf("outbox after restart %+v", ob)
+	}
+}
+
+func TestSources(t *testing.T) {
+	cfg := defaults(t)
+	cfg.MaxAge = alerts.Duration(60 * 24 * time.Hour)
+	t0, _ := time.Parse(time.RFC3339, start)
+	clk := &clock{t: t0}
+	v := open(t, t.TempDir(), cfg, clk)
+	defer v.close()
+	nps := 3
+	survey := v.rec("s1", project, "物业费太贵了，服务还差", time.Hour)
+	survey.Kind, survey.NPS = "survey", &nps
+	c1 := v.rec("c1", project, "垃圾好几天没人清运，臭死了", 48*time.Hour)
+	c2 := v.rec("c2", project, "垃圾还是没人清运，臭死了", time.Hour)
+	c1.Customer, c2.Customer = "owner-42", "owner-42"
+	old := v.rec("old", project, entrap, 90*24*time.Hour) // history: no alert
+	v.ingest(t, survey, c1, c2, old,
+		v.rec("p1", project, "保洁阿姨很负责，楼道打扫得很干净，点赞", time.Hour),
+		v.rec("sev", project, "第三次投诉了，楼道垃圾一直没人清运，太差了，物业费我不交了", time.Hour))
+	// Spike: one greening complaint a day for four weeks, then eight today.
+	var recs []analyzer.Record
+	for d := 1; d <= 28; d++ {
+		recs = append(recs, v.rec(fmt.Sprintf("g%d", d), "华东区域/杭州/西溪云庐", "草坪好久没修剪了", time.Duration(d)*24*time.Hour))
+	}
+	v.ingest(t, recs...)
+	recs = nil
+	for i := range 8 {
+		recs = append(recs, v.rec(fmt.Sprintf("today%d", i), "华东区域/杭州/西溪云庐", "草坪好久没修剪了", time.Duration(i)*time.Minute))
+	}
+	v.ingest(t, recs...)
+
+	got := map[string][]string{}
+	all, err := v.engine.List(alerts.ListQuery{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, al := range all {
+		got[al.Source] = append(got[al.Source], al.Org+"|"+al.Scene)
+		for _, id := range al.RecordIDs {
+			if id == "old" {
+				t.Fatalf("a 90-day-old record raised %+v", al)
+			}
+		}
+	}
+	want := map[string]bool{"detractor": true, "repeat": true, "praise": true, "severe": true, "spike": true}
+	for s := range want {
+		if len(got[s]) == 0 {
+			t.Errorf("no %s alert; got %v", s, got)
+		}
+	}
+	if !slices.Contains(got["repeat"], project+"|cleaning") {
+		t.Errorf("repeat %v", got["repeat"])
+	}
+	// One spike per org level that spiked, not one per record.
+	if len(got["spike"]) == 0 || len(got["spike"]) > 3 || !slices.Contains(got["spike"], "华东区域/杭州/西溪云庐|greening") {
+		t.Errorf("spike %v", got["spike"])
+	}
+	if v.engine.Stats().EvalTime <= 0 {
+		t.Error("evaluation time not counted")
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	for _, c := range []struct{ src, field string }{
+		{"window: 0s", "window"},
+		{"window: 1h\nmax_age: 1h\nrepeat_days: 0", "repeat_days"},
+		{"window: soon", "routing"},
+		{"window: 1h\nmax_age: 1h\nrepeat_days: 7\nspike: {baseline_days: 28, min_count: 5, p: 0.01}\nsources: {loud: {severity: P1, notify: [1]}}", "sources.loud"},
+		{"window: 1h\nmax_age: 1h\nrepeat_days: 7\nspike: {baseline_days: 28, min_count: 5, p: 0.01}\nsources: {redline: {severity: P1, notify: [1], escalate: [{after: 1h, level: 0}, {after: 30m, level: 0}]}}", "sources.redline.escalate[1].after"},
+		{"window: 1h\nmax_age: 1h\nrepeat_days: 7\nspike: {baseline_days: 28, min_count: 5, p: 0.01}\nreceivers: [{id: a, url: 'ftp://x', secret: 0123456789abcdef}]", "receivers[0].url"},
+		{"window: 1h\nmax_age: 1h\nrepeat_days: 7\nspike: {baseline_days: 28, min_count: 5, p: 0.01}\nreceivers: [{id: a, url: 'http://x', secret: short}]", "receivers[0].secret"},
+		{"colour: red", "routing"},
+	} {
+		_, err := alerts.ParseConfig([]byte(c.src))
+		var ce *alerts.ConfigError
+		if !errors.As(err, &ce) || ce.Field != c.field {
+			t.Errorf("%q: %v, want an error on %s", c.src, err, c.field)
+		}
+	}
+}
+
+type tlog struct{ t *testing.T }
+
+func (w tlog) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }

@@ -1,0 +1,375 @@
+package alerts
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"dongting/index"
+)
+
+// run escalates and delivers until stopped.
+func (e *Engine) run(ctx context.Context) {
+	defer close(e.done)
+	tick := time.NewTicker(e.opt.Tick)
+	defer tick.Stop()
+	for {
+		if err := e.Escalate(); err != nil {
+			e.opt.Log.Error("alerts: escalate", "err", err)
+		}
+		e.Deliver(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.kick:
+		case <-tick.C:
+		}
+	}
+}
+
+// Escalate tells the next level about every open alert whose
+// acknowledgement is overdue.
+func (e *Engine) Escalate() error {
+	now := e.opt.Now().UTC()
+	e.mu.RLock()
+	cfg := e.cfg
+	e.mu.RUnlock()
+	var due []uint64
+	err := e.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
+			var al struct {
+				Status         string     `json:"status"`
+				NextEscalation *time.Time `json:"next_escalation"`
+			}
+			if json.Unmarshal(v, &al) == nil && al.Status == StatusOpen && al.NextEscalation != nil && !al.NextEscalation.After(now) {
+				due = append(due, binary.BigEndian.Uint64(k))
+			}
+			return nil
+		})
+	})
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	err = e.db.Update(func(tx *bolt.Tx) error {
+		for _, seq := range due {
+			al, err := getAlert(tx, seq)
+			if err != nil {
+				return err
+			}
+			route, ok := cfg.Sources[al.Source]
+			if al.Status != StatusOpen || !ok || al.Step >= len(route.Escalate) {
+				al.NextEscalation = nil
+				if err := putAlert(tx, al); err != nil {
+					return err
+				}
+				continue
+			}
+			step := route.Escalate[al.Step]
+			if err := e.notify(tx, cfg, al, step.Level, "alert.escalated", now); err != nil {
+				return err
+			}
+			al.Step++
+			al.NextEscalation = nil
+			if al.Step < len(route.Escalate) {
+				t := al.FirstAt.Add(time.Duration(route.Escalate[al.Step].After))
+				al.NextEscalation = &t
+			}
+			if err := putAlert(tx, al); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	e.wake()
+	return err
+}
+
+// Sign is the signature header of a payload: t=<unix seconds>,v1=<hex of
+// HMAC-SHA256(secret, "<t>.<body>")>. Receivers recompute it and reject
+// stale timestamps, as with Stripe's webhooks.
+func Sign(secret string, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "."))
+	m.Write(body)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify checks a signature header against a body.
+func Verify(secret, header string, body []byte, now time.Time, tolerance time.Duration) error {
+	var ts, sig string
+	for _, p := range strings.Split(header, ",") {
+		k, v, _ := strings.Cut(p, "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			sig = v
+		}
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || sig == "" {
+		return errors.New("malformed signature header")
+	}
+	if d := now.Sub(time.Unix(sec, 0)).Abs(); d > tolerance {
+		return errors.New("signature timestamp outside the tolerance")
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "."))
+	m.Write(body)
+	if !hmac.Equal([]byte(hex.EncodeToString(m.Sum(nil))), []byte(sig)) {
+		return errors.New("signature mismatch")
+	}
+	return nil
+}
+
+// Deliver sends every due delivery once: success removes it from the
+// outbox, failure schedules a retry with exponential backoff and jitter,
+// and the last failed attempt moves it to the dead letters.
+func (e *Engine) Deliver(ctx context.Context) {
+	now := e.opt.Now().UTC()
+	type item struct {
+		seq uint64
+		d   Delivery
+	}
+	var due []item
+	_ = e.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil && len(due) < 200; k, v = c.Next() {
+			var d Delivery
+			if json.Unmarshal(v, &d) == nil && !d.NextAt.After(now) {
+				due = append(due, item{binary.BigEndian.Uint64(k), d})
+			}
+		}
+		return nil
+	})
+	e.mu.RLock()
+	cfg := e.cfg
+	e.mu.RUnlock()
+	for _, it := range due {
+		if ctx.Err() != nil {
+			return
+		}
+		d := it.d
+		r, ok := cfg.receiver(d.Receiver)
+		var err error
+		if !ok {
+			err = fmt.Errorf("receiver %q is no longer configured", d.Receiver)
+			d.Attempts = e.opt.MaxAttempts // nowhere to retry
+		} else {
+			err = e.post(ctx, r, &d)
+		}
+		_ = e.db.Update(func(tx *bolt.Tx) error {
+			out := tx.Bucket(bucketOutbox)
+			if err == nil {
+				return out.Delete(seqKey(it.seq))
+			}
+			d.Attempts++
+			d.LastError = err.Error()
+			if d.Attempts >= e.opt.MaxAttempts {
+				b, _ := json.Marshal(d)
+				if err := tx.Bucket(bucketDead).Put(seqKey(it.seq), b); err != nil {
+					return err
+				}
+				return out.Delete(seqKey(it.seq))
+			}
+			backoff := min(e.opt.Backoff<<min(d.Attempts-1, 20), time.Hour)
+			backoff += time.Duration(rand.Int64N(int64(backoff)/5 + 1)) // jitter: receivers that come back are not stampeded
+			d.NextAt = now.Add(backoff)
+			b, _ := json.Marshal(d)
+			return out.Put(seqKey(it.seq), b)
+		})
+		e.statsMu.Lock()
+		if err == nil {
+			e.stats.Delivered++
+		} else {
+			e.stats.Failed++
+			e.opt.Log.Warn("alerts: webhook delivery failed", "receiver", d.Receiver, "key", d.Key, "attempts", d.Attempts, "err", err)
+		}
+		e.statsMu.Unlock()
+	}
+}
+
+func (e *Engine) post(ctx context.Context, r Receiver, d *Delivery) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(d.Payload))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", d.Key)
+	req.Header.Set("X-Dongting-Event", d.Event)
+	req.Header.Set("X-Dongting-Signature", Sign(r.Secret, e.opt.Now(), d.Payload))
+	resp, err := e.opt.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("receiver answered %s", resp.Status)
+	}
+	return nil
+}
+
+// Outbox counts deliveries waiting and dead, and lists the dead ones.
+type Outbox struct {
+	Pending int        `json:"pending"`
+	Dead    int        `json:"dead"`
+	DeadOld []Delivery `json:"dead_letters,omitempty"`
+}
+
+// Outbox reads the outbox state.
+func (e *Engine) Outbox() (Outbox, error) {
+	var o Outbox
+	err := e.db.View(func(tx *bolt.Tx) error {
+		o.Pending = tx.Bucket(bucketOutbox).Stats().KeyN
+		o.Dead = tx.Bucket(bucketDead).Stats().KeyN
+		c := tx.Bucket(bucketDead).Cursor()
+		for k, v := c.Last(); k != nil && len(o.DeadOld) < 50; k, v = c.Prev() {
+			var d Delivery
+			if json.Unmarshal(v, &d) == nil {
+				d.Payload = nil
+				o.DeadOld = append(o.DeadOld, d)
+			}
+		}
+		return nil
+	})
+	return o, err
+}
+
+// ListQuery filters alerts.
+type ListQuery struct {
+	Status, Source, Severity []string
+	Org                      string // subtree
+	Scene                    string
+	Before                   string // an alert id: list older ones (paging)
+	Limit                    int
+}
+
+// List returns alerts newest first.
+func (e *Engine) List(q ListQuery) ([]*Alert, error) {
+	if q.Limit <= 0 || q.Limit > 500 {
+		q.Limit = 50
+	}
+	var before uint64
+	if q.Before != "" {
+		seq, ok := parseID(q.Before)
+		if !ok {
+			return nil, &index.QueryError{Field: "before", Reason: "not an alert id"}
+		}
+		before = seq
+	}
+	var out []*Alert
+	err := e.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAlerts).Cursor()
+		k, v := c.Last()
+		if q.Before != "" {
+			// Seek lands on the first id ≥ before; the one before it is
+			// the newest older alert.
+			if k, v = c.Seek(seqKey(before)); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		}
+		for ; k != nil && len(out) < q.Limit; k, v = c.Prev() {
+			al := new(Alert)
+			if err := json.Unmarshal(v, al); err != nil {
+				return err
+			}
+			al.Seq = binary.BigEndian.Uint64(k)
+			if matches(al, &q) {
+				out = append(out, al)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func matches(al *Alert, q *ListQuery) bool {
+	in := func(list []string, v string) bool { return len(list) == 0 || slices.Contains(list, v) }
+	return in(q.Status, al.Status) && in(q.Source, al.Source) && in(q.Severity, al.Severity) &&
+		(q.Scene == "" || al.Scene == q.Scene) &&
+		(q.Org == "" || al.Org == q.Org || strings.HasPrefix(al.Org, q.Org+"/"))
+}
+
+// Get fetches one alert.
+func (e *Engine) Get(id string) (*Alert, error) {
+	seq, ok := parseID(id)
+	if !ok {
+		return nil, index.ErrNotFound
+	}
+	var al *Alert
+	err := e.db.View(func(tx *bolt.Tx) error {
+		var err error
+		al, err = getAlert(tx, seq)
+		return err
+	})
+	return al, err
+}
+
+// ErrTransition is an action the alert's status does not allow.
+var ErrTransition = errors.New("alerts: not allowed in this status")
+
+// transitions: action → statuses it may start from, and where it leads.
+var transitions = map[string]struct {
+	from []string
+	to   string
+}{
+	"acknowledge": {[]string{StatusOpen}, StatusAcknowledged},
+	"resolve":     {[]string{StatusOpen, StatusAcknowledged}, StatusResolved},
+	"close":       {[]string{StatusOpen, StatusAcknowledged, StatusResolved}, StatusClosed},
+	"reopen":      {[]string{StatusResolved}, StatusOpen},
+}
+
+// Actions are the lifecycle actions.
+var Actions = []string{"acknowledge", "resolve", "close", "reopen"}
+
+// Act moves an alert through its lifecycle, recording who, when and why.
+// Acknowledging stops the escalation; resolving or closing ends the group,
+// so the next record opens a fresh alert.
+func (e *Engine) Act(id, action, by, note string) (*Alert, error) {
+	t, ok := transitions[action]
+	if !ok {
+		return nil, fmt.Errorf("alerts: unknown action %q", action)
+	}
+	seq, ok := parseID(id)
+	if !ok {
+		return nil, index.ErrNotFound
+	}
+	now := e.opt.Now().UTC()
+	var al *Alert
+	err := e.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if al, err = getAlert(tx, seq); err != nil {
+			return err
+		}
+		if !slices.Contains(t.from, al.Status) {
+			return fmt.Errorf("%w: %s an alert that is %s", ErrTransition, action, al.Status)
+		}
+		al.Status = t.to
+		al.History = append(al.History, Event{At: now, By: by, Action: map[string]string{
+			"acknowledge": "acknowledged", "resolve": "resolved", "close": "closed", "reopen": "reopened"}[action], Note: note})
+		if t.to != StatusOpen {
+			al.NextEscalation = nil
+		}
+		return putAlert(tx, al)
+	})
+	return al, err
+}
