@@ -18,6 +18,7 @@ import (
 	"dongting/analyzer"
 	"dongting/data"
 	"dongting/index"
+	"dongting/index/alerts"
 	"dongting/index/scoring"
 	"dongting/taxonomy"
 )
@@ -46,6 +47,7 @@ type Config struct {
 	// Indicators is the experience index's hierarchy; nil: the embedded
 	// data/scoring/indicators.yaml.
 	Indicators []byte
+	Alerts     *alerts.Engine // nil: no alert routes
 }
 
 // Limits bound what one request may carry.
@@ -68,13 +70,15 @@ type Server struct {
 	limits   Limits
 	Now      func() time.Time
 
-	scorer     *scoring.Scorer
-	indicators *scoring.Indicators
+	alerts        *alerts.Engine
+	scorer        *scoring.Scorer
+	indicators    *scoring.Indicators
+	indicatorsErr error
 }
 
 // New returns a server on cfg. It fails only on a bad indicator file.
 func New(cfg Config) (*Server, error) {
-	s := &Server{analyzer: cfg.Analyzer, corpus: cfg.Corpus, demo: cfg.Demo, log: cfg.Log, metrics: cfg.Metrics, limits: cfg.Limits, Now: time.Now}
+	s := &Server{alerts: cfg.Alerts, analyzer: cfg.Analyzer, corpus: cfg.Corpus, demo: cfg.Demo, log: cfg.Log, metrics: cfg.Metrics, limits: cfg.Limits, Now: time.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -90,6 +94,9 @@ func New(cfg Config) (*Server, error) {
 	if s.limits.WaitIndexed <= 0 {
 		s.limits.WaitIndexed = DefaultLimits.WaitIndexed
 	}
+	if s.alerts != nil {
+		s.metrics.watchAlerts(s.alerts)
+	}
 	if s.corpus != nil {
 		s.metrics.watch(s.corpus)
 		s.scorer = scoring.New(s.corpus.Rollups())
@@ -101,11 +108,9 @@ func New(cfg Config) (*Server, error) {
 				return nil, fmt.Errorf("api: %w", err)
 			}
 		}
-		ind, err := s.scorer.ParseIndicators(src)
-		if err != nil {
-			return nil, err
-		}
-		s.indicators = ind
+		// Another taxonomy (mall) has other scenes: the index is then
+		// unavailable, with the reason, and everything else works.
+		s.indicators, s.indicatorsErr = s.scorer.ParseIndicators(src)
 	}
 	return s, nil
 }
@@ -153,6 +158,14 @@ func (s *Server) router() *echo.Echo {
 		g.GET("/scores/nps", s.nps)
 		g.GET("/scores/experience", s.experience)
 		g.GET("/scores/drivers", s.drivers)
+	}
+	if s.alerts != nil {
+		g.GET("/alerts", s.listAlerts)
+		g.GET("/alerts/routing", s.getRouting)
+		g.PUT("/alerts/routing", s.putRouting)
+		g.GET("/alerts/outbox", s.outbox)
+		g.GET("/alerts/:id", s.getAlert)
+		g.POST("/alerts/:id/:action", s.actAlert)
 	}
 	return e
 }

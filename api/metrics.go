@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"dongting/index"
+	"dongting/index/alerts"
 )
 
 // Metrics are the service's Prometheus metrics, on a registry of their own
@@ -88,4 +89,37 @@ func (m *Metrics) countIngest(res []index.Result, failed int) {
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// alertCollector exports the alert engine's counters at scrape time.
+type alertCollector struct {
+	e                          *alerts.Engine
+	raised, delivered, pending *prometheus.Desc
+}
+
+func (m *Metrics) watchAlerts(e *alerts.Engine) {
+	_ = m.reg.Register(&alertCollector{e: e,
+		raised:    prometheus.NewDesc("dongting_alerts_raised_total", "Alerts opened since start, by source.", []string{"source"}, nil),
+		delivered: prometheus.NewDesc("dongting_webhook_deliveries_total", "Webhook calls since start, by result.", []string{"result"}, nil),
+		pending:   prometheus.NewDesc("dongting_webhook_outbox", "Notifications in the outbox, by state (pending, dead).", []string{"state"}, nil),
+	})
+}
+
+func (a *alertCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- a.raised
+	ch <- a.delivered
+	ch <- a.pending
+}
+
+func (a *alertCollector) Collect(ch chan<- prometheus.Metric) {
+	st := a.e.Stats()
+	for _, s := range alerts.Sources {
+		ch <- prometheus.MustNewConstMetric(a.raised, prometheus.CounterValue, float64(st.Raised[s]), s)
+	}
+	ch <- prometheus.MustNewConstMetric(a.delivered, prometheus.CounterValue, float64(st.Delivered), "ok")
+	ch <- prometheus.MustNewConstMetric(a.delivered, prometheus.CounterValue, float64(st.Failed), "failed")
+	if ob, err := a.e.Outbox(); err == nil {
+		ch <- prometheus.MustNewConstMetric(a.pending, prometheus.GaugeValue, float64(ob.Pending), "pending")
+		ch <- prometheus.MustNewConstMetric(a.pending, prometheus.GaugeValue, float64(ob.Dead), "dead")
+	}
 }

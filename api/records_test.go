@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,16 +15,20 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"dongting/analyzer/analyzertest"
 	"dongting/api"
+	"dongting/data"
 	"dongting/index"
+	"dongting/index/alerts"
 )
 
 type corpusServer struct {
 	*httptest.Server
 	corpus *index.Corpus
 	logs   *bytes.Buffer
+	alerts *alerts.Engine
 }
 
 func newCorpusServer(t *testing.T, limits api.Limits) *corpusServer {
@@ -38,12 +43,25 @@ func newCorpusServer(t *testing.T, limits api.Limits) *corpusServer {
 		t.Fatal(err)
 	}
 	logs := new(bytes.Buffer)
-	srv := httptest.NewServer(mustNew(t, api.Config{Analyzer: a, Corpus: c, Log: slog.New(slog.NewJSONHandler(logs, nil)), Limits: limits, Metrics: metrics}).Handler())
+	routing, err := fs.ReadFile(data.FS(), "alerts/routing.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := alerts.ParseConfig(routing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := alerts.Open(c, cfg, alerts.Options{Tick: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mustNew(t, api.Config{Analyzer: a, Corpus: c, Log: slog.New(slog.NewJSONHandler(logs, nil)), Limits: limits, Metrics: metrics, Alerts: engine}).Handler())
 	t.Cleanup(func() {
 		srv.Close()
+		engine.Close()
 		c.Close()
 	})
-	return &corpusServer{srv, c, logs}
+	return &corpusServer{srv, c, logs, engine}
 }
 
 func do(t *testing.T, method, url, ctype string, body io.Reader) (int, map[string]any) {
@@ -381,12 +399,12 @@ func TestOpenAPI(t *testing.T) {
 			described[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	routes := api.Routes(mustNew(t, api.Config{Analyzer: analyzertest.New(t, "property"), Corpus: s.corpus}))
+	routes := api.Routes(mustNew(t, api.Config{Analyzer: analyzertest.New(t, "property"), Corpus: s.corpus, Alerts: s.alerts}))
 	served := map[string]bool{}
 	for _, r := range routes {
 		p := r
 		// echo's :id is OpenAPI's {id}
-		p = strings.ReplaceAll(p, ":id", "{id}")
+		p = strings.ReplaceAll(strings.ReplaceAll(p, ":id", "{id}"), ":action", "{action}")
 		served[p] = true
 		if !described[p] && !strings.HasSuffix(p, " /") {
 			t.Errorf("route %s is not in openapi.yaml", p)

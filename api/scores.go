@@ -134,6 +134,9 @@ func (s *Server) experience(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.indicators == nil {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "no_indicators", Message: s.indicatorsErr.Error()}
+	}
 	ex, err := s.scorer.Experience(s.indicators, f, minN)
 	if err != nil {
 		return queryError(err)

@@ -41,6 +41,7 @@ type Corpus struct {
 	search  *Search
 	rollups *rollups
 
+	folded  chan struct{} // closed when the rollup folder has stopped
 	notify  chan struct{}
 	stop    context.CancelFunc
 	done    chan struct{}
@@ -90,8 +91,15 @@ func Open(opt Options) (*Corpus, error) {
 	if err != nil {
 		return nil, err
 	}
-	ru := &rollups{tax: opt.Analyzer.Taxonomy(), loc: opt.Location}
+	ru := &rollups{tax: opt.Analyzer.Taxonomy(), loc: opt.Location, pending: map[uint64]*logEntry{},
+		foldEvery: 40, kick: make(chan struct{}, 1)}
 	stale, err := initRollups(st.DB(), opt.Location)
+	if err == nil {
+		err = st.DB().View(ru.names.load)
+	}
+	if err == nil && !stale {
+		_, err = ru.fold(st.DB()) // what the last run left in the log
+	}
 	if err == nil && stale {
 		opt.Log.Warn("rollups are stale (never built, interrupted, or another time zone): rebuilding from the store", "zone", opt.Location.String())
 		err = ru.rebuild(st.DB(), nil)
@@ -115,7 +123,9 @@ func Open(opt Options) (*Corpus, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Corpus{opt: opt, store: st, search: se, rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
 		done: make(chan struct{}), indexed: w, waiters: make(chan struct{}), pending: map[uint64]*Stored{}}
+	c.folded = make(chan struct{})
 	go c.run(ctx)
+	go ru.foldLoop(ctx, st.DB(), opt.Log, c.folded)
 	return c, nil
 }
 
@@ -124,7 +134,9 @@ func Open(opt Options) (*Corpus, error) {
 func (c *Corpus) Close() error {
 	c.stop()
 	<-c.done
-	return errors.Join(c.search.Close(), c.store.Close())
+	<-c.folded
+	_, ferr := c.rollups.fold(c.store.DB())
+	return errors.Join(ferr, c.search.Close(), c.store.Close())
 }
 
 // Store is the record store (for commands that work on it directly).
@@ -132,7 +144,7 @@ func (c *Corpus) Store() *Store { return c.store }
 
 // Rollups reads the aggregates kept with every commit.
 func (c *Corpus) Rollups() *Rollups {
-	return &Rollups{db: c.store.DB(), tax: c.rollups.tax, loc: c.rollups.loc}
+	return &Rollups{db: c.store.DB(), r: c.rollups, tax: c.rollups.tax, loc: c.rollups.loc}
 }
 
 // Location is the time zone of days, weeks and months (rollups, month

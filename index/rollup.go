@@ -2,12 +2,14 @@ package index
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
-	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -24,18 +26,19 @@ import (
 // node is every level of the record's org path plus "" (everything), node
 // is "*" (every record) or a tag with each of its ancestors, and dimension
 // is "*" or a dimension tag. Keys sort by org, node, dimension and day, so
-// a series is one range scan per (org, node, dimension).
+// a series is one range scan per (org, node, dimension). Names are interned
+// as 4-byte ids, so a key is 20 bytes, not ~60.
 var (
 	bucketRollups = []byte("rollups")      // cell key → Counts
+	bucketLog     = []byte("rollup_log")   // seq → the deltas of one commit, not yet folded into rollups
 	bucketOrgs    = []byte("rollup_orgs")  // org node → live records under it
+	bucketNames   = []byte("rollup_names") // 'n' kind name → id, 'i' id → kind name
 	keyRollupZone = []byte("rollup_zone")  // time zone the day of a cell is in
 	keyRollupOK   = []byte("rollup_state") // "ok" once built; absent while rebuilding
 )
 
 // All is the node and dimension of a cell that counts every record.
 const All = "*"
-
-const sep = 0
 
 // Counter indices of Counts.
 const (
@@ -84,24 +87,44 @@ func (c *Counts) sub(o *Counts) {
 
 func (c *Counts) zero() bool { return *c == Counts{} }
 
-func (c *Counts) encode() []byte {
-	b := make([]byte, 0, numCounters*2)
+// appendCounts encodes counts sparsely: a bitmap of the non-zero counters,
+// then their values (most cells have three or four).
+func appendCounts(b []byte, c *Counts) []byte {
+	var mask uint64
+	for i, v := range c {
+		if v != 0 {
+			mask |= 1 << i
+		}
+	}
+	b = binary.AppendUvarint(b, mask)
 	for _, v := range c {
-		b = binary.AppendVarint(b, v)
+		if v != 0 {
+			b = binary.AppendVarint(b, v)
+		}
 	}
 	return b
 }
 
-func decodeCounts(b []byte, c *Counts) error {
+// decodeCounts reads what appendCounts wrote and returns the rest of b.
+func decodeCounts(b []byte, c *Counts) ([]byte, error) {
+	mask, n := binary.Uvarint(b)
+	if n <= 0 || mask>>numCounters != 0 {
+		return nil, errors.New("rollups: corrupt counts")
+	}
+	b = b[n:]
 	for i := range c {
+		c[i] = 0
+		if mask&(1<<i) == 0 {
+			continue
+		}
 		v, n := binary.Varint(b)
 		if n <= 0 {
-			return errors.New("rollups: corrupt cell")
+			return nil, errors.New("rollups: corrupt counts")
 		}
 		c[i] = v
 		b = b[n:]
 	}
-	return nil
+	return b, nil
 }
 
 // Cell names one rollup cell.
@@ -109,28 +132,204 @@ type Cell struct {
 	Org, Node, Dim, Day, Channel, Kind string
 }
 
-func (k Cell) key() []byte {
-	return []byte(strings.Join([]string{k.Org, k.Node, k.Dim, k.Day, k.Channel, k.Kind}, "\x00"))
-}
-
-func parseCell(b []byte) (Cell, bool) {
-	p := bytes.Split(b, []byte{sep})
-	if len(p) != 6 {
-		return Cell{}, false
-	}
-	return Cell{string(p[0]), string(p[1]), string(p[2]), string(p[3]), string(p[4]), string(p[5])}, true
-}
-
 // DayLayout is how a cell's day is written (in the rollup time zone).
 const DayLayout = "20060102"
 
-// rollups computes contributions and writes them.
-type rollups struct {
-	tax *taxonomy.Taxonomy
-	loc *time.Location
+// cellKey is a cell as stored: org, node, dim ids, day number, channel and
+// kind ids, big-endian so keys sort by series and then by day.
+type cellKey [22]byte
+
+const prefixLen = 12
+
+func makeKey(org, node, dim uint32, day uint16, channel, kind uint32) cellKey {
+	var k cellKey
+	binary.BigEndian.PutUint32(k[0:], org)
+	binary.BigEndian.PutUint32(k[4:], node)
+	binary.BigEndian.PutUint32(k[8:], dim)
+	binary.BigEndian.PutUint16(k[12:], day)
+	binary.BigEndian.PutUint32(k[14:], channel)
+	binary.BigEndian.PutUint32(k[18:], kind)
+	return k
 }
 
-// contribution is one record's cells and counts (sign +1).
+func (k *cellKey) day() uint16      { return binary.BigEndian.Uint16(k[12:]) }
+func (k *cellKey) channel() uint32  { return binary.BigEndian.Uint32(k[14:]) }
+func (k *cellKey) kind() uint32     { return binary.BigEndian.Uint32(k[18:]) }
+func (k *cellKey) prefix() [12]byte { return [12]byte(k[:prefixLen]) }
+
+// Days are numbered from 2000-01-01 (a uint16 lasts until 2179).
+var epoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func dayNumber(t time.Time, loc *time.Location) (uint16, bool) {
+	y, m, d := t.In(loc).Date()
+	n := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Sub(epoch).Hours() / 24
+	if n < 0 || n > 65535 {
+		return 0, false
+	}
+	return uint16(n), true
+}
+
+func dayString(n uint16) string { return epoch.AddDate(0, 0, int(n)).Format(DayLayout) }
+
+func parseDay(s string) (uint16, bool) {
+	t, err := time.Parse(DayLayout, s)
+	if err != nil {
+		return 0, false
+	}
+	return dayNumber(t, time.UTC)
+}
+
+// Name kinds in the names bucket.
+const (
+	nameOrg     = 'o'
+	nameNode    = 'n'
+	nameChannel = 'c'
+	nameKind    = 'k'
+)
+
+// names interns org, node, channel and kind names as ids. The maps hold
+// what is committed; a write transaction stages its new names and
+// publishes them when it commits.
+type names struct {
+	mu   sync.RWMutex
+	ids  map[string]uint32 // kind byte + name → id
+	back map[uint32]string // id → name
+}
+
+func (n *names) load(tx *bolt.Tx) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.ids, n.back = map[string]uint32{}, map[uint32]string{}
+	return tx.Bucket(bucketNames).ForEach(func(k, v []byte) error {
+		if len(k) > 0 && k[0] == 'n' && len(v) == 4 {
+			id := binary.BigEndian.Uint32(v)
+			n.ids[string(k[1:])] = id
+			n.back[id] = string(k[2:])
+		}
+		return nil
+	})
+}
+
+// lookup finds a committed id; tx (if not nil) covers names committed a
+// moment ago that are not yet published.
+func (n *names) lookup(tx *bolt.Tx, kind byte, name string) (uint32, bool) {
+	full := string(kind) + name
+	n.mu.RLock()
+	id, ok := n.ids[full]
+	n.mu.RUnlock()
+	if !ok && tx != nil {
+		if v := tx.Bucket(bucketNames).Get([]byte("n" + full)); len(v) == 4 {
+			return binary.BigEndian.Uint32(v), true
+		}
+	}
+	return id, ok
+}
+
+func (n *names) name(tx *bolt.Tx, id uint32) string {
+	n.mu.RLock()
+	s, ok := n.back[id]
+	n.mu.RUnlock()
+	if !ok && tx != nil {
+		var k [5]byte
+		k[0] = 'i'
+		binary.BigEndian.PutUint32(k[1:], id)
+		if v := tx.Bucket(bucketNames).Get(k[:]); len(v) > 0 {
+			return string(v[1:])
+		}
+	}
+	return s
+}
+
+// interner assigns ids inside one write transaction.
+type interner struct {
+	n      *names
+	tx     *bolt.Tx
+	staged map[string]uint32
+}
+
+func (n *names) interner(tx *bolt.Tx) *interner {
+	in := &interner{n: n, tx: tx, staged: map[string]uint32{}}
+	tx.OnCommit(func() {
+		n.mu.Lock()
+		for full, id := range in.staged {
+			n.ids[full] = id
+			n.back[id] = full[1:]
+		}
+		n.mu.Unlock()
+	})
+	return in
+}
+
+func (in *interner) id(kind byte, name string) (uint32, error) {
+	full := string(kind) + name
+	if id, ok := in.staged[full]; ok {
+		return id, nil
+	}
+	if id, ok := in.n.lookup(in.tx, kind, name); ok {
+		return id, nil
+	}
+	b := in.tx.Bucket(bucketNames)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	if seq > 1<<32-1 {
+		return 0, errors.New("rollups: out of name ids")
+	}
+	id := uint32(seq)
+	var k [5]byte
+	k[0] = 'i'
+	binary.BigEndian.PutUint32(k[1:], id)
+	var v [4]byte
+	binary.BigEndian.PutUint32(v[:], id)
+	if err := b.Put([]byte("n"+full), v[:]); err != nil {
+		return 0, err
+	}
+	if err := b.Put(k[:], []byte(full)); err != nil {
+		return 0, err
+	}
+	in.staged[full] = id
+	return id, nil
+}
+
+// rollups computes contributions and writes them.
+//
+// A commit does not update the cells in place: with a day grain and every
+// org level, one record moves ~20–40 cells scattered over the whole tree.
+// A commit appends its summed deltas to rollup_log instead (sequential,
+// one key), and a folder merges the log into the cells every few seconds
+// in one transaction, where many commits share cells and pages. Readers
+// add the unfolded deltas their own snapshot holds (kept decoded in
+// memory), so answers are exact at every moment.
+type rollups struct {
+	tax   *taxonomy.Taxonomy
+	loc   *time.Location
+	names names
+
+	mu        sync.RWMutex
+	pending   map[uint64]*logEntry // decoded unfolded log entries by log key
+	foldedTo  uint64               // log keys up to this are folded
+	foldEvery int                  // fold once this many commits wait
+	kick      chan struct{}
+}
+
+// logEntry is one commit's deltas by series (org, node, dim ids).
+type logEntry struct {
+	bySeries map[[12]byte][]cellDelta
+	cells    int
+}
+
+type cellDelta struct {
+	key cellKey
+	c   Counts
+}
+
+func (e *logEntry) add(k cellKey, d *Counts) {
+	p := k.prefix()
+	e.bySeries[p] = append(e.bySeries[p], cellDelta{k, *d})
+	e.cells++
+}
+
 func (r *rollups) contribution(st *Stored, emit func(Cell, *Counts)) {
 	rec, a := &st.Record, st.Analysis
 	t, err := time.Parse(time.RFC3339, rec.OccurredAt)
@@ -228,22 +427,29 @@ func (r *rollups) contribution(st *Stored, emit func(Cell, *Counts)) {
 	}
 }
 
-// apply moves the rollups by a set of changes in tx. Deltas are summed in
-// memory first: a batch's records share most of their cells.
+// apply moves the rollups by a set of changes in tx: it sums the deltas of
+// the changes' cells and appends them to the log as one entry.
 func (r *rollups) apply(tx *bolt.Tx, changes []Change) error {
-	cells := make(map[Cell]*Counts)
+	in := r.names.interner(tx)
+	cells := make(map[cellKey]*Counts)
 	orgs := make(map[string]int64)
+	var ierr error
 	add := func(st *Stored, sign int64) {
-		r.contribution(st, func(k Cell, c *Counts) {
+		r.contribution(st, func(c Cell, n *Counts) {
+			k, err := r.key(in, c)
+			if err != nil {
+				ierr = err
+				return
+			}
 			d := cells[k]
 			if d == nil {
 				d = new(Counts)
 				cells[k] = d
 			}
 			if sign > 0 {
-				d.Add(c)
+				d.Add(n)
 			} else {
-				d.sub(c)
+				d.sub(n)
 			}
 		})
 		if st.Record.Org != "" {
@@ -260,33 +466,201 @@ func (r *rollups) apply(tx *bolt.Tx, changes []Change) error {
 			add(ch.New, 1)
 		}
 	}
-	return writeDeltas(tx, cells, orgs)
-}
-
-func writeDeltas(tx *bolt.Tx, cells map[Cell]*Counts, orgs map[string]int64) error {
-	b := tx.Bucket(bucketRollups)
+	if ierr != nil {
+		return fmt.Errorf("rollups: %w", ierr)
+	}
+	if err := writeOrgs(tx, orgs); err != nil {
+		return err
+	}
+	entry := &logEntry{bySeries: map[[12]byte][]cellDelta{}}
+	var buf []byte
 	for k, d := range cells {
 		if d.zero() {
 			continue
 		}
-		key := k.key()
+		buf = append(buf, k[:]...)
+		buf = appendCounts(buf, d)
+		entry.add(k, d)
+	}
+	if entry.cells == 0 {
+		return nil
+	}
+	b := tx.Bucket(bucketLog)
+	b.FillPercent = 1.0
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := b.Put(seqKey(seq), buf); err != nil {
+		return fmt.Errorf("rollups: %w", err)
+	}
+	tx.OnCommit(func() {
+		r.mu.Lock()
+		if seq > r.foldedTo { // a fold may have read it from the file already
+			r.pending[seq] = entry
+		}
+		n := len(r.pending)
+		r.mu.Unlock()
+		if n >= r.foldEvery {
+			select {
+			case r.kick <- struct{}{}:
+			default:
+			}
+		}
+	})
+	return nil
+}
+
+// key interns a cell's names.
+func (r *rollups) key(in *interner, c Cell) (cellKey, error) {
+	var ids [5]uint32
+	for i, p := range []struct {
+		kind byte
+		name string
+	}{{nameOrg, c.Org}, {nameNode, c.Node}, {nameNode, c.Dim}, {nameChannel, c.Channel}, {nameKind, c.Kind}} {
+		id, err := in.id(p.kind, p.name)
+		if err != nil {
+			return cellKey{}, err
+		}
+		ids[i] = id
+	}
+	day, ok := parseDay(c.Day)
+	if !ok {
+		return cellKey{}, fmt.Errorf("day %q out of range", c.Day)
+	}
+	return makeKey(ids[0], ids[1], ids[2], day, ids[3], ids[4]), nil
+}
+
+func decodeLog(b []byte) (*logEntry, error) {
+	e := &logEntry{bySeries: map[[12]byte][]cellDelta{}}
+	for len(b) > 0 {
+		if len(b) < len(cellKey{}) {
+			return nil, errors.New("rollups: corrupt log entry")
+		}
+		k := cellKey(b[:len(cellKey{})])
+		var d Counts
+		var err error
+		if b, err = decodeCounts(b[len(k):], &d); err != nil {
+			return nil, err
+		}
+		e.add(k, &d)
+	}
+	return e, nil
+}
+
+// fold merges every log entry into the cells in one transaction.
+func (r *rollups) fold(db *bolt.DB) (int, error) {
+	var folded []uint64
+	err := db.Update(func(tx *bolt.Tx) error {
+		folded = folded[:0]
+		merged := map[cellKey]*Counts{}
+		lb := tx.Bucket(bucketLog)
+		c := lb.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			seq := binary.BigEndian.Uint64(k)
+			r.mu.RLock()
+			e := r.pending[seq]
+			r.mu.RUnlock()
+			if e == nil {
+				var err error
+				if e, err = decodeLog(v); err != nil {
+					return err
+				}
+			}
+			for _, list := range e.bySeries {
+				for i := range list {
+					d := merged[list[i].key]
+					if d == nil {
+						d = new(Counts)
+						merged[list[i].key] = d
+					}
+					d.Add(&list[i].c)
+				}
+			}
+			folded = append(folded, seq)
+		}
+		if len(folded) == 0 {
+			return nil
+		}
+		if err := writeCells(tx, merged); err != nil {
+			return err
+		}
+		for _, seq := range folded {
+			if err := lb.Delete(seqKey(seq)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("rollups: fold: %w", err)
+	}
+	// Readers that still see the log entries in their snapshot read them
+	// from the file; new readers see the folded cells.
+	r.mu.Lock()
+	for _, seq := range folded {
+		delete(r.pending, seq)
+		r.foldedTo = max(r.foldedTo, seq)
+	}
+	r.mu.Unlock()
+	return len(folded), nil
+}
+
+// foldLoop folds the log every few seconds, or sooner when it grows.
+func (r *rollups) foldLoop(ctx context.Context, db *bolt.DB, log *slog.Logger, done chan<- struct{}) {
+	defer close(done)
+	tick := time.NewTicker(3 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-r.kick:
+		}
+		if _, err := r.fold(db); err != nil {
+			log.Error("rollups", "err", err)
+		}
+	}
+}
+
+// writeCells adds deltas to the cells, in key order: neighbouring cells
+// share pages, so each page is searched from a warm cache and dirtied once.
+func writeCells(tx *bolt.Tx, cells map[cellKey]*Counts) error {
+	b := tx.Bucket(bucketRollups)
+	keys := make([]cellKey, 0, len(cells))
+	for k := range cells {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b cellKey) int { return bytes.Compare(a[:], b[:]) })
+	var buf []byte
+	for _, k := range keys {
+		d := cells[k]
+		if d.zero() {
+			continue
+		}
 		var cur Counts
-		if v := b.Get(key); v != nil {
-			if err := decodeCounts(v, &cur); err != nil {
+		if v := b.Get(k[:]); v != nil {
+			if _, err := decodeCounts(v, &cur); err != nil {
 				return err
 			}
 		}
 		cur.Add(d)
 		var err error
 		if cur.zero() {
-			err = b.Delete(key)
+			err = b.Delete(k[:])
 		} else {
-			err = b.Put(key, cur.encode())
+			buf = appendCounts(buf[:0], &cur)
+			err = b.Put(k[:], slices.Clone(buf))
 		}
 		if err != nil {
 			return fmt.Errorf("rollups: %w", err)
 		}
 	}
+	return nil
+}
+
+func writeOrgs(tx *bolt.Tx, orgs map[string]int64) error {
 	ob := tx.Bucket(bucketOrgs)
 	for o, d := range orgs {
 		if d == 0 {
@@ -315,7 +689,7 @@ func writeDeltas(tx *bolt.Tx, cells map[Cell]*Counts, orgs map[string]int64) err
 // days are in has changed.
 func initRollups(db *bolt.DB, loc *time.Location) (stale bool, err error) {
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketRollups, bucketOrgs} {
+		for _, name := range [][]byte{bucketRollups, bucketOrgs, bucketLog, bucketNames} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -346,7 +720,7 @@ func (r *rollups) rebuild(db *bolt.DB, progress func(done int)) error {
 		if err := tx.Bucket(bucketMeta).Delete(keyRollupOK); err != nil {
 			return err
 		}
-		for _, name := range [][]byte{bucketRollups, bucketOrgs} {
+		for _, name := range [][]byte{bucketRollups, bucketOrgs, bucketLog} {
 			if err := tx.DeleteBucket(name); err != nil {
 				return err
 			}
@@ -359,6 +733,9 @@ func (r *rollups) rebuild(db *bolt.DB, progress func(done int)) error {
 	if err != nil {
 		return fmt.Errorf("rollups: rebuild: %w", err)
 	}
+	r.mu.Lock()
+	r.pending = map[uint64]*logEntry{}
+	r.mu.Unlock()
 	const chunk = 20_000
 	var after uint64
 	done := 0
@@ -388,6 +765,9 @@ func (r *rollups) rebuild(db *bolt.DB, progress func(done int)) error {
 		if err := db.Update(func(tx *bolt.Tx) error { return r.apply(tx, changes) }); err != nil {
 			return fmt.Errorf("rollups: rebuild: %w", err)
 		}
+		if _, err := r.fold(db); err != nil {
+			return err
+		}
 		done += len(changes)
 		after = last
 		if progress != nil {
@@ -406,6 +786,7 @@ func (r *rollups) rebuild(db *bolt.DB, progress func(done int)) error {
 // Rollups reads the aggregates.
 type Rollups struct {
 	db  *bolt.DB
+	r   *rollups
 	tax *taxonomy.Taxonomy
 	loc *time.Location
 }
@@ -420,31 +801,95 @@ func (r *Rollups) Taxonomy() *taxonomy.Taxonomy { return r.tax }
 // consistent.
 func (r *Rollups) View(fn func(v *RollupView) error) error {
 	return r.db.View(func(tx *bolt.Tx) error {
-		return fn(&RollupView{tx: tx})
+		v := &RollupView{tx: tx, r: r.r}
+		// The unfolded commits this snapshot holds, decoded.
+		c := tx.Bucket(bucketLog).Cursor()
+		for k, val := c.First(); k != nil; k, val = c.Next() {
+			seq := binary.BigEndian.Uint64(k)
+			r.r.mu.RLock()
+			e := r.r.pending[seq]
+			r.r.mu.RUnlock()
+			if e == nil { // committed a moment ago, or folded since: read it here
+				var err error
+				if e, err = decodeLog(val); err != nil {
+					return err
+				}
+			}
+			v.log = append(v.log, e)
+		}
+		return fn(v)
 	})
 }
 
 // RollupView reads cells inside one transaction.
-type RollupView struct{ tx *bolt.Tx }
+type RollupView struct {
+	tx  *bolt.Tx
+	r   *rollups
+	log []*logEntry
+}
 
 // Each calls fn for every cell of (org, node, dim) whose day is in
-// [from, to] (DayLayout strings, inclusive).
+// [from, to] (DayLayout strings, inclusive). A cell may be passed more than
+// once (its folded counts, then unfolded deltas): callers sum.
 func (v *RollupView) Each(org, node, dim, from, to string, fn func(Cell, *Counts)) error {
-	prefix := []byte(org + "\x00" + node + "\x00" + dim + "\x00")
-	c := v.tx.Bucket(bucketRollups).Cursor()
-	var cnt Counts
-	for k, val := c.Seek(append(prefix, from...)); k != nil && bytes.HasPrefix(k, prefix); k, val = c.Next() {
-		cell, ok := parseCell(k)
+	n := &v.r.names
+	var ids [3]uint32
+	for i, p := range []struct {
+		kind byte
+		name string
+	}{{nameOrg, org}, {nameNode, node}, {nameNode, dim}} {
+		id, ok := n.lookup(v.tx, p.kind, p.name)
 		if !ok {
-			return errors.New("rollups: corrupt key")
+			return nil // never seen: no records
 		}
-		if cell.Day > to {
+		ids[i] = id
+	}
+	lo, ok1 := parseDay(from)
+	hi, ok2 := parseDay(to)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("rollups: days %q–%q out of range", from, to)
+	}
+	start := makeKey(ids[0], ids[1], ids[2], lo, 0, 0)
+	prefix := start.prefix()
+	cell := Cell{Org: org, Node: node, Dim: dim}
+	days, labels := map[uint16]string{}, map[uint32]string{}
+	label := func(id uint32) string {
+		s, ok := labels[id]
+		if !ok {
+			s = n.name(v.tx, id)
+			labels[id] = s
+		}
+		return s
+	}
+	emit := func(k *cellKey, c *Counts) {
+		d := k.day()
+		ds, ok := days[d]
+		if !ok {
+			ds = dayString(d)
+			days[d] = ds
+		}
+		cell.Day, cell.Channel, cell.Kind = ds, label(k.channel()), label(k.kind())
+		fn(cell, c)
+	}
+	cur := v.tx.Bucket(bucketRollups).Cursor()
+	var cnt Counts
+	for k, val := cur.Seek(start[:]); len(k) == len(cellKey{}) && bytes.Equal(k[:prefixLen], prefix[:]); k, val = cur.Next() {
+		key := cellKey(k)
+		if key.day() > hi {
 			break
 		}
-		if err := decodeCounts(val, &cnt); err != nil {
+		if _, err := decodeCounts(val, &cnt); err != nil {
 			return err
 		}
-		fn(cell, &cnt)
+		emit(&key, &cnt)
+	}
+	for _, e := range v.log {
+		list := e.bySeries[prefix]
+		for i := range list {
+			if d := list[i].key.day(); d >= lo && d <= hi {
+				emit(&list[i].key, &list[i].c)
+			}
+		}
 	}
 	return nil
 }

@@ -21,7 +21,9 @@ import (
 	"dongting/analyzer"
 	"dongting/data"
 	"dongting/index"
+	"dongting/index/alerts"
 	"dongting/index/demo"
+	"dongting/index/scoring"
 )
 
 // benchResult is what one benchmark child process reports.
@@ -34,6 +36,11 @@ type benchResult struct {
 	DiskMB    float64 `json:"disk_mb"`
 	SearchP50 float64 `json:"search_p50_ms,omitempty"`
 	SearchP99 float64 `json:"search_p99_ms,omitempty"`
+	TrendP50  float64 `json:"trend_p50_ms,omitempty"`
+	TrendP99  float64 `json:"trend_p99_ms,omitempty"`
+	// AlertShare is the time spent evaluating alerts inside the commits
+	// over the rest of the ingest calls' time.
+	AlertShare float64 `json:"alert_share,omitempty"`
 }
 
 // runBench runs the ingest benchmark: the baseline (jieba + Bleve on the
@@ -95,6 +102,9 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "%-9s %9d %9.1f %12.0f %12.0f %10.0f %14s\n", r.Mode, r.N, r.Seconds, r.PerSec, r.PeakRSSMB, r.DiskMB, search)
 	}
 	fmt.Fprintf(m.Stdout, "full/baseline throughput: %.2f×\n", results[1].PerSec/results[0].PerSec)
+	full := results[1]
+	fmt.Fprintf(m.Stdout, "trend (12 months weekly, by scene) p50/p99: %.1f/%.1f ms\n", full.TrendP50, full.TrendP99)
+	fmt.Fprintf(m.Stdout, "alert evaluation adds %.1f%% to ingest time (every record evaluated)\n", 100*full.AlertShare)
 	return nil
 }
 
@@ -110,7 +120,7 @@ func (m *Main) benchOne(ctx context.Context, c *common, mode string, n int, dir 
 	if err != nil {
 		return err
 	}
-	g := demo.NewGenerator(t, 42, time.Date(2026, 11, 1, 0, 0, 0, 0, shanghai()))
+	g := demo.NewGenerator(t, 42, benchEnd)
 	progress := func(done int, start time.Time) {
 		if done%100_000 == 0 {
 			fmt.Fprintf(m.Stderr, "%s: %d records, %.0f/s\n", mode, done, float64(done)/time.Since(start).Seconds())
@@ -178,10 +188,29 @@ func (m *Main) benchBaseline(c *common, g *demo.Generator, n int, dir string, pr
 // by the background indexer) and times it until everything is searchable;
 // then it measures word queries with facets.
 func (m *Main) benchFull(ctx context.Context, c *common, g *demo.Generator, n int, dir string, progress func(int, time.Time), res *benchResult) (float64, error) {
-	corpus, _, err := m.openCorpus(c, &storeFlags{dir: dir, tz: "Asia/Shanghai"}, nil, nil, false)
+	corpus, fsys, err := m.openCorpus(c, &storeFlags{dir: dir, tz: "Asia/Shanghai"}, nil, nil, false)
 	if err != nil {
 		return 0, err
 	}
+	// Every generated record is evaluated for alerts (max_age covers the
+	// year; the clock stands at the generator's end), the worst case.
+	routing, err := fs.ReadFile(fsys, "alerts/routing.yaml")
+	if err != nil {
+		corpus.Close()
+		return 0, err
+	}
+	cfg, err := alerts.ParseConfig(routing)
+	if err != nil {
+		corpus.Close()
+		return 0, err
+	}
+	cfg.MaxAge = alerts.Duration(400 * 24 * time.Hour)
+	engine, err := alerts.Open(corpus, cfg, alerts.Options{Now: func() time.Time { return benchEnd }})
+	if err != nil {
+		corpus.Close()
+		return 0, err
+	}
+	var ingestTime time.Duration
 	start := time.Now()
 	var last uint64
 	for done := 0; done < n; {
@@ -191,8 +220,11 @@ func (m *Main) benchFull(ctx context.Context, c *common, g *demo.Generator, n in
 			r := g.Next()
 			recs[i] = &r
 		}
+		t0 := time.Now()
 		out, err := corpus.Ingest(ctx, recs)
+		ingestTime += time.Since(t0)
 		if err != nil {
+			engine.Close()
 			corpus.Close()
 			return 0, err
 		}
@@ -203,13 +235,54 @@ func (m *Main) benchFull(ctx context.Context, c *common, g *demo.Generator, n in
 		progress(done, start)
 	}
 	if err := corpus.WaitIndexed(ctx, last); err != nil {
+		engine.Close()
 		corpus.Close()
 		return 0, err
 	}
 	secs := time.Since(start).Seconds()
+	eval := engine.Stats().EvalTime
+	res.AlertShare = eval.Seconds() / (ingestTime - eval).Seconds()
+	engine.Close()
 	fmt.Fprintf(m.Stderr, "full: %d records searchable in %.1fs\n", n, secs)
 	res.SearchP50, res.SearchP99 = benchSearch(ctx, corpus)
+	res.TrendP50, res.TrendP99 = benchTrends(corpus)
 	return secs, corpus.Close()
+}
+
+// benchEnd is the day the generated records' year ends.
+var benchEnd = time.Date(2026, 11, 1, 0, 0, 0, 0, shanghai())
+
+// benchTrends times the dashboard's heaviest common answer: a 12-month
+// weekly series grouped by scene, for the whole group and for regions and
+// cities, over several metrics.
+func benchTrends(corpus *index.Corpus) (p50, p99 float64) {
+	s := scoring.New(corpus.Rollups())
+	s.Now = func() time.Time { return benchEnd }
+	var orgs []string
+	_ = corpus.Rollups().View(func(v *index.RollupView) error {
+		for o := range v.Orgs() {
+			if strings.Count(o, "/") < 2 {
+				orgs = append(orgs, o)
+			}
+		}
+		return nil
+	})
+	slices.Sort(orgs)
+	orgs = append(orgs, "")
+	metrics := []string{"volume", "negative_rate", "nps", "sentiment"}
+	var ms []float64
+	for i := 0; i < 220; i++ {
+		q := scoring.TrendQuery{Metric: metrics[i%len(metrics)], Interval: "week", GroupBy: "scene", Filter: scoring.Filter{Org: orgs[i%len(orgs)]}}
+		t := time.Now()
+		if _, err := s.Trend(q); err != nil {
+			return 0, 0
+		}
+		if i >= 20 {
+			ms = append(ms, float64(time.Since(t).Microseconds())/1000)
+		}
+	}
+	slices.Sort(ms)
+	return ms[len(ms)/2], ms[len(ms)*99/100]
 }
 
 // benchSearch times word queries with four facets.

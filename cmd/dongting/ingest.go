@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -78,8 +79,15 @@ func (m *Main) runIngest(ctx context.Context, args []string) error {
 		send = remoteSender(strings.TrimRight(*server, "/"))
 		finish = func() error { return nil }
 	} else {
-		corpus, _, err := m.openCorpus(c, sf, nil, nil, false)
+		corpus, fsys, err := m.openCorpus(c, sf, nil, nil, false)
 		if err != nil {
+			return err
+		}
+		// Alerts are raised in the same commits as when a server ingests;
+		// what is not delivered before exit is delivered by the server.
+		engine, err := m.openAlerts(corpus, fsys, slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+		if err != nil {
+			corpus.Close()
 			return err
 		}
 		send = func(ctx context.Context, recs []*analyzer.Record, lines []int) (int, []string, error) {
@@ -98,7 +106,10 @@ func (m *Main) runIngest(ctx context.Context, args []string) error {
 			}
 			return n, errs, nil
 		}
-		finish = corpus.Close // catches the index up before closing
+		finish = func() error {
+			engine.Close()
+			return corpus.Close() // catches the index up before closing
+		}
 	}
 
 	start := time.Now()

@@ -16,6 +16,7 @@ import (
 	"dongting/analyzer"
 	"dongting/api"
 	"dongting/index"
+	"dongting/index/alerts"
 	"dongting/index/demo"
 )
 
@@ -52,6 +53,20 @@ func (m *Main) openCorpus(c *common, sf *storeFlags, log *slog.Logger, onIndexed
 	return corpus, fsys, nil
 }
 
+// openAlerts attaches the alert engine to a corpus, with the routing in
+// data/alerts/routing.yaml unless one was stored over the API.
+func (m *Main) openAlerts(corpus *index.Corpus, fsys fs.FS, log *slog.Logger) (*alerts.Engine, error) {
+	b, err := fs.ReadFile(fsys, "alerts/routing.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	cfg, err := alerts.ParseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("alerts/routing.yaml: %w", err)
+	}
+	return alerts.Open(corpus, cfg, alerts.Options{Log: log})
+}
+
 func (m *Main) runServe(ctx context.Context, args []string) error {
 	fset := m.newFlagSet("serve")
 	c := m.commonFlags(fset)
@@ -68,6 +83,11 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer corpus.Close() // flushes the index, then closes bbolt
+	engine, err := m.openAlerts(corpus, fsys, log)
+	if err != nil {
+		return err
+	}
+	defer engine.Close() // before the corpus: undelivered notifications stay in the outbox
 	samples, err := loadDemo(fsys)
 	if err != nil {
 		return err
@@ -83,7 +103,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	handler, err := api.New(api.Config{Analyzer: corpus.Analyzer(), Corpus: corpus, Demo: samples, Log: log, Metrics: metrics, Indicators: indicators})
+	handler, err := api.New(api.Config{Analyzer: corpus.Analyzer(), Corpus: corpus, Demo: samples, Log: log, Metrics: metrics, Indicators: indicators, Alerts: engine})
 	if err != nil {
 		return err
 	}

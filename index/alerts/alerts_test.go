@@ -414,3 +414,37 @@ func TestConfigValidation(t *testing.T) {
 type tlog struct{ t *testing.T }
 
 func (w tlog) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
+
+// TestSpikeBaselineSurvivesRestart: six greening complaints a day for four
+// weeks, a restart, then six today are normal; sixteen are a spike.
+func TestSpikeBaselineSurvivesRestart(t *testing.T) {
+	t0, _ := time.Parse(time.RFC3339, start)
+	clk := &clock{t: t0}
+	dir := t.TempDir()
+	v := open(t, dir, defaults(t), clk)
+	var recs []analyzer.Record
+	for d := 28; d >= 1; d-- { // oldest first, as a history load would
+		for i := range 6 {
+			recs = append(recs, v.rec(fmt.Sprintf("g%d-%d", d, i), "华东区域/杭州/西溪云庐", "草坪好久没修剪了", time.Duration(d)*24*time.Hour+time.Duration(i)*time.Minute))
+		}
+	}
+	v.ingest(t, recs...)
+	v.close()
+	v = open(t, dir, defaults(t), clk)
+	defer v.close()
+	today := func(from, to int) {
+		recs = nil
+		for i := from; i < to; i++ {
+			recs = append(recs, v.rec(fmt.Sprintf("t%d", i), "华东区域/杭州/西溪云庐", "草坪好久没修剪了", time.Duration(i)*time.Second))
+		}
+		v.ingest(t, recs...)
+	}
+	today(0, 6)
+	if l, _ := v.engine.List(alerts.ListQuery{Source: []string{"spike"}}); len(l) != 0 {
+		t.Fatalf("a normal day raised %+v", l[0])
+	}
+	today(6, 16)
+	if l, _ := v.engine.List(alerts.ListQuery{Source: []string{"spike"}}); len(l) == 0 {
+		t.Fatal("sixteen against a baseline of six raised no spike")
+	}
+}

@@ -28,6 +28,8 @@ func (e *Engine) run(ctx context.Context) {
 	defer close(e.done)
 	tick := time.NewTicker(e.opt.Tick)
 	defer tick.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
 	for {
 		if err := e.Escalate(); err != nil {
 			e.opt.Log.Error("alerts: escalate", "err", err)
@@ -38,6 +40,8 @@ func (e *Engine) run(ctx context.Context) {
 			return
 		case <-e.kick:
 		case <-tick.C:
+		case <-prune.C:
+			e.pruneDays()
 		}
 	}
 }
@@ -293,6 +297,7 @@ func (e *Engine) List(q ListQuery) ([]*Alert, error) {
 				return err
 			}
 			al.Seq = binary.BigEndian.Uint64(k)
+			fillMembers(tx, al)
 			if matches(al, &q) {
 				out = append(out, al)
 			}
@@ -368,6 +373,16 @@ func (e *Engine) Act(id, action, by, note string) (*Alert, error) {
 			"acknowledge": "acknowledged", "resolve": "resolved", "close": "closed", "reopen": "reopened"}[action], Note: note})
 		if t.to != StatusOpen {
 			al.NextEscalation = nil
+		}
+		if t.to == StatusResolved || t.to == StatusClosed {
+			// The group ends: the next record opens a fresh alert.
+			g := tx.Bucket(bucketGroups)
+			gk := key(al.Source, al.Org, al.Scene)
+			if v := g.Get(gk); len(v) == 16 && binary.BigEndian.Uint64(v) == al.Seq {
+				if err := g.Delete(gk); err != nil {
+					return err
+				}
+			}
 		}
 		return putAlert(tx, al)
 	})

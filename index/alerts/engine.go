@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -21,10 +22,11 @@ import (
 
 var (
 	bucketAlerts  = []byte("alerts")        // seq → Alert JSON
-	bucketGroups  = []byte("alert_groups")  // source\0org\0scene → alert seq (the open group)
+	bucketGroups  = []byte("alert_groups")  // source\0org\0scene → alert seq, group until (unix ns)
 	bucketByRec   = []byte("alert_records") // record id\0source → alert seq (re-sends raise nothing new)
 	bucketSeen    = []byte("alert_seen")    // customer-or-household\0scene → last record (repeat complaints)
-	bucketDaily   = []byte("alert_daily")   // org\0scene\0day → count (spikes)
+	bucketCounts  = []byte("alert_counts")  // seq → count, last_at (unix ns): grouped records
+	bucketMembers = []byte("alert_members") // seq + n → record id, for the first maxRecordIDs
 	bucketOutbox  = []byte("outbox")        // seq → Delivery JSON
 	bucketDead    = []byte("outbox_dead")   // deliveries that ran out of attempts
 	bucketAlertMT = []byte("alert_meta")
@@ -103,7 +105,15 @@ type Engine struct {
 
 	statsMu sync.Mutex
 	stats   Stats
+
+	// days counts records per org node × scene × day over the spike
+	// baseline window: derived (from the rollups at open), kept in memory
+	// because a durable counter cost a third of the alert evaluation.
+	dayMu sync.Mutex
+	days  map[string]dayState
 }
+
+type dayState struct{ n, threshold uint64 }
 
 // Stats count what the engine did since start (metrics).
 type Stats struct {
@@ -138,7 +148,7 @@ func Open(c *index.Corpus, defaults *Config, opt Options) (*Engine, error) {
 	e := &Engine{db: c.Store().DB(), loc: c.Location(), opt: opt, kick: make(chan struct{}, 1), done: make(chan struct{}),
 		stats: Stats{Raised: map[string]int64{}}}
 	err := e.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketAlerts, bucketGroups, bucketByRec, bucketSeen, bucketDaily, bucketOutbox, bucketDead, bucketAlertMT} {
+		for _, b := range [][]byte{bucketAlerts, bucketGroups, bucketByRec, bucketSeen, bucketCounts, bucketMembers, bucketOutbox, bucketDead, bucketAlertMT} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -166,6 +176,9 @@ func Open(c *index.Corpus, defaults *Config, opt Options) (*Engine, error) {
 	}
 	if err := e.cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if err := e.loadDays(c); err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
 	}
 	c.Store().OnCommit(e.evaluate)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -255,16 +268,26 @@ func (e *Engine) evaluate(tx *bolt.Tx, changes []index.Change) error {
 	e.mu.RUnlock()
 	now := e.opt.Now().UTC()
 	raised := map[string]int64{}
+	staged := &dayStage{counts: map[string]uint64{}, thresholds: map[string]uint64{}}
+	tx.OnCommit(func() { e.publish(staged) })
+	oldest := now.AddDate(0, 0, -cfg.Spike.BaselineDays-1)
 	for _, ch := range changes {
 		st := ch.New
 		if st == nil || st.Deleted || st.Analysis == nil {
 			continue
 		}
 		at, err := time.Parse(time.RFC3339, st.Record.OccurredAt)
-		if err != nil || now.Sub(at) > time.Duration(cfg.MaxAge) {
+		if err != nil || at.Before(oldest) {
 			continue // history: counted in rollups, no alert
 		}
-		sigs, err := e.signals(tx, cfg, st, at)
+		var spikes []spikeKey
+		if ch.Old == nil && st.Record.Org != "" { // a re-send is not another record of the day
+			spikes = e.countDay(st, at, staged)
+		}
+		if now.Sub(at) > time.Duration(cfg.MaxAge) {
+			continue // counted into the spike baseline only
+		}
+		sigs, err := e.signals(tx, cfg, st, at, spikes, staged)
 		if err != nil {
 			return err
 		}
@@ -318,7 +341,7 @@ func firstScene(st *index.Stored) string {
 
 // signals lists the alert sources a record triggers, updating the repeat
 // and spike state as it goes.
-func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *index.Stored, at time.Time) ([]signal, error) {
+func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *index.Stored, at time.Time, spikes []spikeKey, staged *dayStage) ([]signal, error) {
 	r, a := &st.Record, st.Analysis
 	scene := firstScene(st)
 	var out []signal
@@ -336,12 +359,7 @@ func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *index.Stored, at time.Tim
 	}
 	// Repeat: the same customer (or household) about the same scene
 	// within repeat_days.
-	var scenes []string
-	for _, t := range a.Tags {
-		if t.Scene != "" && !slices.Contains(scenes, t.Scene) {
-			scenes = append(scenes, t.Scene)
-		}
-	}
+	scenes := recordScenes(st)
 	who := r.Customer
 	if who == "" {
 		for _, k := range []string{"household", "house", "room", "房号"} {
@@ -355,56 +373,152 @@ func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *index.Stored, at time.Tim
 		seen := tx.Bucket(bucketSeen)
 		for _, sc := range scenes {
 			k := key(who, sc)
-			if v := seen.Get(k); v != nil {
-				var prev struct {
-					At time.Time `json:"at"`
-					ID string    `json:"id"`
-				}
-				if json.Unmarshal(v, &prev) == nil && prev.ID != r.ID {
-					if d := at.Sub(prev.At).Abs(); d <= time.Duration(cfg.RepeatDays)*24*time.Hour {
-						out = append(out, signal{source: "repeat", scene: sc, title: "重复投诉"})
-					}
+			// value: unix seconds (8 bytes) then the record id
+			if v := seen.Get(k); len(v) > 8 && string(v[8:]) != r.ID {
+				prev := time.Unix(int64(binary.BigEndian.Uint64(v)), 0)
+				if at.Sub(prev).Abs() <= time.Duration(cfg.RepeatDays)*24*time.Hour {
+					out = append(out, signal{source: "repeat", scene: sc, title: "重复投诉"})
 				}
 			}
-			b, _ := json.Marshal(map[string]any{"at": at, "id": r.ID})
-			if err := seen.Put(k, b); err != nil {
+			if err := seen.Put(k, append(seqKey(uint64(at.Unix())), r.ID...)); err != nil {
 				return nil, err
 			}
 		}
 	}
 	// Spike: this day's count per org node × scene against the Poisson
-	// baseline of the preceding days.
-	if r.Org != "" {
-		daily := tx.Bucket(bucketDaily)
-		day := at.In(e.loc)
-		dayS := day.Format(index.DayLayout)
-		for _, org := range index.OrgPrefixes(r.Org) {
-			for _, sc := range scenes {
-				k := key(org, sc, dayS)
-				n := uint64(1)
-				if v := daily.Get(k); v != nil {
-					n += binary.BigEndian.Uint64(v)
-				}
-				if err := daily.Put(k, seqKey(n)); err != nil {
-					return nil, err
-				}
-				if n < uint64(cfg.Spike.MinCount) {
-					continue
-				}
-				var sum uint64
-				for i := 1; i <= cfg.Spike.BaselineDays; i++ {
-					if v := daily.Get(key(org, sc, day.AddDate(0, 0, -i).Format(index.DayLayout))); v != nil {
-						sum += binary.BigEndian.Uint64(v)
-					}
-				}
-				lambda := math.Max(float64(sum)/float64(cfg.Spike.BaselineDays), 0.1)
-				if poissonTail(int(n), lambda) < cfg.Spike.P {
-					out = append(out, signal{"spike", sc, fmt.Sprintf("量突增: 当日 %d 条 (基线 %.1f/日)", n, lambda), org})
-				}
+	// baseline of the preceding days. The baseline is computed once per
+	// node, scene and day, when the count first reaches min_count, and kept
+	// as the count that would be significant.
+	for _, sp := range spikes {
+		n, threshold := e.dayCount(sp.key, staged)
+		if threshold == 0 && n >= uint64(cfg.Spike.MinCount) {
+			var sum uint64
+			for i := 1; i <= cfg.Spike.BaselineDays; i++ {
+				c, _ := e.dayCount(string(key(sp.org, sp.scene, sp.day.AddDate(0, 0, -i).Format(index.DayLayout))), staged)
+				sum += c
 			}
+			lambda := math.Max(float64(sum)/float64(cfg.Spike.BaselineDays), 0.1)
+			threshold = uint64(max(cfg.Spike.MinCount, 1))
+			for poissonTail(int(threshold), lambda) >= cfg.Spike.P {
+				threshold++
+			}
+			staged.thresholds[sp.key] = threshold
+		}
+		if threshold > 0 && n >= threshold {
+			out = append(out, signal{source: "spike", scene: sp.scene, org: sp.org,
+				title: fmt.Sprintf("量突增: 当日 ≥ %d 条", threshold)})
 		}
 	}
 	return out, nil
+}
+
+// spikeKey is one org node × scene × day a record counts into.
+type spikeKey struct {
+	key, org, scene string
+	day             time.Time
+}
+
+// dayStage holds a transaction's day counts until it commits.
+type dayStage struct {
+	counts, thresholds map[string]uint64
+}
+
+// countDay counts a record into its day per org node and scene.
+func (e *Engine) countDay(st *index.Stored, at time.Time, staged *dayStage) []spikeKey {
+	day := at.In(e.loc)
+	dayS := day.Format(index.DayLayout)
+	var out []spikeKey
+	for _, org := range index.OrgPrefixes(st.Record.Org) {
+		for _, sc := range recordScenes(st) {
+			k := string(key(org, sc, dayS))
+			staged.counts[k]++
+			out = append(out, spikeKey{k, org, sc, day})
+		}
+	}
+	return out
+}
+
+func recordScenes(st *index.Stored) []string {
+	var scenes []string
+	for _, t := range st.Analysis.Tags {
+		if t.Scene != "" && !slices.Contains(scenes, t.Scene) {
+			scenes = append(scenes, t.Scene)
+		}
+	}
+	return scenes
+}
+
+// loadDays fills the day counts of the baseline window from the rollups,
+// so a restart does not forget the baseline (and raise false spikes).
+func (e *Engine) loadDays(c *index.Corpus) error {
+	e.mu.RLock()
+	window := e.cfg.Spike.BaselineDays + 1
+	e.mu.RUnlock()
+	to := e.opt.Now().In(e.loc).AddDate(0, 0, 1)
+	from := to.AddDate(0, 0, -window-1)
+	days := map[string]dayState{}
+	err := c.Rollups().View(func(v *index.RollupView) error {
+		for org := range v.Orgs() {
+			for _, sc := range c.Analyzer().Taxonomy().Scenes {
+				err := v.Each(org, sc.ID, index.All, from.Format(index.DayLayout), to.Format(index.DayLayout), func(cell index.Cell, n *index.Counts) {
+					k := string(key(org, sc.ID, cell.Day))
+					d := days[k]
+					d.n += uint64(n[index.CVolume])
+					days[k] = d
+				})
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	e.dayMu.Lock()
+	e.days = days
+	e.dayMu.Unlock()
+	return err
+}
+
+// pruneDays drops day counts older than the baseline window.
+func (e *Engine) pruneDays() {
+	e.mu.RLock()
+	cut := e.opt.Now().In(e.loc).AddDate(0, 0, -e.cfg.Spike.BaselineDays-2).Format(index.DayLayout)
+	e.mu.RUnlock()
+	e.dayMu.Lock()
+	defer e.dayMu.Unlock()
+	for k := range e.days {
+		if i := strings.LastIndexByte(k, 0); i >= 0 && k[i+1:] < cut {
+			delete(e.days, k)
+		}
+	}
+}
+
+// dayCount is the committed count plus this transaction's, and the known
+// threshold (0: not computed yet).
+func (e *Engine) dayCount(k string, staged *dayStage) (uint64, uint64) {
+	e.dayMu.Lock()
+	d := e.days[k]
+	e.dayMu.Unlock()
+	t := d.threshold
+	if st, ok := staged.thresholds[k]; ok {
+		t = st
+	}
+	return d.n + staged.counts[k], t
+}
+
+func (e *Engine) publish(staged *dayStage) {
+	e.dayMu.Lock()
+	defer e.dayMu.Unlock()
+	for k, n := range staged.counts {
+		d := e.days[k]
+		d.n += n
+		e.days[k] = d
+	}
+	for k, t := range staged.thresholds {
+		d := e.days[k]
+		d.threshold = t
+		e.days[k] = d
+	}
 }
 
 // poissonTail is P(X ≥ k) for X ~ Poisson(lambda).
@@ -427,23 +541,13 @@ func (e *Engine) raise(tx *bolt.Tx, cfg *Config, st *index.Stored, s signal, now
 	}
 	gk := key(s.source, org, s.scene)
 	alerts, groups := tx.Bucket(bucketAlerts), tx.Bucket(bucketGroups)
-	if v := groups.Get(gk); v != nil {
+	// The group entry is removed when its alert is resolved or closed.
+	if v := groups.Get(gk); len(v) == 16 && now.UnixNano() < int64(binary.BigEndian.Uint64(v[8:])) {
 		seq := binary.BigEndian.Uint64(v)
-		al, err := getAlert(tx, seq)
-		if err != nil {
-			return 0, false, err
+		if s.source == "spike" {
+			return seq, false, nil // one spike alert per window, not one per record
 		}
-		if (al.Status == StatusOpen || al.Status == StatusAcknowledged) && now.Before(al.GroupUntil) {
-			if s.source == "spike" {
-				return seq, false, nil // one spike alert per window, not one per record
-			}
-			al.Count++
-			al.LastAt = now
-			if len(al.RecordIDs) < maxRecordIDs {
-				al.RecordIDs = append(al.RecordIDs, st.Record.ID)
-			}
-			return seq, false, putAlert(tx, al)
-		}
+		return seq, false, addMember(tx, seq, st.Record.ID, now)
 	}
 	seq, err := alerts.NextSequence()
 	if err != nil {
@@ -468,7 +572,26 @@ func (e *Engine) raise(tx *bolt.Tx, cfg *Config, st *index.Stored, s signal, now
 	if err := putAlert(tx, al); err != nil {
 		return 0, false, err
 	}
-	return seq, true, groups.Put(gk, seqKey(seq))
+	if err := addMember(tx, seq, st.Record.ID, now); err != nil {
+		return 0, false, err
+	}
+	return seq, true, groups.Put(gk, append(seqKey(seq), seqKey(uint64(al.GroupUntil.UnixNano()))...))
+}
+
+// addMember counts a record into an alert without rewriting the alert:
+// a group of thousands costs one small write per record.
+func addMember(tx *bolt.Tx, seq uint64, id string, now time.Time) error {
+	counts := tx.Bucket(bucketCounts)
+	var n uint64
+	if v := counts.Get(seqKey(seq)); len(v) == 16 {
+		n = binary.BigEndian.Uint64(v)
+	}
+	if n < maxRecordIDs {
+		if err := tx.Bucket(bucketMembers).Put(binary.BigEndian.AppendUint32(seqKey(seq), uint32(n)), []byte(id)); err != nil {
+			return err
+		}
+	}
+	return counts.Put(seqKey(seq), append(seqKey(n+1), seqKey(uint64(now.UnixNano()))...))
 }
 
 func getAlert(tx *bolt.Tx, seq uint64) (*Alert, error) {
@@ -481,7 +604,22 @@ func getAlert(tx *bolt.Tx, seq uint64) (*Alert, error) {
 		return nil, fmt.Errorf("alerts: alert %d: %w", seq, err)
 	}
 	al.Seq = seq
+	fillMembers(tx, al)
 	return al, nil
+}
+
+// fillMembers sets the count, last time and record ids kept beside the alert.
+func fillMembers(tx *bolt.Tx, al *Alert) {
+	if v := tx.Bucket(bucketCounts).Get(seqKey(al.Seq)); len(v) == 16 {
+		al.Count = int(binary.BigEndian.Uint64(v))
+		al.LastAt = time.Unix(0, int64(binary.BigEndian.Uint64(v[8:]))).UTC()
+	}
+	al.RecordIDs = al.RecordIDs[:0]
+	c := tx.Bucket(bucketMembers).Cursor()
+	prefix := seqKey(al.Seq)
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		al.RecordIDs = append(al.RecordIDs, string(v))
+	}
 }
 
 func putAlert(tx *bolt.Tx, al *Alert) error {

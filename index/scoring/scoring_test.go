@@ -321,7 +321,14 @@ func TestTrendsAgreeWithRecords(t *testing.T) {
 	c.Close()
 	c = openCorpus(t, dir)
 	defer c.Close()
-	check("reopened", c)
+	check("reopened", c) // folded at open
+	// Folded cells plus unfolded commits on top of them.
+	more := generate(t, 1234, 120)
+	for i := range more {
+		more[i].ID = fmt.Sprintf("demo-%07d", i*3+1) // half re-sends, some of deleted ids
+	}
+	ingest(t, c, more)
+	check("mixed", c)
 }
 
 func deref(p *float64) string {
