@@ -34,8 +34,12 @@ var (
 	bucketOrgs    = []byte("rollup_orgs")  // org node → live records under it
 	bucketNames   = []byte("rollup_names") // 'n' kind name → id, 'i' id → kind name
 	keyRollupZone = []byte("rollup_zone")  // time zone the day of a cell is in
-	keyRollupOK   = []byte("rollup_state") // "ok" once built; absent while rebuilding
+	keyRollupOK   = []byte("rollup_state") // rollupFormat once built; absent while rebuilding
 )
+
+// rollupFormat names the layout of the cells; a store written with
+// another is rebuilt at open.
+const rollupFormat = "v2-day-cells"
 
 // All is the node and dimension of a cell that counts every record.
 const All = "*"
@@ -624,34 +628,81 @@ func (r *rollups) foldLoop(ctx context.Context, db *bolt.DB, log *slog.Logger, d
 	}
 }
 
-// writeCells adds deltas to the cells, in key order: neighbouring cells
-// share pages, so each page is searched from a warm cache and dirtied once.
+// A stored cell holds one day of a series: the key is org, node, dim and
+// day (14 bytes), the value every channel × kind of that day, each as
+// channel id, kind id and its counts. A 12-month series is then ~365 keys
+// per group, not one per day × channel × kind.
+const dayKeyLen = prefixLen + 2
+
+type dayEntry struct {
+	ck [8]byte // channel id, kind id
+	c  Counts
+}
+
+func decodeDay(v []byte, out []dayEntry) ([]dayEntry, error) {
+	out = out[:0]
+	for len(v) > 0 {
+		if len(v) < 8 {
+			return nil, errors.New("rollups: corrupt cell")
+		}
+		var e dayEntry
+		copy(e.ck[:], v[:8])
+		var err error
+		if v, err = decodeCounts(v[8:], &e.c); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func encodeDay(entries []dayEntry) []byte {
+	var b []byte
+	for i := range entries {
+		b = append(b, entries[i].ck[:]...)
+		b = appendCounts(b, &entries[i].c)
+	}
+	return b
+}
+
+// writeCells adds deltas to the stored day cells, in key order:
+// neighbouring cells share pages, so each page is searched from a warm
+// cache and dirtied once.
 func writeCells(tx *bolt.Tx, cells map[cellKey]*Counts) error {
 	b := tx.Bucket(bucketRollups)
-	keys := make([]cellKey, 0, len(cells))
-	for k := range cells {
+	byDay := map[[dayKeyLen]byte][]cellDelta{}
+	for k, d := range cells {
+		if !d.zero() {
+			dk := [dayKeyLen]byte(k[:dayKeyLen])
+			byDay[dk] = append(byDay[dk], cellDelta{k, *d})
+		}
+	}
+	keys := make([][dayKeyLen]byte, 0, len(byDay))
+	for k := range byDay {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b cellKey) int { return bytes.Compare(a[:], b[:]) })
-	var buf []byte
+	slices.SortFunc(keys, func(a, b [dayKeyLen]byte) int { return bytes.Compare(a[:], b[:]) })
+	var entries []dayEntry
 	for _, k := range keys {
-		d := cells[k]
-		if d.zero() {
-			continue
-		}
-		var cur Counts
-		if v := b.Get(k[:]); v != nil {
-			if _, err := decodeCounts(v, &cur); err != nil {
-				return err
-			}
-		}
-		cur.Add(d)
 		var err error
-		if cur.zero() {
+		if entries, err = decodeDay(b.Get(k[:]), entries); err != nil {
+			return err
+		}
+		for _, d := range byDay[k] {
+			ck := [8]byte(d.key[dayKeyLen:])
+			i := slices.IndexFunc(entries, func(e dayEntry) bool { return e.ck == ck })
+			if i < 0 {
+				entries = append(entries, dayEntry{ck: ck})
+				i = len(entries) - 1
+			}
+			entries[i].c.Add(&d.c)
+		}
+		entries = slices.DeleteFunc(entries, func(e dayEntry) bool { return e.c.zero() })
+		if len(entries) == 0 {
 			err = b.Delete(k[:])
 		} else {
-			buf = appendCounts(buf[:0], &cur)
-			err = b.Put(k[:], slices.Clone(buf))
+			slices.SortFunc(entries, func(a, b dayEntry) int { return bytes.Compare(a.ck[:], b.ck[:]) })
+			err = b.Put(k[:], encodeDay(entries))
 		}
 		if err != nil {
 			return fmt.Errorf("rollups: %w", err)
@@ -698,13 +749,13 @@ func initRollups(db *bolt.DB, loc *time.Location) (stale bool, err error) {
 		recs := tx.Bucket(bucketRecords)
 		empty := recs.Sequence() == 0
 		zoneOK := string(meta.Get(keyRollupZone)) == loc.String()
-		built := string(meta.Get(keyRollupOK)) == "ok"
+		built := string(meta.Get(keyRollupOK)) == rollupFormat
 		if empty && !built {
 			// A new store: the rollups start (and stay) in step.
 			if err := meta.Put(keyRollupZone, []byte(loc.String())); err != nil {
 				return err
 			}
-			return meta.Put(keyRollupOK, []byte("ok"))
+			return meta.Put(keyRollupOK, []byte(rollupFormat))
 		}
 		stale = !zoneOK || !built
 		return nil
@@ -779,7 +830,7 @@ func (r *rollups) rebuild(db *bolt.DB, progress func(done int)) error {
 		if err := meta.Put(keyRollupZone, []byte(r.loc.String())); err != nil {
 			return err
 		}
-		return meta.Put(keyRollupOK, []byte("ok"))
+		return meta.Put(keyRollupOK, []byte(rollupFormat))
 	})
 }
 
@@ -828,40 +879,82 @@ type RollupView struct {
 	log []*logEntry
 }
 
-// Each calls fn for every cell of (org, node, dim) whose day is in
-// [from, to] (DayLayout strings, inclusive). A cell may be passed more than
-// once (its folded counts, then unfolded deltas): callers sum.
-func (v *RollupView) Each(org, node, dim, from, to string, fn func(Cell, *Counts)) error {
-	n := &v.r.names
+// series resolves a series' ids and day range.
+func (v *RollupView) series(org, node, dim, from, to string) (start [dayKeyLen]byte, lo, hi uint16, ok bool, err error) {
 	var ids [3]uint32
 	for i, p := range []struct {
 		kind byte
 		name string
 	}{{nameOrg, org}, {nameNode, node}, {nameNode, dim}} {
-		id, ok := n.lookup(v.tx, p.kind, p.name)
-		if !ok {
-			return nil // never seen: no records
+		id, found := v.r.names.lookup(v.tx, p.kind, p.name)
+		if !found {
+			return start, 0, 0, false, nil // never seen: no records
 		}
 		ids[i] = id
 	}
 	lo, ok1 := parseDay(from)
 	hi, ok2 := parseDay(to)
 	if !ok1 || !ok2 {
-		return fmt.Errorf("rollups: days %q–%q out of range", from, to)
+		return start, 0, 0, false, fmt.Errorf("rollups: days %q–%q out of range", from, to)
 	}
-	start := makeKey(ids[0], ids[1], ids[2], lo, 0, 0)
-	prefix := start.prefix()
+	k := makeKey(ids[0], ids[1], ids[2], lo, 0, 0)
+	return [dayKeyLen]byte(k[:dayKeyLen]), lo, hi, true, nil
+}
+
+// scan calls fn for every channel × kind entry of the series' days in
+// [lo, hi], folded or not; keys are 22-byte cell keys.
+func (v *RollupView) scan(start [dayKeyLen]byte, hi uint16, fn func(k *cellKey, c *Counts)) error {
+	prefix := start[:prefixLen]
+	cur := v.tx.Bucket(bucketRollups).Cursor()
+	var entries []dayEntry
+	var key cellKey
+	for k, val := cur.Seek(start[:]); len(k) == dayKeyLen && bytes.Equal(k[:prefixLen], prefix); k, val = cur.Next() {
+		copy(key[:], k)
+		if key.day() > hi {
+			break
+		}
+		var err error
+		if entries, err = decodeDay(val, entries); err != nil {
+			return err
+		}
+		for i := range entries {
+			copy(key[dayKeyLen:], entries[i].ck[:])
+			fn(&key, &entries[i].c)
+		}
+	}
+	lo := cellKey{}
+	copy(lo[:], start[:])
+	for _, e := range v.log {
+		list := e.bySeries[[12]byte(prefix)]
+		for i := range list {
+			if d := list[i].key.day(); d >= lo.day() && d <= hi {
+				fn(&list[i].key, &list[i].c)
+			}
+		}
+	}
+	return nil
+}
+
+// Each calls fn for every channel × kind cell of (org, node, dim) whose
+// day is in [from, to] (DayLayout strings, inclusive). A cell may be
+// passed more than once (its folded counts, then unfolded deltas):
+// callers sum.
+func (v *RollupView) Each(org, node, dim, from, to string, fn func(Cell, *Counts)) error {
+	start, _, hi, ok, err := v.series(org, node, dim, from, to)
+	if !ok {
+		return err
+	}
 	cell := Cell{Org: org, Node: node, Dim: dim}
 	days, labels := map[uint16]string{}, map[uint32]string{}
 	label := func(id uint32) string {
 		s, ok := labels[id]
 		if !ok {
-			s = n.name(v.tx, id)
+			s = v.r.names.name(v.tx, id)
 			labels[id] = s
 		}
 		return s
 	}
-	emit := func(k *cellKey, c *Counts) {
+	return v.scan(start, hi, func(k *cellKey, c *Counts) {
 		d := k.day()
 		ds, ok := days[d]
 		if !ok {
@@ -870,28 +963,58 @@ func (v *RollupView) Each(org, node, dim, from, to string, fn func(Cell, *Counts
 		}
 		cell.Day, cell.Channel, cell.Kind = ds, label(k.channel()), label(k.kind())
 		fn(cell, c)
+	})
+}
+
+// EachDay is Each summed over the channels and kinds that keep accepts
+// (nil: all), one call per day and then one per unfolded delta: the fast
+// path for series that are not split by channel or kind.
+func (v *RollupView) EachDay(org, node, dim, from, to string, keep func(channel, kind string) bool, fn func(day string, c *Counts)) error {
+	start, _, hi, ok, err := v.series(org, node, dim, from, to)
+	if !ok {
+		return err
 	}
-	cur := v.tx.Bucket(bucketRollups).Cursor()
-	var cnt Counts
-	for k, val := cur.Seek(start[:]); len(k) == len(cellKey{}) && bytes.Equal(k[:prefixLen], prefix[:]); k, val = cur.Next() {
-		key := cellKey(k)
-		if key.day() > hi {
-			break
+	kept := map[[8]byte]bool{}
+	accept := func(k *cellKey) bool {
+		if keep == nil {
+			return true
 		}
-		if _, err := decodeCounts(val, &cnt); err != nil {
-			return err
+		ck := [8]byte(k[dayKeyLen:])
+		ok, seen := kept[ck]
+		if !seen {
+			ok = keep(v.r.names.name(v.tx, k.channel()), v.r.names.name(v.tx, k.kind()))
+			kept[ck] = ok
 		}
-		emit(&key, &cnt)
+		return ok
 	}
-	for _, e := range v.log {
-		list := e.bySeries[prefix]
-		for i := range list {
-			if d := list[i].key.day(); d >= lo && d <= hi {
-				emit(&list[i].key, &list[i].c)
+	days := map[uint16]string{}
+	var cur uint16
+	var sum Counts
+	have := false
+	flush := func() {
+		if have {
+			ds, ok := days[cur]
+			if !ok {
+				ds = dayString(cur)
+				days[cur] = ds
 			}
+			fn(ds, &sum)
+			sum, have = Counts{}, false
 		}
 	}
-	return nil
+	err = v.scan(start, hi, func(k *cellKey, c *Counts) {
+		if !accept(k) {
+			return
+		}
+		if d := k.day(); d != cur || !have {
+			flush()
+			cur = d
+		}
+		sum.Add(c)
+		have = true
+	})
+	flush()
+	return err
 }
 
 // Orgs lists the org nodes with live records, each with its count.

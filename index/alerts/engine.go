@@ -460,8 +460,8 @@ func (e *Engine) loadDays(c *index.Corpus) error {
 	err := c.Rollups().View(func(v *index.RollupView) error {
 		for org := range v.Orgs() {
 			for _, sc := range c.Analyzer().Taxonomy().Scenes {
-				err := v.Each(org, sc.ID, index.All, from.Format(index.DayLayout), to.Format(index.DayLayout), func(cell index.Cell, n *index.Counts) {
-					k := string(key(org, sc.ID, cell.Day))
+				err := v.EachDay(org, sc.ID, index.All, from.Format(index.DayLayout), to.Format(index.DayLayout), nil, func(day string, n *index.Counts) {
+					k := string(key(org, sc.ID, day))
 					d := days[k]
 					d.n += uint64(n[index.CVolume])
 					days[k] = d

@@ -98,18 +98,11 @@ func (s *Scorer) Movers(q MoversQuery) (*Movers, error) {
 		}
 	}
 	count := func(v *index.RollupView, f *Filter, node string) (int64, error) {
-		from, to := f.days()
-		var n int64
-		err := v.Each(f.Org, node, index.All, from, to, func(c index.Cell, cnt *index.Counts) {
-			if f.match(c) {
-				if q.Measure == "negative" && node != q.node() {
-					n += cnt[index.CNegative]
-				} else {
-					n += cnt[index.CVolume]
-				}
-			}
-		})
-		return n, err
+		c, err := sumDays(v, f, f.Org, node, index.All)
+		if q.Measure == "negative" && node != q.node() {
+			return c[index.CNegative], err
+		}
+		return c[index.CVolume], err
 	}
 	var tested []Mover
 	err := s.r.View(func(v *index.RollupView) error {

@@ -103,15 +103,8 @@ func (s *Scorer) Experience(ind *Indicators, f Filter, minN int) (*ExperienceInd
 		minN = ind.MinN
 	}
 	out := &ExperienceIndex{Org: f.Org, From: f.From.Format(time.DateOnly), To: f.To.Format(time.DateOnly), MinN: minN}
-	from, to := f.days()
 	sumNode := func(v *index.RollupView, node string) (index.Counts, error) {
-		var c index.Counts
-		err := v.Each(f.Org, node, index.All, from, to, func(cell index.Cell, n *index.Counts) {
-			if f.match(cell) {
-				c.Add(n)
-			}
-		})
-		return c, err
+		return sumDays(v, &f, f.Org, node, index.All)
 	}
 	err := s.r.View(func(v *index.RollupView) error {
 		all, err := sumNode(v, index.All)
@@ -231,17 +224,8 @@ func (s *Scorer) Drivers(f Filter, minN int) (*Drivers, error) {
 		minN = 30
 	}
 	out := &Drivers{Org: f.Org, From: f.From.Format(time.DateOnly), To: f.To.Format(time.DateOnly), MinN: minN}
-	from, to := f.days()
 	err := s.r.View(func(v *index.RollupView) error {
-		sum := func(node string) (index.Counts, error) {
-			var c index.Counts
-			err := v.Each(f.Org, node, index.All, from, to, func(cell index.Cell, n *index.Counts) {
-				if f.match(cell) {
-					c.Add(n)
-				}
-			})
-			return c, err
-		}
+		sum := func(node string) (index.Counts, error) { return sumDays(v, &f, f.Org, node, index.All) }
 		all, err := sum(index.All)
 		if err != nil {
 			return err

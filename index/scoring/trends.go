@@ -147,9 +147,27 @@ func (f *Filter) days() (string, string) {
 	return f.From.Format(index.DayLayout), f.To.Format(index.DayLayout)
 }
 
-func (f *Filter) match(c index.Cell) bool {
-	return (len(f.Channels) == 0 || slices.Contains(f.Channels, c.Channel)) &&
-		(len(f.Kinds) == 0 || slices.Contains(f.Kinds, c.Kind))
+func (f *Filter) match(c index.Cell) bool { return f.keep(c.Channel, c.Kind) }
+
+func (f *Filter) keep(channel, kind string) bool {
+	return (len(f.Channels) == 0 || slices.Contains(f.Channels, channel)) &&
+		(len(f.Kinds) == 0 || slices.Contains(f.Kinds, kind))
+}
+
+// keeper is keep, or nil when nothing is filtered (the fastest path).
+func (f *Filter) keeper() func(string, string) bool {
+	if len(f.Channels) == 0 && len(f.Kinds) == 0 {
+		return nil
+	}
+	return f.keep
+}
+
+// sumDays adds a series' counts in [f.From, f.To] into one total.
+func sumDays(v *index.RollupView, f *Filter, org, node, dim string) (index.Counts, error) {
+	from, to := f.days()
+	var c index.Counts
+	err := v.EachDay(org, node, dim, from, to, f.keeper(), func(_ string, n *index.Counts) { c.Add(n) })
+	return c, err
 }
 
 // Trend computes a trend.
@@ -221,6 +239,18 @@ func (s *Scorer) Trend(q TrendQuery) (*Trend, error) {
 // sum adds group g's cells in [from, to] into out by period.
 func (s *Scorer) sum(v *index.RollupView, f *Filter, g group, from, to, interval string, out map[string]*index.Counts) error {
 	periodOf := periodCache(interval, s.loc)
+	add := func(day string, n *index.Counts) {
+		p := periodOf(day)
+		acc := out[p]
+		if acc == nil {
+			acc = new(index.Counts)
+			out[p] = acc
+		}
+		acc.Add(n)
+	}
+	if g.channel == "" && g.kind == "" {
+		return v.EachDay(g.org, g.node, g.dim, from, to, f.keeper(), add)
+	}
 	return v.Each(g.org, g.node, g.dim, from, to, func(c index.Cell, n *index.Counts) {
 		if !f.match(c) || (g.channel != "" && c.Channel != g.channel) || (g.kind != "" && c.Kind != g.kind) {
 			return
