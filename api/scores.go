@@ -125,12 +125,18 @@ func (s *Server) nps(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"min_n": q.MinN, "nps": t})
 }
 
-func (s *Server) experience(c echo.Context) error {
+// filterMinN reads the filter and min_n.
+func (s *Server) filterMinN(c echo.Context) (scoring.Filter, int, error) {
 	f, err := s.filter(c)
 	if err != nil {
-		return err
+		return f, 0, err
 	}
 	minN, err := intParam(c, "min_n", 0, 1_000_000)
+	return f, minN, err
+}
+
+func (s *Server) experience(c echo.Context) error {
+	f, minN, err := s.filterMinN(c)
 	if err != nil {
 		return err
 	}
@@ -145,11 +151,7 @@ func (s *Server) experience(c echo.Context) error {
 }
 
 func (s *Server) drivers(c echo.Context) error {
-	f, err := s.filter(c)
-	if err != nil {
-		return err
-	}
-	minN, err := intParam(c, "min_n", 0, 1_000_000)
+	f, minN, err := s.filterMinN(c)
 	if err != nil {
 		return err
 	}

@@ -12,19 +12,11 @@ import (
 	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
 	"dongting/index"
+	"dongting/index/indextest"
 )
 
 func openCorpus(t testing.TB, dir string) *index.Corpus {
-	t.Helper()
-	a := analyzertest.New(t, "property")
-	if err := index.Register(analyzertest.Segmenter(t)); err != nil {
-		t.Fatal(err)
-	}
-	c, err := index.Open(index.Options{Dir: dir, Analyzer: a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return indextest.Open(t, index.Options{Dir: dir})
 }
 
 func ptr(i int) *int { return &i }
@@ -44,19 +36,9 @@ var corpus = []analyzer.Record{
 
 func ingestAll(t testing.TB, c *index.Corpus, recs []analyzer.Record) []index.Result {
 	t.Helper()
-	ps := make([]*analyzer.Record, len(recs))
-	for i := range recs {
-		ps[i] = &recs[i]
-	}
-	res, err := c.Ingest(context.Background(), ps)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := indextest.Ingest(t, c, recs)
 	var last uint64
 	for _, r := range res {
-		if r.Err != nil {
-			t.Fatalf("%s: %v", r.ID, r.Err)
-		}
 		last = max(last, r.Seq)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -173,7 +173,23 @@ func dayNumber(t time.Time, loc *time.Location) (uint16, bool) {
 	return uint16(n), true
 }
 
-func dayString(n uint16) string { return epoch.AddDate(0, 0, int(n)).Format(DayLayout) }
+// dayString formats a day number; days up to 2100 are formatted once.
+func dayString(n uint16) string {
+	dayStringsOnce.Do(func() {
+		for i := range dayStrings {
+			dayStrings[i] = epoch.AddDate(0, 0, i).Format(DayLayout)
+		}
+	})
+	if int(n) < len(dayStrings) {
+		return dayStrings[n]
+	}
+	return epoch.AddDate(0, 0, int(n)).Format(DayLayout)
+}
+
+var (
+	dayStrings     [36890]string // 2000-01-01 … 2100-12-31
+	dayStringsOnce sync.Once
+)
 
 func parseDay(s string) (uint16, bool) {
 	t, err := time.Parse(DayLayout, s)
@@ -945,7 +961,7 @@ func (v *RollupView) Each(org, node, dim, from, to string, fn func(Cell, *Counts
 		return err
 	}
 	cell := Cell{Org: org, Node: node, Dim: dim}
-	days, labels := map[uint16]string{}, map[uint32]string{}
+	labels := map[uint32]string{}
 	label := func(id uint32) string {
 		s, ok := labels[id]
 		if !ok {
@@ -955,13 +971,7 @@ func (v *RollupView) Each(org, node, dim, from, to string, fn func(Cell, *Counts
 		return s
 	}
 	return v.scan(start, hi, func(k *cellKey, c *Counts) {
-		d := k.day()
-		ds, ok := days[d]
-		if !ok {
-			ds = dayString(d)
-			days[d] = ds
-		}
-		cell.Day, cell.Channel, cell.Kind = ds, label(k.channel()), label(k.kind())
+		cell.Day, cell.Channel, cell.Kind = dayString(k.day()), label(k.channel()), label(k.kind())
 		fn(cell, c)
 	})
 }
@@ -987,18 +997,12 @@ func (v *RollupView) EachDay(org, node, dim, from, to string, keep func(channel,
 		}
 		return ok
 	}
-	days := map[uint16]string{}
 	var cur uint16
 	var sum Counts
 	have := false
 	flush := func() {
 		if have {
-			ds, ok := days[cur]
-			if !ok {
-				ds = dayString(cur)
-				days[cur] = ds
-			}
-			fn(ds, &sum)
+			fn(dayString(cur), &sum)
 			sum, have = Counts{}, false
 		}
 	}

@@ -1,7 +1,6 @@
 package alerts_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,10 +16,10 @@ import (
 	"time"
 
 	"dongting/analyzer"
-	"dongting/analyzer/analyzertest"
 	"dongting/data"
 	"dongting/index"
 	"dongting/index/alerts"
+	"dongting/index/indextest"
 )
 
 const secret = "test-secret-0123456789"
@@ -122,14 +121,7 @@ type env struct {
 
 func open(t *testing.T, dir string, cfg *alerts.Config, clk *clock) *env {
 	t.Helper()
-	a := analyzertest.New(t, "property")
-	if err := index.Register(analyzertest.Segmenter(t)); err != nil {
-		t.Fatal(err)
-	}
-	c, err := index.Open(index.Options{Dir: dir, Analyzer: a, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := indextest.Open(t, index.Options{Dir: dir, Now: clk.Now})
 	e, err := alerts.Open(c, cfg, alerts.Options{Now: clk.Now, Tick: 20 * time.Millisecond, Backoff: 10 * time.Millisecond, Log: slog.New(slog.NewTextHandler(tlog{t}, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -142,22 +134,7 @@ func (v *env) close() {
 	v.corpus.Close()
 }
 
-func (v *env) ingest(t *testing.T, recs ...analyzer.Record) {
-	t.Helper()
-	ps := make([]*analyzer.Record, len(recs))
-	for i := range recs {
-		ps[i] = &recs[i]
-	}
-	res, err := v.corpus.Ingest(context.Background(), ps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range res {
-		if r.Err != nil {
-			t.Fatal(r.Err)
-		}
-	}
-}
+func (v *env) ingest(t *testing.T, recs ...analyzer.Record) { indextest.Ingest(t, v.corpus, recs) }
 
 func (v *env) rec(id, org, text string, ago time.Duration) analyzer.Record {
 	return analyzer.Record{ID: id, Kind: "complaint", Channel: "400", Org: org,

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"dongting/index"
-	"dongting/taxonomy"
 )
 
 // MoversQuery compares each touchpoint's share of the records (or of the
@@ -85,18 +84,10 @@ func (s *Scorer) Movers(q MoversQuery) (*Movers, error) {
 	prev := q.Filter
 	prev.To = q.From.AddDate(0, 0, -1)
 	prev.From = prev.To.AddDate(0, 0, -(days - 1))
-	out := &Movers{Measure: q.Measure,
+	out := &Movers{Measure: q.Measure, Rising: []Mover{}, Falling: []Mover{},
 		Current:  [2]string{q.From.Format(time.DateOnly), q.To.Format(time.DateOnly)},
 		Previous: [2]string{prev.From.Format(time.DateOnly), prev.To.Format(time.DateOnly)}}
-	var nodes []*taxonomy.Node
-	if q.Touchpoint != "" {
-		n, _ := s.tax.Node(q.Touchpoint)
-		nodes = n.Children
-	} else {
-		for _, sc := range s.tax.Scenes {
-			nodes = append(nodes, sc.Children...)
-		}
-	}
+	nodes := s.touchpoints(q.Touchpoint)
 	count := func(v *index.RollupView, f *Filter, node string) (int64, error) {
 		c, err := sumDays(v, f, f.Org, node, index.All)
 		if q.Measure == "negative" && node != q.node() {

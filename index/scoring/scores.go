@@ -223,7 +223,7 @@ func (s *Scorer) Drivers(f Filter, minN int) (*Drivers, error) {
 	if minN <= 0 {
 		minN = 30
 	}
-	out := &Drivers{Org: f.Org, From: f.From.Format(time.DateOnly), To: f.To.Format(time.DateOnly), MinN: minN}
+	out := &Drivers{Drivers: []Driver{}, Org: f.Org, From: f.From.Format(time.DateOnly), To: f.To.Format(time.DateOnly), MinN: minN}
 	err := s.r.View(func(v *index.RollupView) error {
 		sum := func(node string) (index.Counts, error) { return sumDays(v, &f, f.Org, node, index.All) }
 		all, err := sum(index.All)

@@ -1,7 +1,6 @@
 package scoring_test
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
 	"math"
@@ -12,10 +11,10 @@ import (
 	"time"
 
 	"dongting/analyzer"
-	"dongting/analyzer/analyzertest"
 	"dongting/data"
 	"dongting/index"
 	"dongting/index/demo"
+	"dongting/index/indextest"
 	"dongting/index/scoring"
 	"dongting/taxonomy"
 )
@@ -23,34 +22,10 @@ import (
 var end = time.Date(2026, 11, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
 func openCorpus(t testing.TB, dir string) *index.Corpus {
-	t.Helper()
-	a := analyzertest.New(t, "property")
-	if err := index.Register(analyzertest.Segmenter(t)); err != nil {
-		t.Fatal(err)
-	}
-	c, err := index.Open(index.Options{Dir: dir, Analyzer: a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return indextest.Open(t, index.Options{Dir: dir})
 }
 
-func ingest(t testing.TB, c *index.Corpus, recs []analyzer.Record) {
-	t.Helper()
-	ps := make([]*analyzer.Record, len(recs))
-	for i := range recs {
-		ps[i] = &recs[i]
-	}
-	res, err := c.Ingest(context.Background(), ps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range res {
-		if r.Err != nil {
-			t.Fatalf("%s: %v", r.ID, r.Err)
-		}
-	}
-}
+func ingest(t testing.TB, c *index.Corpus, recs []analyzer.Record) { indextest.Ingest(t, c, recs) }
 
 func generate(t testing.TB, seed uint64, n int) []analyzer.Record {
 	tm, err := demo.Load(data.FS())

@@ -197,6 +197,7 @@ func (s *Scorer) Trend(q TrendQuery) (*Trend, error) {
 	from, to := q.Filter.days()
 	t := &Trend{Metric: q.Metric, Interval: q.Interval, GroupBy: q.GroupBy, From: q.From.Format(time.DateOnly),
 		To: q.To.Format(time.DateOnly), Zone: s.loc.String(), Periods: periods}
+	periodOf := periodCache(q.Interval, s.loc)
 	err := s.r.View(func(v *index.RollupView) error {
 		groups, err := s.groups(v, &q)
 		if err != nil {
@@ -206,13 +207,13 @@ func (s *Scorer) Trend(q TrendQuery) (*Trend, error) {
 		var totals map[string]*index.Counts
 		if q.Metric == "share" {
 			totals = map[string]*index.Counts{}
-			if err := s.sum(v, &q.Filter, group{org: q.Org, node: q.node(), dim: q.dim()}, from, to, q.Interval, totals); err != nil {
+			if err := s.sum(v, &q.Filter, group{org: q.Org, node: q.node(), dim: q.dim()}, from, to, periodOf, totals); err != nil {
 				return err
 			}
 		}
 		for _, g := range groups {
 			sums := map[string]*index.Counts{}
-			if err := s.sum(v, &q.Filter, g, from, to, q.Interval, sums); err != nil {
+			if err := s.sum(v, &q.Filter, g, from, to, periodOf, sums); err != nil {
 				return err
 			}
 			se := Series{Key: g.key, Name: g.name, Points: make([]Point, len(periods))}
@@ -237,8 +238,7 @@ func (s *Scorer) Trend(q TrendQuery) (*Trend, error) {
 }
 
 // sum adds group g's cells in [from, to] into out by period.
-func (s *Scorer) sum(v *index.RollupView, f *Filter, g group, from, to, interval string, out map[string]*index.Counts) error {
-	periodOf := periodCache(interval, s.loc)
+func (s *Scorer) sum(v *index.RollupView, f *Filter, g group, from, to string, periodOf func(string) string, out map[string]*index.Counts) error {
 	add := func(day string, n *index.Counts) {
 		p := periodOf(day)
 		acc := out[p]
@@ -283,17 +283,9 @@ func (s *Scorer) groups(v *index.RollupView, q *TrendQuery) ([]group, error) {
 		}
 		return out, nil
 	case "touchpoint":
-		var nodes []*taxonomy.Node
-		if q.Touchpoint != "" {
-			n, _ := s.tax.Node(q.Touchpoint)
-			nodes = n.Children
-			if len(nodes) == 0 {
-				return nil, &Error{Field: "group_by", Reason: fmt.Sprintf("touchpoint %q has no children to group by", q.Touchpoint)}
-			}
-		} else {
-			for _, sc := range s.tax.Scenes {
-				nodes = append(nodes, sc.Children...)
-			}
+		nodes := s.touchpoints(q.Touchpoint)
+		if len(nodes) == 0 {
+			return nil, &Error{Field: "group_by", Reason: fmt.Sprintf("touchpoint %q has no children to group by", q.Touchpoint)}
 		}
 		var out []group
 		for _, n := range nodes {
@@ -360,6 +352,20 @@ func (s *Scorer) groups(v *index.RollupView, q *TrendQuery) ([]group, error) {
 		return out, nil
 	}
 	return nil, &Error{Field: "group_by", Reason: "unknown"}
+}
+
+// touchpoints are the children of node, or with no node every touchpoint
+// right below the scenes.
+func (s *Scorer) touchpoints(node string) []*taxonomy.Node {
+	if node != "" {
+		n, _ := s.tax.Node(node)
+		return n.Children
+	}
+	var out []*taxonomy.Node
+	for _, sc := range s.tax.Scenes {
+		out = append(out, sc.Children...)
+	}
+	return out
 }
 
 func depth(org string) int {

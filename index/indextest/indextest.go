@@ -1,0 +1,47 @@
+// Package indextest opens real corpora for tests: the property taxonomy,
+// the real segmenter, bbolt and Bleve in a test's directory.
+package indextest
+
+import (
+	"context"
+	"testing"
+
+	"dongting/analyzer"
+	"dongting/analyzer/analyzertest"
+	"dongting/index"
+)
+
+// Open opens a corpus in opt.Dir (Analyzer is filled in when nil).
+func Open(tb testing.TB, opt index.Options) *index.Corpus {
+	tb.Helper()
+	if opt.Analyzer == nil {
+		opt.Analyzer = analyzertest.New(tb, "property")
+	}
+	if err := index.Register(analyzertest.Segmenter(tb)); err != nil {
+		tb.Fatal(err)
+	}
+	c, err := index.Open(opt)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// Ingest stores records and fails the test on any error.
+func Ingest(tb testing.TB, c *index.Corpus, recs []analyzer.Record) []index.Result {
+	tb.Helper()
+	ps := make([]*analyzer.Record, len(recs))
+	for i := range recs {
+		ps[i] = &recs[i]
+	}
+	res, err := c.Ingest(context.Background(), ps)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			tb.Fatalf("%s: %v", r.ID, r.Err)
+		}
+	}
+	return res
+}
