@@ -425,3 +425,32 @@ func TestSpikeBaselineSurvivesRestart(t *testing.T) {
 		t.Fatal("sixteen against a baseline of six raised no spike")
 	}
 }
+
+// TestEscalateOnce: two escalation passes racing over the same overdue
+// alert move it one step, not two.
+func TestEscalateOnce(t *testing.T) {
+	t0, _ := time.Parse(time.RFC3339, start)
+	clk := &clock{t: t0}
+	v := open(t, t.TempDir(), defaults(t), clk)
+	defer v.close()
+	v.ingest(t, v.rec("sev", project, "第三次投诉了，楼道垃圾一直没人清运，太差了，物业费我不交了", time.Minute))
+	clk.Add(5 * time.Hour) // past the first step (4 h), not the second (24 h)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := v.engine.Escalate(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	l, err := v.engine.List(alerts.ListQuery{Source: []string{"severe"}})
+	if err != nil || len(l) != 1 {
+		t.Fatalf("%v %v", l, err)
+	}
+	if al := l[0]; al.Step != 1 || !slices.Equal(al.Notified, []int{3, 2}) {
+		t.Fatalf("escalated to step %d, notified %v", al.Step, al.Notified)
+	}
+}

@@ -75,8 +75,11 @@ func (e *Engine) Escalate() error {
 			if err != nil {
 				return err
 			}
+			if al.Status != StatusOpen || al.NextEscalation == nil || al.NextEscalation.After(now) {
+				continue // acknowledged, or escalated by a concurrent call, since the scan
+			}
 			route, ok := cfg.Sources[al.Source]
-			if al.Status != StatusOpen || !ok || al.Step >= len(route.Escalate) {
+			if !ok || al.Step >= len(route.Escalate) {
 				al.NextEscalation = nil
 				if err := putAlert(tx, al); err != nil {
 					return err
