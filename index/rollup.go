@@ -801,7 +801,7 @@ func (r *rollups) rebuild(db *bolt.DB, progress func(done int)) error {
 		return fmt.Errorf("rollups: rebuild: %w", err)
 	}
 	r.mu.Lock()
-	r.pending = map[uint64]*logEntry{}
+	r.pending, r.foldedTo = map[uint64]*logEntry{}, 0 // the new log bucket numbers from 1 again
 	r.mu.Unlock()
 	const chunk = 20_000
 	var after uint64
