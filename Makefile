@@ -46,6 +46,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime 30s ./cmd/dongting/
 	$(GO) test -run '^$$' -fuzz FuzzRecordReader -fuzztime 30s ./analyzer/
 	$(GO) test -run '^$$' -fuzz FuzzSearchQuery -fuzztime 30s ./index/
+	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./index/alerts/
 
 eval: build
 	./bin/dongting eval sentiment --data $(DATASETS)/waimai_10k.csv --data $(DATASETS)/online_shopping_9_cats.csv
