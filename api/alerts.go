@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -77,6 +78,9 @@ func (s *Server) actAlert(c echo.Context) error {
 	if err != nil {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "body over 64 KiB"}
 	}
+	if !utf8.Valid(b) {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body is not valid UTF-8"}
+	}
 	if len(b) > 0 {
 		if err := json.Unmarshal(b, &body); err != nil {
 			return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "want {\"by\": \"…\", \"note\": \"…\"}"}
@@ -108,6 +112,9 @@ func (s *Server) putRouting(c echo.Context) error {
 	b, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, 1<<20))
 	if err != nil {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "routing over 1 MiB"}
+	}
+	if !utf8.Valid(b) {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_routing", Message: "body is not valid UTF-8"}
 	}
 	cfg, err := alerts.ParseConfig(b)
 	var ce *alerts.ConfigError

@@ -45,6 +45,9 @@ func TestAlertsAPI(t *testing.T) {
 		{"explode", `{"by":"李经理"}`, 404, "action"},
 		{"resolve", `{}`, 422, "by"},
 		{"resolve", `{"by":`, 400, ""},
+		{"resolve", "{\"by\":\"\xff\xfe\"}", 400, ""},
+		{"resolve", `{"by":"x","note":"` + strings.Repeat("长", 30_000) + `"}`, 413, ""},
+		{"resolve", `{"by":"x","note":"` + strings.Repeat("长", 2_000) + `"}`, 422, "note"},
 	} {
 		code, out := act(c.action, c.body)
 		if _, field := errOf(out); code != c.status || field != c.field {
@@ -64,6 +67,9 @@ func TestAlertsAPI(t *testing.T) {
 	code, out = do(t, "PUT", s.URL+"/api/v1/alerts/routing", "application/json", strings.NewReader(bad))
 	if _, field := errOf(out); code != 422 || field != "receivers[0].url" {
 		t.Fatalf("bad routing: %d %v", code, out)
+	}
+	if code, out = do(t, "PUT", s.URL+"/api/v1/alerts/routing", "application/json", strings.NewReader(strings.Repeat(" ", 2<<20))); code != 413 {
+		t.Fatalf("oversized routing: %d %v", code, out)
 	}
 	good := strings.Replace(bad, `"nope"`, `"http://127.0.0.1:9/hook"`, 1)
 	if code, out = do(t, "PUT", s.URL+"/api/v1/alerts/routing", "application/json", strings.NewReader(good)); code != 200 {
