@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -153,6 +154,7 @@ func (s *Server) router() *echo.Echo {
 		g.GET("/search", s.search)
 		g.GET("/export", s.export)
 		g.GET("/status", s.status)
+		g.GET("/backup", s.backup)
 		g.GET("/trends", s.trends)
 		g.GET("/movers", s.movers)
 		g.GET("/scores/nps", s.nps)
@@ -182,6 +184,27 @@ func (s *Server) ready(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "indexer failing", "index_lag": st.Lag})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "index_lag": st.Lag})
+}
+
+// backup streams a consistent snapshot of the store (a bbolt file) while
+// the server keeps serving; Content-Length lets a client detect a cut.
+func (s *Server) backup(c echo.Context) error {
+	res := c.Response()
+	res.Header().Set(echo.HeaderContentType, "application/octet-stream")
+	res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="dongting-backup.db"`)
+	n, err := s.corpus.Backup(res, func(size int64) {
+		res.Header().Set(echo.HeaderContentLength, strconv.FormatInt(size, 10))
+		res.WriteHeader(http.StatusOK)
+	})
+	if err != nil {
+		if !res.Committed {
+			return err
+		}
+		s.log.Error("backup stopped", "bytes", n, "err", err) // the status is sent: the client sees a short body
+		return nil
+	}
+	s.log.Info("backup", "bytes", n, "request_id", res.Header().Get(echo.HeaderXRequestID))
+	return nil
 }
 
 func (s *Server) status(c echo.Context) error {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -137,6 +138,12 @@ func (c *Corpus) Close() error {
 	<-c.folded
 	_, ferr := c.rollups.fold(c.store.DB())
 	return errors.Join(ferr, c.search.Close(), c.store.Close())
+}
+
+// Backup writes a consistent snapshot of the store to w while the corpus
+// keeps serving. The search index is not in it: a restore rebuilds it.
+func (c *Corpus) Backup(w io.Writer, size func(int64)) (int64, error) {
+	return c.store.Backup(w, size)
 }
 
 // Store is the record store (for commands that work on it directly).

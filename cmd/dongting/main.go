@@ -73,7 +73,9 @@ commands:
   lexicon learn --data CSV  learn polarity weights from labelled CSVs
   serve [-dir DIR] [-demo N] run the service: REST API, record store, search
   ingest [-server URL] FILE store NDJSON, JSON or CSV records (directly or via a server)
-  reindex [-dir DIR]        rebuild the search index from the record store
+  reindex [-dir DIR]        rebuild the search index and rollups from the record store
+  backup -o FILE            consistent snapshot of the store (-server URL while serving, or -dir)
+  restore -from FILE        put a backup in place (-dir DIR) and rebuild its search index
   demo [-n N] [-seed S]     print generated demo records as JSON Lines
   bench [-n N]              ingest benchmark: full pipeline vs plain jieba+Bleve
 
@@ -99,6 +101,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runIngest(ctx, args[1:])
 	case "reindex":
 		return m.runReindex(ctx, args[1:])
+	case "backup":
+		return m.runBackup(ctx, args[1:])
+	case "restore":
+		return m.runRestore(ctx, args[1:])
 	case "demo":
 		return m.runDemo(ctx, args[1:])
 	case "bench":

@@ -112,7 +112,18 @@ func TestServeIngestReindex(t *testing.T) {
 	if !found {
 		t.Errorf("ingested csv-2 not found: %v", res)
 	}
+	// A backup while serving, through the API.
+	backupFile := filepath.Join(t.TempDir(), "snap.db")
+	if out, errOut, err := run(t, "", "backup", "-server", base, "-o", backupFile); err != nil || !strings.Contains(out, "backed up 303 records") {
+		t.Fatalf("backup: %v\n%s\n%s", err, out, errOut)
+	}
+	if _, _, err := run(t, "", "backup", "-server", base, "-o", backupFile); err == nil {
+		t.Error("backup over an existing file accepted")
+	}
 	// bbolt's lock keeps a second process (here: a second open) out.
+	if _, _, err := run(t, "", "backup", "-dir", dir, "-o", backupFile+"2"); err == nil || !strings.Contains(err.Error(), "locked by another process") {
+		t.Errorf("backup -dir while serving: %v", err)
+	}
 	if _, _, err := run(t, "", "reindex", "-dir", dir); err == nil || !strings.Contains(err.Error(), "locked by another process") {
 		t.Errorf("reindex while serving: %v", err)
 	}
@@ -153,5 +164,39 @@ func TestServeIngestReindex(t *testing.T) {
 	p, err := c.Search(context.Background(), &index.Query{Q: "地库 积水"})
 	if err != nil || p.Total == 0 {
 		t.Errorf("direct-1 not searchable after reindex: %v %+v", err, p)
+	}
+
+	// Restore the backup taken while serving into a new directory: the 303
+	// records of that moment, searchable, with their rollups.
+	restored := filepath.Join(t.TempDir(), "restored")
+	if out, errOut, err := run(t, "", "restore", "-from", backupFile, "-dir", restored); err != nil || !strings.Contains(out, "restored 303 records") {
+		t.Fatalf("restore: %v\n%s\n%s", err, out, errOut)
+	}
+	if _, _, err := run(t, "", "restore", "-from", backupFile, "-dir", restored); err == nil || !strings.Contains(err.Error(), "already holds a store") {
+		t.Errorf("restore over a store: %v", err)
+	}
+	if _, _, err := run(t, "", "restore", "-from", "testdata/ingest.csv", "-dir", filepath.Join(t.TempDir(), "x")); err == nil || !strings.Contains(err.Error(), "not a bbolt file") {
+		t.Errorf("restore of a CSV: %v", err)
+	}
+	r, err := index.Open(index.Options{Dir: restored, Analyzer: analyzertest.New(t, "property")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if st, _ := r.Status(); st.Records != 303 || st.IndexDocs != 303 {
+		t.Errorf("restored: %+v", st)
+	}
+	if _, err := r.Get("csv-2"); err != nil {
+		t.Errorf("csv-2 not restored: %v", err)
+	}
+	if _, err := r.Get("direct-1"); err == nil {
+		t.Error("a record stored after the backup is in it")
+	}
+	var volume int64
+	err = r.Rollups().View(func(v *index.RollupView) error {
+		return v.EachDay("", index.All, index.All, "20000101", "21001231", nil, func(_ string, c *index.Counts) { volume += c[index.CVolume] })
+	})
+	if err != nil || volume != 303 {
+		t.Errorf("restored rollups count %d records: %v", volume, err)
 	}
 }
