@@ -110,7 +110,18 @@ func Open(opt Options) (*Corpus, error) {
 		return nil, err
 	}
 	st.OnCommit(ru.apply)
-	se, err := OpenSearch(filepath.Join(opt.Dir, "search.bleve"), opt.Analyzer.Taxonomy(), opt.Location)
+	searchDir := filepath.Join(opt.Dir, "search.bleve")
+	se, err := OpenSearch(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
+	if errors.Is(err, ErrIndexUnreadable) {
+		// Derived data: keep the broken copy for a post-mortem, rebuild.
+		aside := fmt.Sprintf("%s.unreadable-%s", searchDir, opt.Now().UTC().Format("20060102T150405"))
+		opt.Log.Error("search index does not open: moved aside, rebuilding it from the store", "dir", searchDir, "moved_to", aside, "err", err)
+		if rerr := os.Rename(searchDir, aside); rerr != nil {
+			st.Close()
+			return nil, fmt.Errorf("index: %w; moving it aside: %w", err, rerr)
+		}
+		se, err = OpenSearch(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
+	}
 	if err != nil {
 		st.Close()
 		return nil, err

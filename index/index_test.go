@@ -1,9 +1,13 @@
 package index_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -333,5 +337,34 @@ func TestCatchUpAfterCrash(t *testing.T) {
 	}
 	if got := ids(search(t, c, index.Query{})); len(got) != 2 {
 		t.Errorf("all: %v", got)
+	}
+}
+
+// TestUnreadableIndexIsRebuilt: a search index that no longer opens is
+// moved aside with an ERROR log line and rebuilt from the store.
+func TestUnreadableIndexIsRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	c := openCorpus(t, dir)
+	ingestAll(t, c, corpus)
+	c.Close()
+	meta := filepath.Join(dir, "search.bleve", "index_meta.json")
+	if err := os.WriteFile(meta, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	c = indextest.Open(t, index.Options{Dir: dir, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+	defer c.Close()
+	if !strings.Contains(logs.String(), `"level":"ERROR","msg":"search index does not open: moved aside, rebuilding it from the store"`) {
+		t.Errorf("log: %s", logs.String())
+	}
+	if err := c.WaitIndexed(context.Background(), c.Store().LastSeq()); err != nil {
+		t.Fatal(err)
+	}
+	if p := search(t, c, index.Query{Q: "电梯"}); p.Total == 0 {
+		t.Error("nothing searchable after the rebuild")
+	}
+	aside, _ := filepath.Glob(filepath.Join(dir, "search.bleve.unreadable-*"))
+	if len(aside) != 1 {
+		t.Errorf("broken index not kept aside: %v", aside)
 	}
 }

@@ -19,6 +19,11 @@ import (
 
 var keyWatermark = []byte("watermark")
 
+// ErrIndexUnreadable is a search index directory that exists but does not
+// open (corrupted, or written by an incompatible version). The index is
+// derived, so the corpus moves it aside and rebuilds it from the store.
+var ErrIndexUnreadable = errors.New("search index unreadable")
+
 // Search is the Bleve index: derived from the store, rebuilt from it at
 // will. Documents are keyed by the caller's record id.
 type Search struct {
@@ -105,7 +110,7 @@ func OpenSearch(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Search
 	if _, statErr := os.Stat(dir); statErr == nil {
 		idx, err = bleve.Open(dir)
 		if err != nil {
-			return nil, fmt.Errorf("index: open %s: %w (rebuild it with `dongting reindex`)", dir, err)
+			return nil, fmt.Errorf("index: open %s: %w: %w", dir, ErrIndexUnreadable, err)
 		}
 	} else {
 		idx, err = bleve.New(dir, newMapping())
