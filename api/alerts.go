@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -19,6 +20,9 @@ import (
 func (s *Server) listAlerts(c echo.Context) error {
 	q := alerts.ListQuery{Status: list(c, "status"), Source: list(c, "source"), Severity: list(c, "severity"),
 		Org: strings.Trim(c.QueryParam("org"), "/ "), Scene: c.QueryParam("scene"), Before: c.QueryParam("before")}
+	if err := scopeOrg(c, &q.Org); err != nil {
+		return err
+	}
 	if err := oneOf("status", q.Status, []string{alerts.StatusOpen, alerts.StatusAcknowledged, alerts.StatusResolved, alerts.StatusClosed}); err != nil {
 		return err
 	}
@@ -55,7 +59,7 @@ func alertNotFound(id string) error {
 
 func (s *Server) getAlert(c echo.Context) error {
 	al, err := s.alerts.Get(c.Param("id"))
-	if errors.Is(err, index.ErrNotFound) {
+	if errors.Is(err, index.ErrNotFound) || err == nil && !allowed(c, al.Org) {
 		return alertNotFound(c.Param("id"))
 	}
 	if err != nil {
@@ -92,7 +96,13 @@ func (s *Server) actAlert(c echo.Context) error {
 	if len(body.By) > 200 || len(body.Note) > 4000 {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: "note", Message: "by is at most 200 bytes, note at most 4000"}
 	}
+	if cur, err := s.alerts.Get(c.Param("id")); err == nil && !allowed(c, cur.Org) {
+		return alertNotFound(c.Param("id"))
+	}
 	al, err := s.alerts.Act(c.Param("id"), action, body.By, body.Note)
+	if err == nil {
+		s.audit(c, "alert."+action, al.ID, "by "+body.By)
+	}
 	switch {
 	case errors.Is(err, index.ErrNotFound):
 		return alertNotFound(c.Param("id"))
@@ -124,7 +134,9 @@ func (s *Server) putRouting(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.alerts.SetConfig(cfg, "api"); err != nil {
+	if err := s.alerts.SetConfig(cfg, "api"); err == nil {
+		s.audit(c, "routing.replace", "", fmt.Sprintf("%d receivers", len(cfg.Receivers)))
+	} else {
 		if errors.As(err, &ce) {
 			return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_routing", Field: ce.Field, Message: ce.Reason}
 		}

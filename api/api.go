@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -19,6 +20,7 @@ import (
 	"dongting/analyzer"
 	"dongting/data"
 	"dongting/index"
+	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/scoring"
 	"dongting/taxonomy"
@@ -49,6 +51,10 @@ type Config struct {
 	// data/scoring/indicators.yaml.
 	Indicators []byte
 	Alerts     *alerts.Engine // nil: no alert routes
+	// Keys enforces API keys, roles and org scopes on every route but
+	// health, metrics, the page and the API description; nil: all open
+	// (an analysis-only server).
+	Keys *access.Keys
 }
 
 // Limits bound what one request may carry.
@@ -56,10 +62,12 @@ type Limits struct {
 	BatchBody    int64 // bytes of one batch upload
 	BatchRecords int   // records in one batch upload
 	WaitIndexed  time.Duration
+	KeyRate      float64 // requests per second per API key
+	KeyBurst     int
 }
 
 // DefaultLimits are used for zero fields of Config.Limits.
-var DefaultLimits = Limits{BatchBody: 256 << 20, BatchRecords: 100_000, WaitIndexed: 30 * time.Second}
+var DefaultLimits = Limits{BatchBody: 256 << 20, BatchRecords: 100_000, WaitIndexed: 30 * time.Second, KeyRate: 50, KeyBurst: 100}
 
 // Server holds the handlers' dependencies.
 type Server struct {
@@ -71,6 +79,9 @@ type Server struct {
 	limits   Limits
 	Now      func() time.Time
 
+	keys     *access.Keys
+	limiters sync.Map // key id → *rate.Limiter
+
 	alerts        *alerts.Engine
 	scorer        *scoring.Scorer
 	indicators    *scoring.Indicators
@@ -79,7 +90,7 @@ type Server struct {
 
 // New returns a server on cfg. It fails only on a bad indicator file.
 func New(cfg Config) (*Server, error) {
-	s := &Server{alerts: cfg.Alerts, analyzer: cfg.Analyzer, corpus: cfg.Corpus, demo: cfg.Demo, log: cfg.Log, metrics: cfg.Metrics, limits: cfg.Limits, Now: time.Now}
+	s := &Server{alerts: cfg.Alerts, keys: cfg.Keys, analyzer: cfg.Analyzer, corpus: cfg.Corpus, demo: cfg.Demo, log: cfg.Log, metrics: cfg.Metrics, limits: cfg.Limits, Now: time.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -94,6 +105,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.limits.WaitIndexed <= 0 {
 		s.limits.WaitIndexed = DefaultLimits.WaitIndexed
+	}
+	if s.limits.KeyRate <= 0 {
+		s.limits.KeyRate = DefaultLimits.KeyRate
+	}
+	if s.limits.KeyBurst <= 0 {
+		s.limits.KeyBurst = DefaultLimits.KeyBurst
 	}
 	if s.alerts != nil {
 		s.metrics.watchAlerts(s.alerts)
@@ -143,31 +160,37 @@ func (s *Server) router() *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
 	g := e.Group("/api/v1")
 	g.GET("/openapi.json", s.openAPI)
-	g.POST("/analyze", s.analyze)
-	g.GET("/demo", s.demoAnalyses)
-	g.GET("/taxonomy", s.taxonomy)
+	g.POST("/analyze", s.analyze, s.need(anyKey))
+	g.GET("/demo", s.demoAnalyses, s.need(anyKey))
+	g.GET("/taxonomy", s.taxonomy, s.need(anyKey))
 	if s.corpus != nil {
-		g.POST("/records", s.putRecord)
-		g.POST("/records/batch", s.putBatch)
-		g.GET("/records/:id", s.getRecord)
-		g.DELETE("/records/:id", s.deleteRecord)
-		g.GET("/search", s.search)
-		g.GET("/export", s.export)
-		g.GET("/status", s.status)
-		g.GET("/backup", s.backup)
-		g.GET("/trends", s.trends)
-		g.GET("/movers", s.movers)
-		g.GET("/scores/nps", s.nps)
-		g.GET("/scores/experience", s.experience)
-		g.GET("/scores/drivers", s.drivers)
+		g.POST("/records", s.putRecord, s.need(write))
+		g.POST("/records/batch", s.putBatch, s.need(write))
+		g.GET("/records/:id", s.getRecord, s.need(read))
+		g.DELETE("/records/:id", s.deleteRecord, s.need(write))
+		g.GET("/search", s.search, s.need(read))
+		g.GET("/export", s.export, s.need(export))
+		g.GET("/status", s.status, s.need(adminRoot))
+		g.GET("/backup", s.backup, s.need(adminRoot))
+		g.GET("/trends", s.trends, s.need(read))
+		g.GET("/movers", s.movers, s.need(read))
+		g.GET("/scores/nps", s.nps, s.need(read))
+		g.GET("/scores/experience", s.experience, s.need(read))
+		g.GET("/scores/drivers", s.drivers, s.need(read))
 	}
 	if s.alerts != nil {
-		g.GET("/alerts", s.listAlerts)
-		g.GET("/alerts/routing", s.getRouting)
-		g.PUT("/alerts/routing", s.putRouting)
-		g.GET("/alerts/outbox", s.outbox)
-		g.GET("/alerts/:id", s.getAlert)
-		g.POST("/alerts/:id/:action", s.actAlert)
+		g.GET("/alerts", s.listAlerts, s.need(read))
+		g.GET("/alerts/routing", s.getRouting, s.need(adminRoot))
+		g.PUT("/alerts/routing", s.putRouting, s.need(adminRoot))
+		g.GET("/alerts/outbox", s.outbox, s.need(adminRoot))
+		g.GET("/alerts/:id", s.getAlert, s.need(read))
+		g.POST("/alerts/:id/:action", s.actAlert, s.need(act))
+	}
+	if s.keys != nil {
+		g.GET("/keys", s.listKeys, s.need(adminRoot))
+		g.POST("/keys", s.createKey, s.need(adminRoot))
+		g.DELETE("/keys/:id", s.revokeKey, s.need(adminRoot))
+		g.GET("/audit", s.auditLog, s.need(adminRoot))
 	}
 	return e
 }
@@ -204,6 +227,7 @@ func (s *Server) backup(c echo.Context) error {
 		return nil
 	}
 	s.log.Info("backup", "bytes", n, "request_id", res.Header().Get(echo.HeaderXRequestID))
+	s.audit(c, "backup", "", strconv.FormatInt(n, 10)+" bytes")
 	return nil
 }
 
@@ -353,15 +377,16 @@ const indexHTML = `<!doctype html><meta charset="utf-8"><title>洞听 Dongting</
 .hit{border-bottom:1px solid #ddd;padding:.6em 0}.meta{color:#666;font-size:12px}mark{background:#ffe08a}.P1{color:#b00;font-weight:bold}.P2{color:#d60}
 textarea{width:100%;height:5em}pre{background:#f4f4f4;padding:1em;overflow:auto;max-height:30em}</style>
 <h1>洞听 Dongting</h1>
+<p><input id=key placeholder="API key (printed by make run)" size=44> <small>kept in this browser only</small></p>
 <form id=f><input id=q placeholder='e.g. 电梯 AND 困人, "物业费", 電梯'><select id=sentiment><option value="">any sentiment</option><option>negative</option><option>neutral</option><option>positive</option></select>
 <select id=severity><option value="">any severity</option><option>P1</option><option>P2</option><option>P3</option></select><input id=org placeholder="org, e.g. 华南区域" size=12><button>Search</button></form>
 <div class=wrap><div id=facets></div><div style="flex:1"><div id=total></div><div id=hits></div><button id=more hidden>More</button></div></div>
 <h2>Analyze one text</h2><textarea id=t>电梯又坏了，困了半个小时没人管，我要打12345投诉！</textarea><p><button id=b>Analyze</button> · <a href="/api/v1/openapi.json">API</a> · <a href="/api/v1/taxonomy">taxonomy</a> · <a href="/metrics">metrics</a></p><pre id=o></pre>
 <script>
-let next="",filters={};const esc=s=>s.replace(/[&<>"]/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
+let next="",filters={};key.value=localStorage.getItem("dongting.key")||"";key.onchange=()=>{localStorage.setItem("dongting.key",key.value);search(false)};const auth=()=>({Authorization:"Bearer "+key.value});const esc=s=>s.replace(/[&<>"]/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
 function params(){const p=new URLSearchParams({q:q.value,facets:"scene,touchpoint,channel,sentiment",size:20});for(const id of["sentiment","severity","org"]){const v=document.getElementById(id).value;if(v)p.set(id,v)}for(const k in filters)p.set(k,filters[k]);return p}
-async function search(more){const p=params();if(more)p.set("cursor",next);const r=await fetch("/api/v1/search?"+p);const d=await r.json();
-if(d.error){total.textContent=d.error.field+": "+d.error.message;hits.innerHTML="";return}
+async function search(more){const p=params();if(more)p.set("cursor",next);const r=await fetch("/api/v1/search?"+p,{headers:auth()});const d=await r.json();
+if(d.error){total.textContent=(d.error.field?d.error.field+": ":"")+d.error.message;hits.innerHTML="";return}
 total.textContent=d.total+" records"+(Object.keys(filters).length?" ("+Object.entries(filters).map(e=>e.join("=")).join(", ")+" ×)":"");
 const html=d.hits.map(h=>'<div class=hit><div>'+(h.snippets?h.snippets.join(" … "):esc(h.text||""))+'</div><div class=meta><span class='+h.severity+'>'+h.severity+'</span> · '+esc(h.sentiment.label)+' · '+esc(h.org||"")+' · '+esc(h.channel||"")+' · '+esc((h.occurred_at||"").slice(0,10))+' · '+esc(h.tags.join(", "))+' · <a href="/api/v1/records/'+encodeURIComponent(h.id)+'">'+esc(h.id)+'</a></div></div>').join("");
 hits.innerHTML=more?hits.innerHTML+html:html;next=d.next||"";document.getElementById("more").hidden=!next;
@@ -369,5 +394,5 @@ if(!more)facets.innerHTML=Object.entries(d.facets||{}).map(([k,v])=>"<b>"+k+"</b
 f.onsubmit=e=>{e.preventDefault();search(false)};document.getElementById("more").onclick=()=>search(true);
 facets.onclick=e=>{const a=e.target.closest("a");if(!a)return;e.preventDefault();filters[a.dataset.k]=a.dataset.v;search(false)};
 total.onclick=()=>{filters={};search(false)};search(false);
-b.onclick=async()=>{const r=await fetch('/api/v1/analyze',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify({text:t.value})});o.textContent=JSON.stringify(await r.json(),null,2)}
+b.onclick=async()=>{const r=await fetch('/api/v1/analyze',{method:'POST',headers:{...auth(),'Content-Type':'application/json'},body:JSON.stringify({text:t.value})});o.textContent=JSON.stringify(await r.json(),null,2)}
 </script>`

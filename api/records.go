@@ -49,6 +49,9 @@ func (s *Server) putRecord(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if e := s.outOfScope(c, r); e != nil {
+		return &Error{Status: http.StatusForbidden, Code: "forbidden", Field: e.Field, Message: e.Message}
+	}
 	res, err := s.corpus.Ingest(c.Request().Context(), []*analyzer.Record{r})
 	if err != nil {
 		return err
@@ -197,6 +200,11 @@ func (s *Server) putBatch(c echo.Context) error {
 			break
 		}
 		rep.Received++
+		if e := s.outOfScope(c, rec); e != nil {
+			s.metrics.countIngest(nil, 1)
+			rep.fail(lineError{Line: line, ID: rec.ID, Code: "forbidden", Field: e.Field, Message: e.Message})
+			continue
+		}
 		recs, lines = append(recs, rec), append(lines, line)
 		if len(recs) == chunk {
 			if err := flush(); err != nil {
@@ -270,9 +278,25 @@ func streamError(err error, line int) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Field: "body", Message: fmt.Sprintf("reading the upload failed after line %d", line)}
 }
 
+// outOfScope refuses a record a scoped key may not write: one whose org is
+// outside the scope, or one that would replace a record outside it.
+func (s *Server) outOfScope(c echo.Context, r *analyzer.Record) *Error {
+	k := keyOf(c)
+	if k == nil || k.Scope == "" {
+		return nil
+	}
+	if !k.Allows(r.Org) {
+		return &Error{Field: "org", Message: fmt.Sprintf("%q is outside this key's scope %s", r.Org, k.Scope)}
+	}
+	if old, err := s.corpus.Get(r.ID); err == nil && !k.Allows(old.Record.Org) {
+		return &Error{Field: "id", Message: "this id belongs to a record outside this key's scope"}
+	}
+	return nil
+}
+
 func (s *Server) getRecord(c echo.Context) error {
 	st, err := s.corpus.Get(c.Param("id"))
-	if errors.Is(err, index.ErrNotFound) {
+	if errors.Is(err, index.ErrNotFound) || err == nil && !allowed(c, st.Record.Org) {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Field: "id", Message: "no record with this id"}
 	}
 	if err != nil {
@@ -282,6 +306,9 @@ func (s *Server) getRecord(c echo.Context) error {
 }
 
 func (s *Server) deleteRecord(c echo.Context) error {
+	if st, err := s.corpus.Get(c.Param("id")); err == nil && !allowed(c, st.Record.Org) {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Field: "id", Message: "no record with this id"}
+	}
 	seq, err := s.corpus.Delete(c.Param("id"))
 	if errors.Is(err, index.ErrNotFound) {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Field: "id", Message: "no record with this id"}

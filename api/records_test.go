@@ -21,6 +21,7 @@ import (
 	"dongting/api"
 	"dongting/data"
 	"dongting/index"
+	"dongting/index/access"
 	"dongting/index/alerts"
 )
 
@@ -399,7 +400,11 @@ func TestOpenAPI(t *testing.T) {
 			described[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	routes := api.Routes(mustNew(t, api.Config{Analyzer: analyzertest.New(t, "property"), Corpus: s.corpus, Alerts: s.alerts}))
+	keys, err := access.Open(s.corpus.Store().DB(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := api.Routes(mustNew(t, api.Config{Analyzer: analyzertest.New(t, "property"), Corpus: s.corpus, Alerts: s.alerts, Keys: keys}))
 	served := map[string]bool{}
 	for _, r := range routes {
 		p := r

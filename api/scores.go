@@ -26,6 +26,9 @@ func (s *Server) filter(c echo.Context) (scoring.Filter, error) {
 	if err := oneOf("kind", f.Kinds, analyzer.Kinds); err != nil {
 		return f, err
 	}
+	if err := scopeOrg(c, &f.Org); err != nil {
+		return f, err
+	}
 	loc := s.scorer.Location()
 	if tz := c.QueryParam("tz"); tz != "" && tz != loc.String() {
 		return f, badParam("tz", fmt.Sprintf("rollups are kept in %s; start the server with -tz %s to cut periods there", loc, tz))

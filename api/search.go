@@ -101,6 +101,9 @@ func (s *Server) query(c echo.Context) (*index.Query, error) {
 		Facets:     list(c, "facets"),
 		Highlight:  c.QueryParam("highlight") != "false",
 	}
+	if err := scopeOrg(c, &q.Org); err != nil {
+		return nil, err
+	}
 	if !utf8.ValidString(q.Q) {
 		return nil, badParam("q", "not valid UTF-8")
 	}
@@ -193,6 +196,7 @@ func (s *Server) export(c echo.Context) error {
 	if _, err := s.corpus.Search(c.Request().Context(), &probe); err != nil {
 		return queryError(err)
 	}
+	s.audit(c, "export", format, "org="+q.Org)
 	res := c.Response()
 	if format == "csv" {
 		res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")

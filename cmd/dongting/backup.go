@@ -23,6 +23,7 @@ func (m *Main) runBackup(ctx context.Context, args []string) error {
 	server := fset.String("server", "", "URL of a running server (e.g. http://127.0.0.1:8080); default: read -dir directly")
 	out := fset.String("o", "", "the backup file to write (required)")
 	overwrite := fset.Bool("force", false, "replace an existing backup file")
+	apiKey := fset.String("key", m.Getenv("DONGTING_KEY"), "API key for -server (an admin key over the whole group; env DONGTING_KEY)")
 	if err := fset.Parse(args); err != nil {
 		return err
 	}
@@ -40,7 +41,7 @@ func (m *Main) runBackup(ctx context.Context, args []string) error {
 	defer os.Remove(tmp) // after a successful rename there is nothing to remove
 	var n int64
 	if *server != "" {
-		n, err = backupFromServer(ctx, strings.TrimRight(*server, "/"), f)
+		n, err = backupFromServer(ctx, strings.TrimRight(*server, "/"), *apiKey, f)
 	} else {
 		var st *index.Store
 		if st, err = index.OpenStore(filepath.Join(sf.dir, "dongting.db"), false); err == nil {
@@ -68,11 +69,12 @@ func (m *Main) runBackup(ctx context.Context, args []string) error {
 	return nil
 }
 
-func backupFromServer(ctx context.Context, base string, w io.Writer) (int64, error) {
+func backupFromServer(ctx context.Context, base, apiKey string, w io.Writer) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/backup", nil)
 	if err != nil {
 		return 0, err
 	}
+	req.Header.Set("Authorization", "Bearer "+apiKey)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err

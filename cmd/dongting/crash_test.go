@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -36,12 +35,14 @@ func TestMain(m *testing.M) {
 type child struct {
 	cmd  *exec.Cmd
 	base string
+	key  string // a whole-group admin key
 	errs *syncBuffer
 }
 
 func startChild(t *testing.T, dir string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "-addr", "127.0.0.1:0", "-dir", dir)
+	// -demo 0 keeps the store as it is; "admin key:" is printed on first start.
+	cmd := exec.Command(os.Args[0], "serve", "-addr", "127.0.0.1:0", "-dir", dir, "-key-rate", "100000", "-key-burst", "100000")
 	cmd.Env = append(os.Environ(), "DONGTING_RUN_MAIN=1", "DONGTING_JIEBA_DICT="+analyzertest.DictDir(t))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -53,13 +54,16 @@ func startChild(t *testing.T, dir string) *child {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	found := make(chan string, 1)
+	found, keys := make(chan string, 1), make(chan string, 1)
 	go func() {
-		re := regexp.MustCompile(`at (http://[0-9.:]+)/`)
+		re, rk := regexp.MustCompile(`at (http://[0-9.:]+)/`), regexp.MustCompile(`^admin key: (dt_\S+)`)
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
+			}
+			if m := rk.FindStringSubmatch(sc.Text()); m != nil {
+				keys <- m[1]
 			}
 		}
 	}()
@@ -67,6 +71,10 @@ func startChild(t *testing.T, dir string) *child {
 	case c.base = <-found:
 	case <-time.After(60 * time.Second):
 		t.Fatalf("child printed no URL; stderr:\n%s", c.errs.String())
+	}
+	select {
+	case c.key = <-keys:
+	case <-time.After(time.Second): // a restart keeps the first key
 	}
 	return c
 }
@@ -97,6 +105,10 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	}
 
 	c := startChild(t, dir)
+	if c.key == "" {
+		t.Fatal("first start printed no admin key")
+	}
+	key := c.key
 	var mu sync.Mutex
 	var acked []string
 	stop := make(chan struct{})
@@ -115,8 +127,8 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 				mu.Lock()
 				body := batch(200, next)
 				mu.Unlock()
-				resp, err := http.Post(c.base+"/api/v1/records/batch", "application/x-ndjson", bytes.NewReader(body))
-				if err != nil {
+				resp := authed(t, "POST", c.base+"/api/v1/records/batch", key, "application/x-ndjson", bytes.NewReader(body))
+				if resp == nil {
 					return // the process is gone
 				}
 				var rep struct {
@@ -164,7 +176,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	c = startChild(t, dir)
 	var st map[string]any
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		st = getJSON(t, c.base+"/api/v1/status")
+		st = getJSON(t, c.base+"/api/v1/status", key)
 		if st["index_lag"] == 0.0 {
 			break
 		}
@@ -178,9 +190,9 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		t.Fatalf("after the crash: %v, %d acknowledged", st, len(want))
 	}
 	for _, id := range want {
-		resp, err := http.Get(c.base + "/api/v1/records/" + id)
-		if err != nil {
-			t.Fatal(err)
+		resp := authed(t, "GET", c.base+"/api/v1/records/"+id, key, "", nil)
+		if resp == nil {
+			t.Fatal("no answer")
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
@@ -188,12 +200,12 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 			t.Fatalf("acknowledged %s lost: %d", id, resp.StatusCode)
 		}
 	}
-	if res := getJSON(t, c.base+"/api/v1/search?size=1"); int(res["total"].(float64)) != records {
+	if res := getJSON(t, c.base+"/api/v1/search?size=1", key); int(res["total"].(float64)) != records {
 		t.Errorf("searchable %v, stored %d", res["total"], records)
 	}
 	volume := func() int {
 		from, to := time.Now().AddDate(-2, 0, 0).Format(time.DateOnly), time.Now().AddDate(0, 0, 2).Format(time.DateOnly)
-		tr := getJSON(t, c.base+"/api/v1/trends?metric=volume&interval=month&from="+from+"&to="+to)
+		tr := getJSON(t, c.base+"/api/v1/trends?metric=volume&interval=month&from="+from+"&to="+to, key)
 		series, _ := tr["series"].([]any)
 		if len(series) != 1 {
 			t.Fatalf("trend: %v", tr)
@@ -205,9 +217,9 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	}
 	// Re-sending what was acknowledged changes nothing.
 	g = demo.NewGenerator(tm, 5, time.Now())
-	resp, err := http.Post(c.base+"/api/v1/records/batch?wait=indexed", "application/x-ndjson", bytes.NewReader(batch(200, 0)))
-	if err != nil {
-		t.Fatal(err)
+	resp := authed(t, "POST", c.base+"/api/v1/records/batch?wait=indexed", key, "application/x-ndjson", bytes.NewReader(batch(200, 0)))
+	if resp == nil {
+		t.Fatal("no answer")
 	}
 	resp.Body.Close()
 	if v := volume(); v != records {

@@ -31,6 +31,7 @@ func (m *Main) runIngest(ctx context.Context, args []string) error {
 	c := m.commonFlags(fset)
 	sf := m.storeFlags(fset)
 	server := fset.String("server", "", "URL of a running server (e.g. http://127.0.0.1:8080); without it, write into -dir directly")
+	apiKey := fset.String("key", m.Getenv("DONGTING_KEY"), "API key for -server (an ingest or admin key; env DONGTING_KEY)")
 	format := fset.String("format", "", "ndjson, json or csv (default: from the file name)")
 	quiet := fset.Bool("q", false, "no progress bar")
 	if err := fset.Parse(args); err != nil {
@@ -76,7 +77,7 @@ func (m *Main) runIngest(ctx context.Context, args []string) error {
 	var send func(ctx context.Context, recs []*analyzer.Record, lines []int) (accepted int, errs []string, err error)
 	var finish func() error
 	if *server != "" {
-		send = remoteSender(strings.TrimRight(*server, "/"))
+		send = remoteSender(strings.TrimRight(*server, "/"), *apiKey)
 		finish = func() error { return nil }
 	} else {
 		corpus, fsys, err := m.openCorpus(c, sf, nil, nil, false)
@@ -214,7 +215,7 @@ func countLines(f *os.File) (int, error) {
 
 // remoteSender posts chunks as NDJSON to a running server and maps the
 // lines it reports back to the file's.
-func remoteSender(base string) func(context.Context, []*analyzer.Record, []int) (int, []string, error) {
+func remoteSender(base, apiKey string) func(context.Context, []*analyzer.Record, []int) (int, []string, error) {
 	client := &http.Client{Timeout: 5 * time.Minute}
 	return func(ctx context.Context, recs []*analyzer.Record, lines []int) (int, []string, error) {
 		var body bytes.Buffer
@@ -229,6 +230,7 @@ func remoteSender(base string) func(context.Context, []*analyzer.Record, []int) 
 			return 0, nil, err
 		}
 		req.Header.Set("Content-Type", "application/x-ndjson")
+		req.Header.Set("Authorization", "Bearer "+apiKey)
 		resp, err := client.Do(req)
 		if err != nil {
 			return 0, nil, err

@@ -16,6 +16,7 @@ import (
 	"dongting/analyzer"
 	"dongting/api"
 	"dongting/index"
+	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/demo"
 )
@@ -67,12 +68,43 @@ func (m *Main) openAlerts(corpus *index.Corpus, fsys fs.FS, log *slog.Logger) (*
 	return alerts.Open(corpus, cfg, alerts.Options{Log: log})
 }
 
+// bootstrapKey makes sure an admin can get in: with demo data it rotates a
+// "demo-admin" key on every start (make run prints a ready key); otherwise
+// it creates a "bootstrap-admin" key only when no live whole-group admin
+// key exists. It returns the new secret, or "".
+func bootstrapKey(keys *access.Keys, demo bool) (string, error) {
+	live := false
+	for _, k := range keys.List() {
+		if k.Revoked != nil {
+			continue
+		}
+		if demo && k.Name == "demo-admin" {
+			if _, err := keys.Revoke(k.ID); err != nil {
+				return "", err
+			}
+			continue
+		}
+		live = live || k.Role == access.Admin && k.Scope == ""
+	}
+	if live && !demo {
+		return "", nil
+	}
+	name := "bootstrap-admin"
+	if demo {
+		name = "demo-admin"
+	}
+	_, secret, err := keys.Create(name, access.Admin, "", "serve")
+	return secret, err
+}
+
 func (m *Main) runServe(ctx context.Context, args []string) error {
 	fset := m.newFlagSet("serve")
 	c := m.commonFlags(fset)
 	sf := m.storeFlags(fset)
 	addr := fset.String("addr", envOr(m.Getenv, "DONGTING_ADDR", "127.0.0.1:8080"), "listen address (env DONGTING_ADDR)")
 	demoN := fset.Int("demo", 0, "on first start (empty store), load this many generated demo records")
+	keyRate := fset.Float64("key-rate", api.DefaultLimits.KeyRate, "requests per second each API key may make (429 with Retry-After beyond)")
+	keyBurst := fset.Int("key-burst", api.DefaultLimits.KeyBurst, "requests an API key may make at once above its rate")
 	if err := fset.Parse(args); err != nil {
 		return err
 	}
@@ -103,7 +135,16 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	handler, err := api.New(api.Config{Analyzer: corpus.Analyzer(), Corpus: corpus, Demo: samples, Log: log, Metrics: metrics, Indicators: indicators, Alerts: engine})
+	keys, err := access.Open(corpus.Store().DB(), nil)
+	if err != nil {
+		return err
+	}
+	adminSecret, err := bootstrapKey(keys, *demoN > 0)
+	if err != nil {
+		return err
+	}
+	handler, err := api.New(api.Config{Analyzer: corpus.Analyzer(), Corpus: corpus, Demo: samples, Log: log, Metrics: metrics, Indicators: indicators, Alerts: engine, Keys: keys,
+		Limits: api.Limits{KeyRate: *keyRate, KeyBurst: *keyBurst}})
 	if err != nil {
 		return err
 	}
@@ -120,6 +161,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	st, _ := corpus.Status()
 	fmt.Fprintf(m.Stdout, "Dongting is serving %d records at http://%s/ (API under /api/v1, data in %s)\n", st.Records, ln.Addr(), sf.dir)
+	if adminSecret != "" {
+		fmt.Fprintf(m.Stdout, "admin key: %s\n(send it as Authorization: Bearer <key>; create scoped keys with POST /api/v1/keys)\n", adminSecret)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -38,11 +39,29 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func getJSON(t *testing.T, u string) map[string]any {
+// authed sends a request with an API key.
+func authed(t *testing.T, method, u, key, ctype string, body io.Reader) *http.Response {
 	t.Helper()
-	resp, err := http.Get(u)
+	req, err := http.NewRequest(method, u, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil
+	}
+	return resp
+}
+
+func getJSON(t *testing.T, u, key string) map[string]any {
+	t.Helper()
+	resp := authed(t, "GET", u, key, "", nil)
+	if resp == nil {
+		t.Fatalf("%s: no answer", u)
 	}
 	defer resp.Body.Close()
 	var out map[string]any
@@ -71,14 +90,14 @@ func TestServeIngestReindex(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-dir", dir, "-demo", "300"}) }()
 
-	re := regexp.MustCompile(`serving (\d+) records at (http://[0-9.:]+)/`)
-	var base string
+	re := regexp.MustCompile(`serving (\d+) records at (http://[0-9.:]+)/.*\nadmin key: (dt_\S+)`)
+	var base, key string
 	for deadline := time.Now().Add(60 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if mm := re.FindStringSubmatch(stdout.String()); mm != nil {
 			if mm[1] != "300" {
 				t.Errorf("serving %s records, want the 300 demo records", mm[1])
 			}
-			base = mm[2]
+			base, key = mm[2], mm[3]
 		}
 		select {
 		case err := <-done:
@@ -93,18 +112,18 @@ func TestServeIngestReindex(t *testing.T) {
 		t.Errorf("stdout %q", stdout.String())
 	}
 
-	out, errOut, err := run(t, "", "ingest", "-q", "-server", base, "testdata/ingest.csv")
+	out, errOut, err := run(t, "", "ingest", "-q", "-server", base, "-key", key, "testdata/ingest.csv")
 	var exit exitError
 	if !errors.As(err, &exit) || !strings.Contains(out, "ingested 3 records (1 failed)") || !strings.Contains(errOut, "line 4: occurred_at") {
 		t.Errorf("ingest via server: %v\n%s\n%s", err, out, errOut)
 	}
 	// wait until everything is searchable, then search for an ingested row
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if st := getJSON(t, base+"/api/v1/status"); st["index_lag"] == 0.0 {
+		if st := getJSON(t, base+"/api/v1/status", key); st["index_lag"] == 0.0 {
 			break
 		}
 	}
-	res := getJSON(t, base+"/api/v1/search?q="+url.QueryEscape("高空抛物")+"&org="+url.QueryEscape("华南区域/深圳/碧海花园"))
+	res := getJSON(t, base+"/api/v1/search?q="+url.QueryEscape("高空抛物")+"&org="+url.QueryEscape("华南区域/深圳/碧海花园"), key)
 	found := false
 	for _, h := range res["hits"].([]any) {
 		found = found || h.(map[string]any)["id"] == "csv-2"
@@ -114,10 +133,10 @@ func TestServeIngestReindex(t *testing.T) {
 	}
 	// A backup while serving, through the API.
 	backupFile := filepath.Join(t.TempDir(), "snap.db")
-	if out, errOut, err := run(t, "", "backup", "-server", base, "-o", backupFile); err != nil || !strings.Contains(out, "backed up 303 records") {
+	if out, errOut, err := run(t, "", "backup", "-server", base, "-key", key, "-o", backupFile); err != nil || !strings.Contains(out, "backed up 303 records") {
 		t.Fatalf("backup: %v\n%s\n%s", err, out, errOut)
 	}
-	if _, _, err := run(t, "", "backup", "-server", base, "-o", backupFile); err == nil {
+	if _, _, err := run(t, "", "backup", "-server", base, "-key", key, "-o", backupFile); err == nil {
 		t.Error("backup over an existing file accepted")
 	}
 	// bbolt's lock keeps a second process (here: a second open) out.
