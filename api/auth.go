@@ -57,7 +57,7 @@ func (s *Server) need(p perm) echo.MiddlewareFunc {
 			}
 			if secret == "" {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="dongting"`)
-				return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "an API key is required (Authorization: Bearer <key> or X-API-Key)"}
+				return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "an API key is required (header Authorization: Bearer KEY, or X-API-Key: KEY)"}
 			}
 			key, err := s.keys.Check(secret)
 			if err != nil {
@@ -68,7 +68,7 @@ func (s *Server) need(p perm) echo.MiddlewareFunc {
 				ok = ok || key.Role == r
 			}
 			if !ok || p == adminRoot && key.Scope != "" {
-				return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "a " + key.Role + " key scoped to " + scopeName(key) + " may not do this"}
+				return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf("this key (role %s, scope %s) may not do this", key.Role, scopeName(key))}
 			}
 			if err := s.limit(c, key); err != nil {
 				return err
