@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -276,11 +278,28 @@ func (s *Server) handleError(err error, c echo.Context) {
 		} else if he.Code == http.StatusMethodNotAllowed {
 			ae.Code, ae.Message = "method_not_allowed", "method not allowed on this route"
 		}
+	case isErrno(err, syscall.ENOSPC, syscall.EFBIG, syscall.EDQUOT):
+		s.log.Error("storage full", "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+		ae = &Error{Status: http.StatusInsufficientStorage, Code: "storage_full", Message: "the data directory's disk is full: nothing of this request was stored; what was acknowledged before is safe"}
+	case isErrno(err, syscall.EROFS):
+		s.log.Error("storage read-only", "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+		ae = &Error{Status: http.StatusInsufficientStorage, Code: "storage_read_only", Message: "the data directory is read-only: nothing of this request was stored; reads still work"}
 	default:
 		s.log.Error("internal error", "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 		ae = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 	}
 	_ = c.JSON(ae.Status, map[string]*Error{"error": ae})
+}
+
+// isErrno reports whether err is one of the system errors, wrapped or
+// (as bbolt reports a failed file resize) only named in the message.
+func isErrno(err error, errs ...syscall.Errno) bool {
+	for _, e := range errs {
+		if errors.Is(err, e) || strings.Contains(err.Error(), e.Error()) {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeRecord reads one JSON record with a size limit and strict fields.

@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,6 +27,16 @@ import (
 // can start, SIGKILL and restart the real program as a child process.
 func TestMain(m *testing.M) {
 	if os.Getenv("DONGTING_RUN_MAIN") == "1" {
+		if v := os.Getenv("DONGTING_TEST_FSIZE"); v != "" {
+			// A full disk, for the fault test: files may not grow past v
+			// bytes, and writing past it fails with EFBIG instead of
+			// killing the process.
+			n, _ := strconv.ParseUint(v, 10, 64)
+			signal.Ignore(syscall.SIGXFSZ)
+			if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: n, Max: n}); err != nil {
+				panic(err)
+			}
+		}
 		main()
 		os.Exit(0)
 	}
@@ -39,11 +51,11 @@ type child struct {
 	errs *syncBuffer
 }
 
-func startChild(t *testing.T, dir string) *child {
+func startChild(t *testing.T, dir string, env ...string) *child {
 	t.Helper()
 	// -demo 0 keeps the store as it is; "admin key:" is printed on first start.
 	cmd := exec.Command(os.Args[0], "serve", "-addr", "127.0.0.1:0", "-dir", dir, "-key-rate", "100000", "-key-burst", "100000")
-	cmd.Env = append(os.Environ(), "DONGTING_RUN_MAIN=1", "DONGTING_JIEBA_DICT="+analyzertest.DictDir(t))
+	cmd.Env = append(append(os.Environ(), "DONGTING_RUN_MAIN=1", "DONGTING_JIEBA_DICT="+analyzertest.DictDir(t)), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -227,5 +239,101 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	}
 	if strings.Contains(c.errs.String(), `"level":"ERROR"`) {
 		t.Errorf("errors logged after the restart:\n%s", c.errs.String())
+	}
+}
+
+// TestDiskFull runs the program with files capped at 24 MB (RLIMIT_FSIZE:
+// the store cannot grow, as on a full disk), posts batches until a write
+// fails, and checks the failure is a clear 507 that loses nothing
+// acknowledged before it, that reads still work, and that after a restart
+// with room again the store is intact: every acknowledged record stored,
+// searchable and counted once.
+func TestDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the program twice")
+	}
+	dir := t.TempDir()
+	tm, err := demo.Load(data.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := demo.NewGenerator(tm, 9, time.Now())
+	c := startChild(t, dir, "DONGTING_TEST_FSIZE="+strconv.Itoa(24<<20))
+	key := c.key
+	var acked []string
+	var failure map[string]any
+	for n := 0; n < 400 && failure == nil; n++ {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		var ids []string
+		for i := range 200 {
+			r := g.Next()
+			r.ID = fmt.Sprintf("full-%d-%d", n, i)
+			if len(r.Turns) == 0 {
+				r.Text += strings.Repeat("，楼道里的灯坏了很久没人修", 20) // larger records fill the disk sooner
+			}
+			ids = append(ids, r.ID)
+			enc.Encode(&r)
+		}
+		resp := authed(t, "POST", c.base+"/api/v1/records/batch", key, "application/x-ndjson", &b)
+		if resp == nil {
+			t.Fatalf("no answer after %d acknowledged; stderr:\n%s", len(acked), c.errs.String())
+		}
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			if out["accepted"] != 200.0 {
+				t.Fatalf("batch %d: %v", n, out)
+			}
+			acked = append(acked, ids...)
+			continue
+		}
+		if resp.StatusCode != 507 {
+			t.Fatalf("write on a full disk: %d %v\n%s", resp.StatusCode, out, c.errs.String())
+		}
+		failure = out
+	}
+	if failure == nil {
+		t.Fatal("the store never filled up")
+	}
+	if e, _ := failure["error"].(map[string]any); e == nil || e["code"] != "storage_full" {
+		t.Errorf("full disk answered %v", failure)
+	}
+	t.Logf("%d records acknowledged before the disk filled; then %v", len(acked), failure["error"])
+	if resp := authed(t, "GET", c.base+"/api/v1/records/"+acked[0], key, "", nil); resp == nil || resp.StatusCode != 200 {
+		t.Errorf("reads stopped working on a full disk")
+	} else {
+		resp.Body.Close()
+	}
+	c.cmd.Process.Signal(syscall.SIGKILL)
+	c.cmd.Wait()
+
+	c = startChild(t, dir) // room again
+	var st map[string]any
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st = getJSON(t, c.base+"/api/v1/status", key)
+		if st["index_lag"] == 0.0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("index did not catch up after the restart: %v", st)
+		}
+	}
+	records := int(st["records"].(float64))
+	if records < len(acked) || st["index_docs"] != st["records"] {
+		t.Fatalf("after the restart: %v, %d acknowledged", st, len(acked))
+	}
+	for _, id := range acked {
+		resp := authed(t, "GET", c.base+"/api/v1/records/"+id, key, "", nil)
+		if resp == nil || resp.StatusCode != 200 {
+			t.Fatalf("acknowledged %s lost", id)
+		}
+		resp.Body.Close()
+	}
+	from, to := time.Now().AddDate(-2, 0, 0).Format(time.DateOnly), time.Now().AddDate(0, 0, 2).Format(time.DateOnly)
+	tr := getJSON(t, c.base+"/api/v1/trends?metric=volume&interval=month&from="+from+"&to="+to, key)
+	if v := int(tr["series"].([]any)[0].(map[string]any)["total"].(map[string]any)["value"].(float64)); v != records {
+		t.Errorf("rollups count %d, store holds %d", v, records)
 	}
 }
