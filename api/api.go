@@ -161,7 +161,7 @@ func (s *Server) router() *echo.Echo {
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
 	g := e.Group("/api/v1")
-	g.GET("/openapi.json", s.openAPI)
+	g.GET("/openapi.json", s.openAPI, s.need(anyKey))
 	g.POST("/analyze", s.analyze, s.need(anyKey))
 	g.GET("/demo", s.demoAnalyses, s.need(anyKey))
 	g.GET("/taxonomy", s.taxonomy, s.need(anyKey))
@@ -400,7 +400,7 @@ textarea{width:100%;height:5em}pre{background:#f4f4f4;padding:1em;overflow:auto;
 <form id=f><input id=q placeholder='e.g. 电梯 AND 困人, "物业费", 電梯'><select id=sentiment><option value="">any sentiment</option><option>negative</option><option>neutral</option><option>positive</option></select>
 <select id=severity><option value="">any severity</option><option>P1</option><option>P2</option><option>P3</option></select><input id=org placeholder="org, e.g. 华南区域" size=12><button>Search</button></form>
 <div class=wrap><div id=facets></div><div style="flex:1"><div id=total></div><div id=hits></div><button id=more hidden>More</button></div></div>
-<h2>Analyze one text</h2><textarea id=t>电梯又坏了，困了半个小时没人管，我要打12345投诉！</textarea><p><button id=b>Analyze</button> · <a href="/api/v1/openapi.json">API</a> · <a href="/api/v1/taxonomy">taxonomy</a> · <a href="/metrics">metrics</a></p><pre id=o></pre>
+<h2>Analyze one text</h2><textarea id=t>电梯又坏了，困了半个小时没人管，我要打12345投诉！</textarea><p><button id=b>Analyze</button> · API: /api/v1/openapi.json (send the key) · <a href="/metrics">metrics</a></p><pre id=o></pre>
 <script>
 let next="",filters={};key.value=localStorage.getItem("dongting.key")||"";key.onchange=()=>{localStorage.setItem("dongting.key",key.value);search(false)};const auth=()=>({Authorization:"Bearer "+key.value});const esc=s=>s.replace(/[&<>"]/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
 function params(){const p=new URLSearchParams({q:q.value,facets:"scene,touchpoint,channel,sentiment",size:20});for(const id of["sentiment","severity","org"]){const v=document.getElementById(id).value;if(v)p.set(id,v)}for(const k in filters)p.set(k,filters[k]);return p}
