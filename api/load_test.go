@@ -22,6 +22,7 @@ import (
 	"dongting/api"
 	"dongting/data"
 	"dongting/index"
+	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/demo"
 )
@@ -58,7 +59,16 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(mustNew(t, api.Config{Analyzer: a, Corpus: c, Alerts: engine, Log: slog.New(slog.DiscardHandler)}).Handler())
+	keys, err := access.Open(c.Store().DB(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keys as in production: an ingest key and an analyst key, with room in
+	// their rate limits for the test's pace.
+	_, ingestKey, _ := keys.Create("load-ingest", access.Ingest, "", "test")
+	_, readKey, _ := keys.Create("load-read", access.Analyst, "", "test")
+	srv := httptest.NewServer(mustNew(t, api.Config{Analyzer: a, Corpus: c, Alerts: engine, Keys: keys,
+		Limits: api.Limits{KeyRate: 10_000, KeyBurst: 10_000}, Log: slog.New(slog.DiscardHandler)}).Handler())
 	tm, err := demo.Load(data.FS())
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +96,11 @@ func TestLoad(t *testing.T) {
 	call := func(kind, method, u, ctype string, body []byte) {
 		start := time.Now()
 		req, _ := http.NewRequest(method, u, bytes.NewReader(body))
+		if kind == "ingest" {
+			req.Header.Set("Authorization", "Bearer "+ingestKey)
+		} else {
+			req.Header.Set("Authorization", "Bearer "+readKey)
+		}
 		if ctype != "" {
 			req.Header.Set("Content-Type", ctype)
 		}
