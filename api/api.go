@@ -179,6 +179,7 @@ func (s *Server) router() *echo.Echo {
 		g.GET("/scores/nps", s.nps, s.need(read))
 		g.GET("/scores/experience", s.experience, s.need(read))
 		g.GET("/scores/drivers", s.drivers, s.need(read))
+		g.GET("/coverage", s.coverage, s.need(read))
 	}
 	if s.alerts != nil {
 		g.GET("/alerts", s.listAlerts, s.need(read))

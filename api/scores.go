@@ -190,3 +190,17 @@ func (s *Server) movers(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, m)
 }
+
+// coverage answers GET /api/v1/coverage: the share of records any
+// touchpoint matched, per period, overall or by channel or kind.
+func (s *Server) coverage(c echo.Context) error {
+	f, err := s.filter(c)
+	if err != nil {
+		return err
+	}
+	cov, err := s.scorer.Coverage(scoring.CoverageQuery{Filter: f, Interval: c.QueryParam("interval"), GroupBy: c.QueryParam("group_by")})
+	if err != nil {
+		return queryError(err)
+	}
+	return c.JSON(http.StatusOK, cov)
+}

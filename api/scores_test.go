@@ -115,7 +115,7 @@ func TestTrendsAPI(t *testing.T) {
 			t.Errorf("%s: %d %v, want 400 on %s", c.params, code, out, c.field)
 		}
 	}
-	for _, path := range []string{"/api/v1/scores/nps?group_by=org", "/api/v1/scores/experience", "/api/v1/scores/drivers?min_n=1", "/api/v1/movers"} {
+	for _, path := range []string{"/api/v1/scores/nps?group_by=org", "/api/v1/scores/experience", "/api/v1/scores/drivers?min_n=1", "/api/v1/movers", "/api/v1/coverage?group_by=channel"} {
 		sep := "?"
 		if strings.Contains(path, "?") {
 			sep = "&"
@@ -123,6 +123,9 @@ func TestTrendsAPI(t *testing.T) {
 		if code, out := do(t, "GET", s.URL+path+sep+"from=2026-03-01&to="+url.QueryEscape("2026-04-30"), "", nil); code != 200 {
 			t.Errorf("%s: %d %v", path, code, out)
 		}
+	}
+	if code, out := do(t, "GET", s.URL+"/api/v1/coverage?group_by=scene", "", nil); code != 400 {
+		t.Errorf("coverage by scene: %d %v", code, out)
 	}
 	if code, out := do(t, "GET", s.URL+"/api/v1/scores/nps?group_by=dimension", "", nil); code != 400 {
 		t.Errorf("nps by dimension: %d %v", code, out)

@@ -102,7 +102,7 @@ func Open(opt Options) (*Corpus, error) {
 		_, err = ru.fold(st.DB()) // what the last run left in the log
 	}
 	if err == nil && stale {
-		opt.Log.Warn("rollups are stale (never built, interrupted, or another time zone): rebuilding from the store", "zone", opt.Location.String())
+		opt.Log.Warn("rollups are stale (never built, interrupted, an older layout, or another time zone): rebuilding from the store", "zone", opt.Location.String())
 		err = ru.rebuild(st.DB(), nil)
 	}
 	if err != nil {

@@ -39,7 +39,10 @@ var (
 
 // rollupFormat names the layout of the cells; a store written with
 // another is rebuilt at open.
-const rollupFormat = "v2-day-cells"
+const rollupFormat = "v3-untagged"
+
+// Untagged is the node of the records no touchpoint matched (coverage).
+const Untagged = "_untagged"
 
 // All is the node and dimension of a cell that counts every record.
 const All = "*"
@@ -391,6 +394,9 @@ func (r *rollups) contribution(st *Stored, emit func(Cell, *Counts)) {
 	// Nodes: each tag and its ancestors; an ancestor takes the most
 	// negative sentiment among its tags in this record.
 	nodes := []scored{{All, a.Sentiment.Score, a.Sentiment.Label}}
+	if len(a.Tags) == 0 {
+		nodes = append(nodes, scored{Untagged, a.Sentiment.Score, a.Sentiment.Label})
+	}
 	put := func(id string, score float64, label string) {
 		for i := range nodes {
 			if nodes[i].id == id {

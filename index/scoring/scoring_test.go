@@ -464,3 +464,53 @@ func mustRead(t *testing.T, name string) []byte {
 	}
 	return b
 }
+
+func TestCoverage(t *testing.T) {
+	c := openCorpus(t, t.TempDir())
+	defer c.Close()
+	s := scoring.New(c.Rollups())
+	s.Now = func() time.Time { return end }
+	at := end.AddDate(0, 0, -3).Format(time.RFC3339)
+	rec := func(id, channel, text string) analyzer.Record {
+		return analyzer.Record{ID: id, Kind: "comment", Channel: channel, Org: "华南区域/深圳/碧海花园", OccurredAt: at, Text: text}
+	}
+	ingest(t, c, []analyzer.Record{
+		rec("a", "app", "电梯又坏了"), rec("b", "app", "物业费太贵"), rec("c", "400", "垃圾没人清运"),
+		rec("d", "400", "今天天气不错"), rec("e", "app", "谢谢"),
+	})
+	cov := func(q scoring.CoverageQuery) *scoring.Coverage {
+		t.Helper()
+		out, err := s.Coverage(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	all := cov(scoring.CoverageQuery{})
+	if tot := all.Series[0].Total; tot.Records != 5 || tot.Untagged != 2 || *tot.Coverage != 0.6 {
+		t.Fatalf("coverage %+v", tot)
+	}
+	by := cov(scoring.CoverageQuery{GroupBy: "channel"})
+	got := map[string]int64{}
+	for _, se := range by.Series {
+		got[se.Key] = se.Total.Untagged
+	}
+	if got["app"] != 1 || got["400"] != 1 {
+		t.Fatalf("by channel %v", got)
+	}
+	// The taxonomy learns nothing here; the record does: re-sent with words
+	// a touchpoint matches, then deleted.
+	ingest(t, c, []analyzer.Record{rec("d", "400", "停车场的道闸坏了")})
+	if tot := cov(scoring.CoverageQuery{}).Series[0].Total; tot.Untagged != 1 || tot.Records != 5 {
+		t.Fatalf("after re-send %+v", tot)
+	}
+	if _, err := c.Delete("e"); err != nil {
+		t.Fatal(err)
+	}
+	if tot := cov(scoring.CoverageQuery{}).Series[0].Total; tot.Untagged != 0 || *tot.Coverage != 1 {
+		t.Fatalf("after delete %+v", tot)
+	}
+	if _, err := s.Coverage(scoring.CoverageQuery{GroupBy: "scene"}); err == nil {
+		t.Fatal("coverage by scene accepted")
+	}
+}
