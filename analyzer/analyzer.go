@@ -123,6 +123,9 @@ func New(seg *Segmenter, res *Resources) (*Analyzer, error) {
 // Taxonomy is the taxonomy the analyzer tags against.
 func (a *Analyzer) Taxonomy() *taxonomy.Taxonomy { return a.tagger.Taxonomy() }
 
+// Segmenter is the shared segmenter the analyzer cuts with.
+func (a *Analyzer) Segmenter() *Segmenter { return a.seg }
+
 // Analysis is the result for one record (the `dongting analyze` contract).
 type Analysis struct {
 	ID         string    `json:"id"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -23,8 +24,11 @@ const userWordFreq = 3000
 // to load: share it). Cut is safe across goroutines; AddWord mutates
 // unlocked maps inside gojieba, so it takes the write lock.
 type Segmenter struct {
-	mu    sync.RWMutex
-	jieba *gojieba.Jieba
+	change sync.Mutex // one dictionary change at a time (a rebuild takes ~1 s)
+	mu     sync.RWMutex
+	jieba  *gojieba.Jieba
+	paths  []string        // the dictionary files, for a rebuild
+	words  map[string]bool // every word added to jieba's own, for a rebuild
 }
 
 // CheckDictDir verifies that dir holds every file gojieba needs, so a bad
@@ -55,7 +59,7 @@ func NewSegmenter(dictDir string, words []string) (*Segmenter, error) {
 	for i, f := range DictFiles {
 		paths[i] = filepath.Join(dictDir, f)
 	}
-	s := &Segmenter{jieba: gojieba.NewJieba(paths...)}
+	s := &Segmenter{jieba: gojieba.NewJieba(paths...), paths: paths, words: map[string]bool{}}
 	for _, w := range words {
 		s.addWord(w)
 	}
@@ -72,15 +76,60 @@ func (s *Segmenter) addWord(w string) {
 	// lower one, so the word gets split. A fixed, mid-to-high frequency
 	// keeps every domain word whole.
 	s.jieba.AddWordEx(w, userWordFreq, "")
+	s.words[w] = true
 }
 
 // AddWords adds words to the dictionary while no Cut is running.
 func (s *Segmenter) AddWords(words ...string) {
+	s.change.Lock()
+	defer s.change.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, w := range words {
 		s.addWord(w)
 	}
+}
+
+// RemoveWords takes added words out of the dictionary. gojieba's
+// RemoveWord leaves a word in place (v1.4.7), so a new gojieba is built
+// with the remaining words (~1 s) and swapped in under the write lock.
+// It returns the words that are still cut whole afterwards: words of
+// jieba's own dictionary, or joined by its HMM, cannot be removed.
+func (s *Segmenter) RemoveWords(words ...string) []string {
+	s.change.Lock()
+	defer s.change.Unlock()
+	s.mu.RLock()
+	changed := false
+	for _, w := range words {
+		changed = changed || s.words[strings.TrimSpace(w)]
+	}
+	s.mu.RUnlock()
+	if changed {
+		s.mu.RLock()
+		keep := make([]string, 0, len(s.words))
+		for w := range s.words {
+			if !slices.Contains(words, w) {
+				keep = append(keep, w)
+			}
+		}
+		s.mu.RUnlock()
+		fresh := &Segmenter{jieba: gojieba.NewJieba(s.paths...), paths: s.paths, words: map[string]bool{}}
+		for _, w := range keep {
+			fresh.addWord(w)
+		}
+		s.mu.Lock()
+		old := s.jieba
+		s.jieba, s.words = fresh.jieba, fresh.words
+		s.mu.Unlock()
+		old.Free()
+	}
+	var still []string
+	for _, w := range words {
+		if w = strings.TrimSpace(w); w != "" && slices.Equal(s.Cut(w), []string{w}) {
+			still = append(still, w)
+		}
+	}
+	return still
 }
 
 // Cut segments text (precise mode with HMM for unknown words). The returned

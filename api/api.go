@@ -180,6 +180,8 @@ func (s *Server) router() *echo.Echo {
 		g.GET("/scores/experience", s.experience, s.need(read))
 		g.GET("/scores/drivers", s.drivers, s.need(read))
 		g.GET("/coverage", s.coverage, s.need(read))
+		g.GET("/dictionary", s.getDictionary, s.need(read))
+		g.POST("/dictionary", s.changeDictionary, s.need(adminRoot))
 	}
 	if s.alerts != nil {
 		g.GET("/alerts", s.listAlerts, s.need(read))

@@ -135,6 +135,12 @@ func Open(opt Options) (*Corpus, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Corpus{opt: opt, store: st, search: se, rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
 		done: make(chan struct{}), indexed: w, waiters: make(chan struct{}), pending: map[uint64]*Stored{}}
+	if err := c.applyDictionary(); err != nil {
+		cancel()
+		se.Close()
+		st.Close()
+		return nil, fmt.Errorf("index: dictionary: %w", err)
+	}
 	c.folded = make(chan struct{})
 	go c.run(ctx)
 	go ru.foldLoop(ctx, st.DB(), opt.Log, c.folded)
