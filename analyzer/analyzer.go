@@ -205,8 +205,42 @@ var connectives = map[string]bool{"然后": true, "结果": true, "而且": true
 
 // Analyze analyzes one record. It returns a *FieldError for invalid input.
 func (a *Analyzer) Analyze(r *Record) (*Analysis, error) {
-	if err := r.Validate(); err != nil {
+	out, _, err := a.analyze(r)
+	return out, err
+}
+
+// Explain says why a record is or is not tagged with a node: the node's
+// rule evaluated part by part on the record's tokens, and, when the rule
+// matched but the tag was dropped, the more specific tags that shadowed it.
+func (a *Analyzer) Explain(r *Record, nodeID string) (*taxonomy.Explanation, error) {
+	out, tokens, err := a.analyze(r)
+	if err != nil {
 		return nil, err
+	}
+	ex, err := a.tagger.Explain(nodeID, tokens)
+	if err != nil {
+		return nil, err
+	}
+	runes := []rune(out.Text)
+	var fill func(st *taxonomy.Step)
+	fill = func(st *taxonomy.Step) {
+		for i := range st.Evidence {
+			e := &st.Evidence[i]
+			if e.Start >= 0 && e.End <= len(runes) && e.Start < e.End {
+				e.Text = string(runes[e.Start:e.End])
+			}
+		}
+		for i := range st.Parts {
+			fill(&st.Parts[i])
+		}
+	}
+	fill(&ex.Steps)
+	return ex, nil
+}
+
+func (a *Analyzer) analyze(r *Record) (*Analysis, []taxonomy.Token, error) {
+	if err := r.Validate(); err != nil {
+		return nil, nil, err
 	}
 	out := &Analysis{ID: r.ID, Redline: []string{}, Tags: []Tag{}, Dimensions: []Tag{}, Signals: []Signal{}, Keywords: []string{}}
 	var segs []segment
@@ -357,7 +391,7 @@ func (a *Analyzer) Analyze(r *Record) (*Analysis, error) {
 
 	a.grade(out, extra, &ev)
 	out.Keywords = a.keywords(tokens)
-	return out, nil
+	return out, tokens, nil
 }
 
 // substringOffset is the byte offset of sub within s when sub is a substring

@@ -169,6 +169,7 @@ func (s *Server) router() *echo.Echo {
 		g.POST("/records", s.putRecord, s.need(write))
 		g.POST("/records/batch", s.putBatch, s.need(write))
 		g.GET("/records/:id", s.getRecord, s.need(read))
+		g.GET("/records/:id/explain", s.explainRecord, s.need(read))
 		g.DELETE("/records/:id", s.deleteRecord, s.need(write))
 		g.GET("/search", s.search, s.need(read))
 		g.GET("/export", s.export, s.need(export))

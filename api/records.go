@@ -13,6 +13,7 @@ import (
 
 	"dongting/analyzer"
 	"dongting/index"
+	"dongting/taxonomy"
 )
 
 // chunk is how many records of a batch upload are analyzed and committed
@@ -303,6 +304,30 @@ func (s *Server) getRecord(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, st)
+}
+
+// explainRecord answers GET /api/v1/records/{id}/explain?node=…: why the
+// stored record is (or is not) tagged with the node.
+func (s *Server) explainRecord(c echo.Context) error {
+	st, err := s.corpus.Get(c.Param("id"))
+	if errors.Is(err, index.ErrNotFound) || err == nil && !allowed(c, st.Record.Org) {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Field: "id", Message: "no record with this id"}
+	}
+	if err != nil {
+		return err
+	}
+	node := c.QueryParam("node")
+	if _, ok := s.analyzer.Taxonomy().Node(node); !ok {
+		return badParam("node", fmt.Sprintf("no taxonomy node %q (see /api/v1/taxonomy)", node))
+	}
+	ex, err := s.analyzer.Explain(&st.Record, node)
+	if errors.Is(err, taxonomy.ErrNoRule) {
+		return badParam("node", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ex)
 }
 
 func (s *Server) deleteRecord(c echo.Context) error {

@@ -60,6 +60,7 @@ const (
 )
 
 type prog struct {
+	src     Expr // for explanations
 	op      opKind
 	term    int32    // opTerm, and the first token of opPhrase
 	exact   bool     // opTerm: whole tokens only
@@ -137,6 +138,12 @@ func (m *Matcher) termID(t string, rule int, negated bool) int32 {
 }
 
 func (m *Matcher) compile(e Expr, tok Tokenizer, rule int, negated bool) *prog {
+	p := m.compileOp(e, tok, rule, negated)
+	p.src = e
+	return p
+}
+
+func (m *Matcher) compileOp(e Expr, tok Tokenizer, rule int, negated bool) *prog {
 	switch x := e.(type) {
 	case termExpr:
 		return &prog{op: opTerm, term: m.termID(x.text, rule, negated), exact: x.exact}
@@ -158,6 +165,57 @@ func (m *Matcher) compile(e Expr, tok Tokenizer, rule int, negated bool) *prog {
 		return &prog{op: opScope, speaker: x.speaker, l: m.compile(x.x, tok, rule, negated)}
 	}
 	panic("taxonomy: unknown expression type")
+}
+
+// Step is one part of a rule as evaluated on a record: whether it matched,
+// where, and its parts.
+type Step struct {
+	Expr     string     `json:"expr"`
+	Matched  bool       `json:"matched"`
+	Evidence []Evidence `json:"evidence,omitempty"`
+	Parts    []Step     `json:"parts,omitempty"`
+}
+
+// Evidence is a matched span: code-point offsets into the record's text.
+type Evidence struct {
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+	Text  string `json:"text,omitempty"`
+}
+
+// Explain evaluates rule i on tokens part by part.
+func (m *Matcher) Explain(i int, tokens []Token) Step {
+	occs := m.collect(tokens, nil)
+	slices.SortStableFunc(occs, func(a, b occ) int { return cmp.Compare(a.term, b.term) })
+	ev := evaluator{tokens: tokens, occs: occs}
+	var walk func(p *prog, sp Speaker) Step
+	walk = func(p *prog, sp Speaker) Step {
+		ok, spans := ev.eval(p, sp)
+		st := Step{Expr: p.src.String(), Matched: ok}
+		for _, s := range tidy(spans) {
+			st.Evidence = append(st.Evidence, Evidence{Start: s.Start, End: s.End})
+		}
+		inner := sp
+		if p.op == opScope {
+			inner = p.speaker
+		}
+		// a | b | c is parsed as ((a | b) | c): list its operands flat.
+		var operands func(c *prog) []*prog
+		operands = func(c *prog) []*prog {
+			if c == nil {
+				return nil
+			}
+			if (p.op == opOr || p.op == opAnd) && c.op == p.op {
+				return append(operands(c.l), operands(c.r)...)
+			}
+			return []*prog{c}
+		}
+		for _, c := range append(operands(p.l), operands(p.r)...) {
+			st.Parts = append(st.Parts, walk(c, inner))
+		}
+		return st
+	}
+	return walk(m.progs[i], anySpeaker)
 }
 
 func splitPhrase(text string, tok Tokenizer) []string {

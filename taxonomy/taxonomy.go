@@ -371,6 +371,60 @@ func (tg *Tagger) Tag(tokens []Token) ([]TagHit, []Hit) {
 	return kept, extra
 }
 
+// Explanation says why a node is or is not tagged on a record.
+type Explanation struct {
+	Node       string   `json:"node"`
+	Rule       string   `json:"rule"`
+	Matched    bool     `json:"matched"` // the node's rule matched
+	Tagged     bool     `json:"tagged"`  // and the tag was kept
+	ShadowedBy []string `json:"shadowed_by,omitempty"`
+	Steps      Step     `json:"steps"`
+}
+
+// ErrNoRule is a node tagged only through its children.
+var ErrNoRule = errors.New("taxonomy: the node has no rule of its own (it is tagged through the nodes below it)")
+
+// Explain evaluates a node's rule on tokens part by part and says whether
+// the tag was kept or shadowed by a more specific one.
+func (tg *Tagger) Explain(nodeID string, tokens []Token) (*Explanation, error) {
+	n, ok := tg.tax.Node(nodeID)
+	if !ok {
+		return nil, fmt.Errorf("taxonomy: no node %q", nodeID)
+	}
+	rule := -1
+	for i, rn := range tg.tax.ruleNodes {
+		if rn == n {
+			rule = i
+			break
+		}
+	}
+	if rule < 0 {
+		return nil, ErrNoRule
+	}
+	ex := &Explanation{Node: n.ID, Rule: n.Rule, Steps: tg.m.Explain(rule, tokens)}
+	ex.Matched = ex.Steps.Matched && len(ex.Steps.Evidence) > 0
+	kept, _ := tg.Tag(tokens)
+	for _, h := range kept {
+		if h.Node == n {
+			ex.Tagged = true
+		}
+	}
+	if ex.Matched && !ex.Tagged {
+		var mine []Span
+		for _, h := range tg.m.Match(tokens) {
+			if h.Rule == rule {
+				mine = h.Evidence
+			}
+		}
+		for _, h := range kept {
+			if h.Node != n && (IsAncestor(n, h.Node) || inside(mine, h.Evidence)) {
+				ex.ShadowedBy = append(ex.ShadowedBy, h.Node.ID)
+			}
+		}
+	}
+	return ex, nil
+}
+
 // inside reports whether every span of a lies within a strictly longer span
 // of b: 地库 matched only as part of 地库漏水 belongs to the node that
 // matched the longer term, not to a second node.
