@@ -53,18 +53,14 @@ func (e *Engine) Escalate() error {
 	e.mu.RLock()
 	cfg := e.cfg
 	e.mu.RUnlock()
+	// The escalation index is ordered by time: read only what is due.
 	var due []uint64
 	err := e.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
-			var al struct {
-				Status         string     `json:"status"`
-				NextEscalation *time.Time `json:"next_escalation"`
-			}
-			if json.Unmarshal(v, &al) == nil && al.Status == StatusOpen && al.NextEscalation != nil && !al.NextEscalation.After(now) {
-				due = append(due, binary.BigEndian.Uint64(k))
-			}
-			return nil
-		})
+		c := tx.Bucket(bucketDue).Cursor()
+		for k, _ := c.First(); k != nil && int64(binary.BigEndian.Uint64(k)) <= now.UnixNano(); k, _ = c.Next() {
+			due = append(due, binary.BigEndian.Uint64(k[8:]))
+		}
+		return nil
 	})
 	if err != nil || len(due) == 0 {
 		return err

@@ -30,6 +30,7 @@ var (
 	bucketOutbox  = []byte("outbox")        // seq → Delivery JSON
 	bucketDead    = []byte("outbox_dead")   // deliveries that ran out of attempts
 	bucketAlertMT = []byte("alert_meta")
+	bucketDue     = []byte("alert_due") // next escalation (unix ns) + seq → nothing: what Escalate must look at
 	keyConfig     = []byte("routing")
 )
 
@@ -148,8 +149,21 @@ func Open(c *index.Corpus, defaults *Config, opt Options) (*Engine, error) {
 	e := &Engine{db: c.Store().DB(), loc: c.Location(), opt: opt, kick: make(chan struct{}, 1), done: make(chan struct{}),
 		stats: Stats{Raised: map[string]int64{}}}
 	err := e.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketAlerts, bucketGroups, bucketByRec, bucketSeen, bucketCounts, bucketMembers, bucketOutbox, bucketDead, bucketAlertMT} {
+		backfill := tx.Bucket(bucketDue) == nil
+		for _, b := range [][]byte{bucketAlerts, bucketGroups, bucketByRec, bucketSeen, bucketCounts, bucketMembers, bucketOutbox, bucketDead, bucketAlertMT, bucketDue} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		if backfill { // a store from before the due index
+			if err := tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
+				var al Alert
+				if err := json.Unmarshal(v, &al); err != nil {
+					return err
+				}
+				al.Seq = binary.BigEndian.Uint64(k)
+				return schedule(tx, &al, nil)
+			}); err != nil {
 				return err
 			}
 		}
@@ -622,12 +636,49 @@ func fillMembers(tx *bolt.Tx, al *Alert) {
 	}
 }
 
+// putAlert stores an alert and keeps the escalation index in step with
+// its status and next escalation.
 func putAlert(tx *bolt.Tx, al *Alert) error {
+	var prev *time.Time
+	if v := tx.Bucket(bucketAlerts).Get(seqKey(al.Seq)); v != nil {
+		var old struct {
+			Status         string     `json:"status"`
+			NextEscalation *time.Time `json:"next_escalation"`
+		}
+		if err := json.Unmarshal(v, &old); err != nil {
+			return err
+		}
+		if old.Status == StatusOpen {
+			prev = old.NextEscalation
+		}
+	}
 	b, err := json.Marshal(al)
 	if err != nil {
 		return err
 	}
-	return tx.Bucket(bucketAlerts).Put(seqKey(al.Seq), b)
+	if err := tx.Bucket(bucketAlerts).Put(seqKey(al.Seq), b); err != nil {
+		return err
+	}
+	return schedule(tx, al, prev)
+}
+
+func dueKey(at time.Time, seq uint64) []byte {
+	return append(seqKey(uint64(at.UnixNano())), seqKey(seq)...)
+}
+
+// schedule moves an alert's entry in the escalation index from prev to its
+// current next escalation (none unless it is open).
+func schedule(tx *bolt.Tx, al *Alert, prev *time.Time) error {
+	due := tx.Bucket(bucketDue)
+	if prev != nil {
+		if err := due.Delete(dueKey(*prev, al.Seq)); err != nil {
+			return err
+		}
+	}
+	if al.Status == StatusOpen && al.NextEscalation != nil {
+		return due.Put(dueKey(*al.NextEscalation, al.Seq), nil)
+	}
+	return nil
 }
 
 // Delivery is one webhook call waiting in the outbox.

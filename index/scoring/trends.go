@@ -83,7 +83,7 @@ type Error = index.QueryError
 type group struct {
 	key, name      string
 	org, node, dim string
-	channel, kind  string // "" = the filter's
+	split          string // "channel" or "kind": one series per value, summed in one pass
 }
 
 // Scorer answers from a corpus's rollups.
@@ -211,11 +211,30 @@ func (s *Scorer) Trend(q TrendQuery) (*Trend, error) {
 				return err
 			}
 		}
+		type part struct {
+			key, name string
+			sums      map[string]*index.Counts
+		}
+		var parts []part
 		for _, g := range groups {
+			if g.split != "" {
+				bySplit, err := s.sumSplit(v, &q.Filter, g, from, to, periodOf)
+				if err != nil {
+					return err
+				}
+				for _, k := range sortedKeys(bySplit) {
+					parts = append(parts, part{k, k, bySplit[k]})
+				}
+				continue
+			}
 			sums := map[string]*index.Counts{}
 			if err := s.sum(v, &q.Filter, g, from, to, periodOf, sums); err != nil {
 				return err
 			}
+			parts = append(parts, part{g.key, g.name, sums})
+		}
+		for _, g := range parts {
+			sums := g.sums
 			se := Series{Key: g.key, Name: g.name, Points: make([]Point, len(periods))}
 			var all, allTotal index.Counts
 			for i, p := range periods {
@@ -237,32 +256,38 @@ func (s *Scorer) Trend(q TrendQuery) (*Trend, error) {
 	return t, err
 }
 
+// addTo adds n to out[p].
+func addTo(out map[string]*index.Counts, p string, n *index.Counts) {
+	acc := out[p]
+	if acc == nil {
+		acc = new(index.Counts)
+		out[p] = acc
+	}
+	acc.Add(n)
+}
+
 // sum adds group g's cells in [from, to] into out by period.
 func (s *Scorer) sum(v *index.RollupView, f *Filter, g group, from, to string, periodOf func(string) string, out map[string]*index.Counts) error {
-	add := func(day string, n *index.Counts) {
-		p := periodOf(day)
-		acc := out[p]
-		if acc == nil {
-			acc = new(index.Counts)
-			out[p] = acc
-		}
-		acc.Add(n)
-	}
-	if g.channel == "" && g.kind == "" {
-		return v.EachDay(g.org, g.node, g.dim, from, to, f.keeper(), add)
-	}
-	return v.Each(g.org, g.node, g.dim, from, to, func(c index.Cell, n *index.Counts) {
-		if !f.match(c) || (g.channel != "" && c.Channel != g.channel) || (g.kind != "" && c.Kind != g.kind) {
+	return v.EachDay(g.org, g.node, g.dim, from, to, f.keeper(), func(day string, n *index.Counts) { addTo(out, periodOf(day), n) })
+}
+
+// sumSplit sums g's cells by channel or kind, then by period, in one pass.
+func (s *Scorer) sumSplit(v *index.RollupView, f *Filter, g group, from, to string, periodOf func(string) string) (map[string]map[string]*index.Counts, error) {
+	out := map[string]map[string]*index.Counts{}
+	err := v.Each(g.org, g.node, g.dim, from, to, func(c index.Cell, n *index.Counts) {
+		if !f.match(c) {
 			return
 		}
-		p := periodOf(c.Day)
-		acc := out[p]
-		if acc == nil {
-			acc = new(index.Counts)
-			out[p] = acc
+		k := c.Channel
+		if g.split == "kind" {
+			k = c.Kind
 		}
-		acc.Add(n)
+		if out[k] == nil {
+			out[k] = map[string]*index.Counts{}
+		}
+		addTo(out[k], periodOf(c.Day), n)
 	})
+	return out, err
 }
 
 // groups lists the series of a query.
@@ -306,32 +331,8 @@ func (s *Scorer) groups(v *index.RollupView, q *TrendQuery) ([]group, error) {
 		}
 		return out, nil
 	case "channel", "kind":
-		seen := map[string]bool{}
-		from, to := q.Filter.days()
-		err := v.Each(base.org, base.node, base.dim, from, to, func(c index.Cell, _ *index.Counts) {
-			if q.match(c) {
-				if q.GroupBy == "channel" {
-					seen[c.Channel] = true
-				} else {
-					seen[c.Kind] = true
-				}
-			}
-		})
-		if err != nil {
-			return nil, err
-		}
-		var out []group
-		for _, k := range sortedKeys(seen) {
-			g := base
-			g.key, g.name = k, k
-			if q.GroupBy == "channel" {
-				g.channel = k
-			} else {
-				g.kind = k
-			}
-			out = append(out, g)
-		}
-		return out, nil
+		base.split = q.GroupBy
+		return []group{base}, nil
 	case "org":
 		level := q.OrgLevel
 		if level == 0 {
