@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -78,17 +77,8 @@ func (s *Server) actAlert(c echo.Context) error {
 		By   string `json:"by"`
 		Note string `json:"note"`
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10))
-	if err != nil {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "body over 64 KiB"}
-	}
-	if !utf8.Valid(b) {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body is not valid UTF-8"}
-	}
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &body); err != nil {
-			return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "want {\"by\": \"…\", \"note\": \"…\"}"}
-		}
+	if err := decodeSmallJSON(c, &body); err != nil {
+		return err
 	}
 	if strings.TrimSpace(body.By) == "" {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: "by", Message: "required: who takes the action"}

@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -16,16 +13,12 @@ import (
 
 	"dongting/analyzer"
 	"dongting/api"
-	"dongting/data"
-	"dongting/index"
 	"dongting/index/access"
-	"dongting/index/alerts"
 	"dongting/index/indextest"
 )
 
 type authServer struct {
-	*httptest.Server
-	keys    *access.Keys
+	*corpusServer
 	secrets map[string]string // name → secret
 }
 
@@ -33,38 +26,18 @@ type authServer struct {
 // projects of two regions, each with a red line (so each has an alert).
 func newAuthServer(t *testing.T, limits api.Limits) *authServer {
 	t.Helper()
-	c := indextest.Open(t, index.Options{Dir: t.TempDir()})
-	routing, _ := fs.ReadFile(data.FS(), "alerts/routing.yaml")
-	cfg, err := alerts.ParseConfig(routing)
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := alerts.Open(c, cfg, alerts.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := access.Open(c.Store().DB(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := startServer(t, limits, true)
 	now := time.Now().Add(-time.Hour).Format(time.RFC3339)
 	var recs []analyzer.Record
 	for i, org := range []string{"华南区域/深圳/碧海花园", "华南区域/深圳/碧海花园", "华南区域/广州/云山府", "华东区域/杭州/西溪云庐", "华东区域/杭州/西溪云庐", "华东区域/杭州/西溪云庐"} {
 		recs = append(recs, analyzer.Record{ID: fmt.Sprintf("r%d", i), Kind: "complaint", Channel: "400", Org: org, OccurredAt: now,
 			Text: "3栋电梯困人二十分钟，物业一直没人管，我要打12345投诉！"})
 	}
-	res := indextest.Ingest(t, c, recs)
-	if err := c.WaitIndexed(t.Context(), res[len(res)-1].Seq); err != nil {
+	res := indextest.Ingest(t, cs.corpus, recs)
+	if err := cs.corpus.WaitIndexed(t.Context(), res[len(res)-1].Seq); err != nil {
 		t.Fatal(err)
 	}
-	a := c.Analyzer()
-	srv := httptest.NewServer(mustNew(t, api.Config{Analyzer: a, Corpus: c, Alerts: engine, Keys: keys, Limits: limits, Log: slog.New(slog.DiscardHandler)}).Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		engine.Close()
-		c.Close()
-	})
-	s := &authServer{Server: srv, keys: keys, secrets: map[string]string{}}
+	s := &authServer{corpusServer: cs, secrets: map[string]string{}}
 	for _, k := range []struct{ name, role, scope string }{
 		{"root", access.Admin, ""},
 		{"south-analyst", access.Analyst, "华南区域"},
@@ -72,7 +45,7 @@ func newAuthServer(t *testing.T, limits api.Limits) *authServer {
 		{"south-ingest", access.Ingest, "华南区域"},
 		{"east-admin", access.Admin, "华东区域"},
 	} {
-		_, secret, err := keys.Create(k.name, k.role, k.scope, "test")
+		_, secret, err := cs.keys.Create(k.name, k.role, k.scope, "test")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"runtime"
@@ -18,12 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"dongting/analyzer/analyzertest"
 	"dongting/api"
 	"dongting/data"
-	"dongting/index"
 	"dongting/index/access"
-	"dongting/index/alerts"
 	"dongting/index/demo"
 )
 
@@ -42,33 +36,12 @@ func TestLoad(t *testing.T) {
 		secs = v
 	}
 	before := runtime.NumGoroutine()
-	a := analyzertest.New(t, "property")
-	if err := index.Register(analyzertest.Segmenter(t)); err != nil {
-		t.Fatal(err)
-	}
-	c, err := index.Open(index.Options{Dir: t.TempDir(), Analyzer: a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	routing, _ := fs.ReadFile(data.FS(), "alerts/routing.yaml")
-	cfg, err := alerts.ParseConfig(routing)
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := alerts.Open(c, cfg, alerts.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := access.Open(c.Store().DB(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Keys as in production: an ingest key and an analyst key, with room in
 	// their rate limits for the test's pace.
-	_, ingestKey, _ := keys.Create("load-ingest", access.Ingest, "", "test")
-	_, readKey, _ := keys.Create("load-read", access.Analyst, "", "test")
-	srv := httptest.NewServer(mustNew(t, api.Config{Analyzer: a, Corpus: c, Alerts: engine, Keys: keys,
-		Limits: api.Limits{KeyRate: 10_000, KeyBurst: 10_000}, Log: slog.New(slog.DiscardHandler)}).Handler())
+	ls := startServer(t, api.Limits{KeyRate: 10_000, KeyBurst: 10_000}, true)
+	srv := ls.Server
+	_, ingestKey, _ := ls.keys.Create("load-ingest", access.Ingest, "", "test")
+	_, readKey, _ := ls.keys.Create("load-read", access.Analyst, "", "test")
 	tm, err := demo.Load(data.FS())
 	if err != nil {
 		t.Fatal(err)
@@ -162,11 +135,7 @@ func TestLoad(t *testing.T) {
 		}
 	}()
 	wg.Wait()
-	srv.Close()
-	engine.Close()
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
+	ls.close()
 	client.CloseIdleConnections()
 
 	if len(failures) > 0 {

@@ -14,15 +14,16 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"dongting/analyzer/analyzertest"
 	"dongting/api"
 	"dongting/data"
 	"dongting/index"
 	"dongting/index/access"
 	"dongting/index/alerts"
+	"dongting/index/indextest"
 )
 
 type corpusServer struct {
@@ -30,20 +31,21 @@ type corpusServer struct {
 	corpus *index.Corpus
 	logs   *bytes.Buffer
 	alerts *alerts.Engine
+	keys   *access.Keys // nil: keys not enforced
+	once   sync.Once
 }
 
+// newCorpusServer serves a real corpus with alerts, keys not enforced.
 func newCorpusServer(t *testing.T, limits api.Limits) *corpusServer {
+	return startServer(t, limits, false)
+}
+
+// startServer serves a real corpus (bbolt and Bleve in t.TempDir()) with
+// its alert engine through the real echo server; withKeys enforces API keys.
+func startServer(t *testing.T, limits api.Limits, withKeys bool) *corpusServer {
 	t.Helper()
-	a := analyzertest.New(t, "property")
-	if err := index.Register(analyzertest.Segmenter(t)); err != nil {
-		t.Fatal(err)
-	}
 	metrics := api.NewMetrics()
-	c, err := index.Open(index.Options{Dir: t.TempDir(), Analyzer: a, OnIndexed: metrics.OnIndexed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := new(bytes.Buffer)
+	c := indextest.Open(t, index.Options{Dir: t.TempDir(), OnIndexed: metrics.OnIndexed})
 	routing, err := fs.ReadFile(data.FS(), "alerts/routing.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -56,13 +58,25 @@ func newCorpusServer(t *testing.T, limits api.Limits) *corpusServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(mustNew(t, api.Config{Analyzer: a, Corpus: c, Log: slog.New(slog.NewJSONHandler(logs, nil)), Limits: limits, Metrics: metrics, Alerts: engine}).Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		engine.Close()
-		c.Close()
+	s := &corpusServer{corpus: c, logs: new(bytes.Buffer), alerts: engine}
+	if withKeys {
+		if s.keys, err = access.Open(c.Store().DB(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Server = httptest.NewServer(mustNew(t, api.Config{Analyzer: c.Analyzer(), Corpus: c, Log: slog.New(slog.NewJSONHandler(s.logs, nil)),
+		Limits: limits, Metrics: metrics, Alerts: engine, Keys: s.keys}).Handler())
+	t.Cleanup(s.close)
+	return s
+}
+
+// close stops the server, the engine and the corpus (once).
+func (s *corpusServer) close() {
+	s.once.Do(func() {
+		s.Server.Close()
+		s.alerts.Close()
+		s.corpus.Close()
 	})
-	return &corpusServer{srv, c, logs, engine}
 }
 
 func do(t *testing.T, method, url, ctype string, body io.Reader) (int, map[string]any) {
@@ -404,7 +418,7 @@ func TestOpenAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	routes := api.Routes(mustNew(t, api.Config{Analyzer: analyzertest.New(t, "property"), Corpus: s.corpus, Alerts: s.alerts, Keys: keys}))
+	routes := api.Routes(mustNew(t, api.Config{Analyzer: s.corpus.Analyzer(), Corpus: s.corpus, Alerts: s.alerts, Keys: keys}))
 	served := map[string]bool{}
 	for _, r := range routes {
 		p := r

@@ -517,7 +517,7 @@ func (r *rollups) apply(tx *bolt.Tx, changes []Change) error {
 	if err != nil {
 		return err
 	}
-	if err := b.Put(seqKey(seq), buf); err != nil {
+	if err := b.Put(SeqKey(seq), buf); err != nil {
 		return fmt.Errorf("rollups: %w", err)
 	}
 	tx.OnCommit(func() {
@@ -612,7 +612,7 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 			return err
 		}
 		for _, seq := range folded {
-			if err := lb.Delete(seqKey(seq)); err != nil {
+			if err := lb.Delete(SeqKey(seq)); err != nil {
 				return err
 			}
 		}
@@ -817,7 +817,7 @@ func (r *rollups) rebuild(db *bolt.DB, progress func(done int)) error {
 		var last uint64
 		err := db.View(func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucketRecords).Cursor()
-			for k, v := c.Seek(seqKey(after + 1)); k != nil && len(changes) < chunk; k, v = c.Next() {
+			for k, v := c.Seek(SeqKey(after + 1)); k != nil && len(changes) < chunk; k, v = c.Next() {
 				st, err := decodeStored(v)
 				if err != nil {
 					return fmt.Errorf("entry %d: %w", binary.BigEndian.Uint64(k), err)

@@ -149,7 +149,7 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 			return fmt.Errorf("index: record %q: %w", st.Record.ID, err)
 		}
 	}
-	b.SetInternal(keyWatermark, seqKey(upTo))
+	b.SetInternal(keyWatermark, SeqKey(upTo))
 	if err := s.idx.Batch(b); err != nil {
 		return fmt.Errorf("index: batch: %w", err)
 	}

@@ -157,7 +157,8 @@ func (s *Store) HashCustomer(id string) string {
 	return "c_" + hex.EncodeToString(m.Sum(nil)[:12])
 }
 
-func seqKey(seq uint64) []byte {
+// SeqKey is a sequence number as a sortable bbolt key (8 bytes, big-endian).
+func SeqKey(seq uint64) []byte {
 	var k [8]byte
 	binary.BigEndian.PutUint64(k[:], seq)
 	return k[:]
@@ -205,10 +206,10 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 			if err != nil {
 				return err
 			}
-			if err := recs.Put(seqKey(seq), b); err != nil {
+			if err := recs.Put(SeqKey(seq), b); err != nil {
 				return err
 			}
-			if err := ids.Put(id, seqKey(seq)); err != nil {
+			if err := ids.Put(id, SeqKey(seq)); err != nil {
 				return err
 			}
 			out[i].ID, out[i].Seq = it.Record.ID, seq
@@ -249,7 +250,7 @@ func (s *Store) Delete(id string, now time.Time) (uint64, error) {
 		if err != nil {
 			return err
 		}
-		if err := recs.Put(seqKey(seq), b); err != nil {
+		if err := recs.Put(SeqKey(seq), b); err != nil {
 			return err
 		}
 		return ids.Delete([]byte(id))
@@ -319,7 +320,7 @@ func (s *Store) Scan(after uint64, limit int, fn func(*Stored) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketRecords).Cursor()
 		n := 0
-		for k, v := c.Seek(seqKey(after + 1)); k != nil && n < limit; k, v = c.Next() {
+		for k, v := c.Seek(SeqKey(after + 1)); k != nil && n < limit; k, v = c.Next() {
 			st := new(Stored)
 			if err := json.Unmarshal(v, st); err != nil {
 				return fmt.Errorf("store: entry %d: %w", binary.BigEndian.Uint64(k), err)

@@ -194,12 +194,7 @@ func (m *Main) benchFull(ctx context.Context, c *common, g *demo.Generator, n in
 	}
 	// Every generated record is evaluated for alerts (max_age covers the
 	// year; the clock stands at the generator's end), the worst case.
-	routing, err := fs.ReadFile(fsys, "alerts/routing.yaml")
-	if err != nil {
-		corpus.Close()
-		return 0, err
-	}
-	cfg, err := alerts.ParseConfig(routing)
+	cfg, err := routing(fsys)
 	if err != nil {
 		corpus.Close()
 		return 0, err

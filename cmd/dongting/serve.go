@@ -57,6 +57,15 @@ func (m *Main) openCorpus(c *common, sf *storeFlags, log *slog.Logger, onIndexed
 // openAlerts attaches the alert engine to a corpus, with the routing in
 // data/alerts/routing.yaml unless one was stored over the API.
 func (m *Main) openAlerts(corpus *index.Corpus, fsys fs.FS, log *slog.Logger) (*alerts.Engine, error) {
+	cfg, err := routing(fsys)
+	if err != nil {
+		return nil, err
+	}
+	return alerts.Open(corpus, cfg, alerts.Options{Log: log})
+}
+
+// routing reads data/alerts/routing.yaml.
+func routing(fsys fs.FS) (*alerts.Config, error) {
 	b, err := fs.ReadFile(fsys, "alerts/routing.yaml")
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
@@ -65,7 +74,7 @@ func (m *Main) openAlerts(corpus *index.Corpus, fsys fs.FS, log *slog.Logger) (*
 	if err != nil {
 		return nil, fmt.Errorf("alerts/routing.yaml: %w", err)
 	}
-	return alerts.Open(corpus, cfg, alerts.Options{Log: log})
+	return cfg, nil
 }
 
 // bootstrapKey makes sure an admin can get in: with demo data it rotates a

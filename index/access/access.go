@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"dongting/index"
 )
 
 var bucketKeys = []byte("api_keys") // key id → Key JSON
@@ -221,9 +222,7 @@ func (k *Keys) Record(e Entry) error {
 		if err != nil {
 			return err
 		}
-		var key [8]byte
-		binary.BigEndian.PutUint64(key[:], e.Seq)
-		return b.Put(key[:], v)
+		return b.Put(index.SeqKey(e.Seq), v)
 	})
 	if err != nil {
 		return fmt.Errorf("access: audit: %w", err)
@@ -243,9 +242,7 @@ func (k *Keys) Audit(before uint64, action string, limit int) ([]Entry, error) {
 		c := b.Cursor()
 		kk, v := c.Last()
 		if before > 0 {
-			var key [8]byte
-			binary.BigEndian.PutUint64(key[:], before)
-			if kk, v = c.Seek(key[:]); kk == nil {
+			if kk, v = c.Seek(index.SeqKey(before)); kk == nil {
 				kk, v = c.Last()
 			} else {
 				kk, v = c.Prev()

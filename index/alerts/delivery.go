@@ -107,10 +107,14 @@ func (e *Engine) Escalate() error {
 // stale timestamps, as with Stripe's webhooks.
 func Sign(secret string, t time.Time, body []byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
+	return "t=" + ts + ",v1=" + mac(secret, ts, body)
+}
+
+func mac(secret, ts string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(ts + "."))
 	m.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // Verify checks a signature header against a body.
@@ -132,10 +136,7 @@ func Verify(secret, header string, body []byte, now time.Time, tolerance time.Du
 	if d := now.Sub(time.Unix(sec, 0)).Abs(); d > tolerance {
 		return errors.New("signature timestamp outside the tolerance")
 	}
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(ts + "."))
-	m.Write(body)
-	if !hmac.Equal([]byte(hex.EncodeToString(m.Sum(nil))), []byte(sig)) {
+	if !hmac.Equal([]byte(mac(secret, ts, body)), []byte(sig)) {
 		return errors.New("signature mismatch")
 	}
 	return nil
@@ -180,22 +181,22 @@ func (e *Engine) Deliver(ctx context.Context) {
 		_ = e.db.Update(func(tx *bolt.Tx) error {
 			out := tx.Bucket(bucketOutbox)
 			if err == nil {
-				return out.Delete(seqKey(it.seq))
+				return out.Delete(index.SeqKey(it.seq))
 			}
 			d.Attempts++
 			d.LastError = err.Error()
 			if d.Attempts >= e.opt.MaxAttempts {
 				b, _ := json.Marshal(d)
-				if err := tx.Bucket(bucketDead).Put(seqKey(it.seq), b); err != nil {
+				if err := tx.Bucket(bucketDead).Put(index.SeqKey(it.seq), b); err != nil {
 					return err
 				}
-				return out.Delete(seqKey(it.seq))
+				return out.Delete(index.SeqKey(it.seq))
 			}
 			backoff := min(e.opt.Backoff<<min(d.Attempts-1, 20), time.Hour)
 			backoff += time.Duration(rand.Int64N(int64(backoff)/5 + 1)) // jitter: receivers that come back are not stampeded
 			d.NextAt = now.Add(backoff)
 			b, _ := json.Marshal(d)
-			return out.Put(seqKey(it.seq), b)
+			return out.Put(index.SeqKey(it.seq), b)
 		})
 		e.statsMu.Lock()
 		if err == nil {
@@ -284,7 +285,7 @@ func (e *Engine) List(q ListQuery) ([]*Alert, error) {
 		if q.Before != "" {
 			// Seek lands on the first id ≥ before; the one before it is
 			// the newest older alert.
-			if k, v = c.Seek(seqKey(before)); k == nil {
+			if k, v = c.Seek(index.SeqKey(before)); k == nil {
 				k, v = c.Last()
 			} else {
 				k, v = c.Prev()

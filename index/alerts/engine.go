@@ -250,12 +250,6 @@ func (e *Engine) Stats() Stats {
 	return out
 }
 
-func seqKey(seq uint64) []byte {
-	var k [8]byte
-	binary.BigEndian.PutUint64(k[:], seq)
-	return k[:]
-}
-
 func alertID(seq uint64) string { return fmt.Sprintf("al-%08d", seq) }
 
 func parseID(id string) (uint64, bool) {
@@ -320,7 +314,7 @@ func (e *Engine) evaluate(tx *bolt.Tx, changes []index.Change) error {
 			if isNew {
 				raised[s.source]++
 			}
-			if err := tx.Bucket(bucketByRec).Put(recKey, seqKey(seq)); err != nil {
+			if err := tx.Bucket(bucketByRec).Put(recKey, index.SeqKey(seq)); err != nil {
 				return err
 			}
 		}
@@ -394,7 +388,7 @@ func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *index.Stored, at time.Tim
 					out = append(out, signal{source: "repeat", scene: sc, title: "重复投诉"})
 				}
 			}
-			if err := seen.Put(k, append(seqKey(uint64(at.Unix())), r.ID...)); err != nil {
+			if err := seen.Put(k, append(index.SeqKey(uint64(at.Unix())), r.ID...)); err != nil {
 				return nil, err
 			}
 		}
@@ -589,7 +583,7 @@ func (e *Engine) raise(tx *bolt.Tx, cfg *Config, st *index.Stored, s signal, now
 	if err := addMember(tx, seq, st.Record.ID, now); err != nil {
 		return 0, false, err
 	}
-	return seq, true, groups.Put(gk, append(seqKey(seq), seqKey(uint64(al.GroupUntil.UnixNano()))...))
+	return seq, true, groups.Put(gk, append(index.SeqKey(seq), index.SeqKey(uint64(al.GroupUntil.UnixNano()))...))
 }
 
 // addMember counts a record into an alert without rewriting the alert:
@@ -597,19 +591,19 @@ func (e *Engine) raise(tx *bolt.Tx, cfg *Config, st *index.Stored, s signal, now
 func addMember(tx *bolt.Tx, seq uint64, id string, now time.Time) error {
 	counts := tx.Bucket(bucketCounts)
 	var n uint64
-	if v := counts.Get(seqKey(seq)); len(v) == 16 {
+	if v := counts.Get(index.SeqKey(seq)); len(v) == 16 {
 		n = binary.BigEndian.Uint64(v)
 	}
 	if n < maxRecordIDs {
-		if err := tx.Bucket(bucketMembers).Put(binary.BigEndian.AppendUint32(seqKey(seq), uint32(n)), []byte(id)); err != nil {
+		if err := tx.Bucket(bucketMembers).Put(binary.BigEndian.AppendUint32(index.SeqKey(seq), uint32(n)), []byte(id)); err != nil {
 			return err
 		}
 	}
-	return counts.Put(seqKey(seq), append(seqKey(n+1), seqKey(uint64(now.UnixNano()))...))
+	return counts.Put(index.SeqKey(seq), append(index.SeqKey(n+1), index.SeqKey(uint64(now.UnixNano()))...))
 }
 
 func getAlert(tx *bolt.Tx, seq uint64) (*Alert, error) {
-	v := tx.Bucket(bucketAlerts).Get(seqKey(seq))
+	v := tx.Bucket(bucketAlerts).Get(index.SeqKey(seq))
 	if v == nil {
 		return nil, index.ErrNotFound
 	}
@@ -624,13 +618,13 @@ func getAlert(tx *bolt.Tx, seq uint64) (*Alert, error) {
 
 // fillMembers sets the count, last time and record ids kept beside the alert.
 func fillMembers(tx *bolt.Tx, al *Alert) {
-	if v := tx.Bucket(bucketCounts).Get(seqKey(al.Seq)); len(v) == 16 {
+	if v := tx.Bucket(bucketCounts).Get(index.SeqKey(al.Seq)); len(v) == 16 {
 		al.Count = int(binary.BigEndian.Uint64(v))
 		al.LastAt = time.Unix(0, int64(binary.BigEndian.Uint64(v[8:]))).UTC()
 	}
 	al.RecordIDs = al.RecordIDs[:0]
 	c := tx.Bucket(bucketMembers).Cursor()
-	prefix := seqKey(al.Seq)
+	prefix := index.SeqKey(al.Seq)
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		al.RecordIDs = append(al.RecordIDs, string(v))
 	}
@@ -640,7 +634,7 @@ func fillMembers(tx *bolt.Tx, al *Alert) {
 // its status and next escalation.
 func putAlert(tx *bolt.Tx, al *Alert) error {
 	var prev *time.Time
-	if v := tx.Bucket(bucketAlerts).Get(seqKey(al.Seq)); v != nil {
+	if v := tx.Bucket(bucketAlerts).Get(index.SeqKey(al.Seq)); v != nil {
 		var old struct {
 			Status         string     `json:"status"`
 			NextEscalation *time.Time `json:"next_escalation"`
@@ -656,14 +650,14 @@ func putAlert(tx *bolt.Tx, al *Alert) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketAlerts).Put(seqKey(al.Seq), b); err != nil {
+	if err := tx.Bucket(bucketAlerts).Put(index.SeqKey(al.Seq), b); err != nil {
 		return err
 	}
 	return schedule(tx, al, prev)
 }
 
 func dueKey(at time.Time, seq uint64) []byte {
-	return append(seqKey(uint64(at.UnixNano())), seqKey(seq)...)
+	return append(index.SeqKey(uint64(at.UnixNano())), index.SeqKey(seq)...)
 }
 
 // schedule moves an alert's entry in the escalation index from prev to its
@@ -731,7 +725,7 @@ func (e *Engine) notify(tx *bolt.Tx, cfg *Config, al *Alert, level int, event st
 		d := Delivery{Key: fmt.Sprintf("%s:%s:%d:%s", al.ID, event, level, r.ID), Receiver: r.ID, Event: event,
 			Payload: body, NextAt: now, Created: now}
 		b, _ := json.Marshal(d)
-		if err := out.Put(seqKey(seq), b); err != nil {
+		if err := out.Put(index.SeqKey(seq), b); err != nil {
 			return err
 		}
 	}
