@@ -168,7 +168,7 @@ func (c *Corpus) Store() *Store { return c.store }
 
 // Rollups reads the aggregates kept with every commit.
 func (c *Corpus) Rollups() *Rollups {
-	return &Rollups{db: c.store.DB(), r: c.rollups, tax: c.rollups.tax, loc: c.rollups.loc}
+	return &Rollups{db: c.store.DB(), r: c.rollups}
 }
 
 // Location is the time zone of days, weeks and months (rollups, month
@@ -269,15 +269,27 @@ func (c *Corpus) kick() {
 
 // WaitIndexed blocks until the index holds every entry up to seq.
 func (c *Corpus) WaitIndexed(ctx context.Context, seq uint64) error {
+	return c.waitIndexer(ctx, func() (bool, error) {
+		if c.indexed >= seq {
+			return true, nil
+		}
+		if c.lastErr != nil {
+			return false, fmt.Errorf("index: indexer failing: %w", c.lastErr)
+		}
+		return false, nil
+	})
+}
+
+// waitIndexer waits until done (called under c.mu) says so, waking at each
+// index batch, and at least every second.
+func (c *Corpus) waitIndexer(ctx context.Context, done func() (bool, error)) error {
 	for {
 		c.mu.Lock()
-		done, ch, err := c.indexed >= seq, c.waiters, c.lastErr
+		ok, err := done()
+		ch := c.waiters
 		c.mu.Unlock()
-		if done {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("index: indexer failing: %w", err)
+		if ok || err != nil {
+			return err
 		}
 		c.kick()
 		select {
@@ -409,21 +421,9 @@ func (c *Corpus) Ingest(ctx context.Context, recs []*analyzer.Record) ([]Result,
 // indexer does not hold ingest up: the store is the source of truth and the
 // index catches up from it once it recovers.
 func (c *Corpus) throttle(ctx context.Context) error {
-	for {
-		c.mu.Lock()
-		behind, ch, failing := len(c.pending) >= maxPending, c.waiters, c.lastErr != nil
-		c.mu.Unlock()
-		if !behind || failing {
-			return nil
-		}
-		c.kick()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
-	}
+	return c.waitIndexer(ctx, func() (bool, error) {
+		return len(c.pending) < maxPending || c.lastErr != nil, nil
+	})
 }
 
 // prepare analyzes one record and turns it into what the store keeps: PII

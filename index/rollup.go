@@ -858,17 +858,15 @@ func (r *rollups) rebuild(db *bolt.DB, progress func(done int)) error {
 
 // Rollups reads the aggregates.
 type Rollups struct {
-	db  *bolt.DB
-	r   *rollups
-	tax *taxonomy.Taxonomy
-	loc *time.Location
+	db *bolt.DB
+	r  *rollups
 }
 
 // Location is the time zone the cells' days are in.
-func (r *Rollups) Location() *time.Location { return r.loc }
+func (r *Rollups) Location() *time.Location { return r.r.loc }
 
 // Taxonomy is the tree the nodes come from.
-func (r *Rollups) Taxonomy() *taxonomy.Taxonomy { return r.tax }
+func (r *Rollups) Taxonomy() *taxonomy.Taxonomy { return r.r.tax }
 
 // View runs fn in one read transaction, so a multi-series answer is
 // consistent.

@@ -91,6 +91,55 @@ func startChild(t *testing.T, dir string, env ...string) *child {
 	return c
 }
 
+// checkIntact waits for the index to catch up after a restart and checks
+// the store: every acknowledged record there, every stored record
+// indexed, searchable, and counted once in the rollups. It returns the
+// number of records stored.
+func (c *child) checkIntact(t *testing.T, key string, acked []string) int {
+	t.Helper()
+	var st map[string]any
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st = getJSON(t, c.base+"/api/v1/status", key)
+		if st["index_lag"] == 0.0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("index did not catch up after the restart: %v", st)
+		}
+	}
+	records := int(st["records"].(float64))
+	if records < len(acked) || st["index_docs"] != st["records"] {
+		t.Fatalf("after the restart: %v, %d acknowledged", st, len(acked))
+	}
+	for _, id := range acked {
+		resp := authed(t, "GET", c.base+"/api/v1/records/"+id, key, "", nil)
+		if resp == nil || resp.StatusCode != 200 {
+			t.Fatalf("acknowledged %s lost", id)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if res := getJSON(t, c.base+"/api/v1/search?size=1", key); int(res["total"].(float64)) != records {
+		t.Errorf("searchable %v, stored %d", res["total"], records)
+	}
+	if v := c.volume(t, key); v != records {
+		t.Errorf("rollups count %d records, the store holds %d", v, records)
+	}
+	return records
+}
+
+// volume is the records the rollups count over the last two years.
+func (c *child) volume(t *testing.T, key string) int {
+	t.Helper()
+	from, to := time.Now().AddDate(-2, 0, 0).Format(time.DateOnly), time.Now().AddDate(0, 0, 2).Format(time.DateOnly)
+	tr := getJSON(t, c.base+"/api/v1/trends?metric=volume&interval=month&from="+from+"&to="+to, key)
+	series, _ := tr["series"].([]any)
+	if len(series) != 1 {
+		t.Fatalf("trend: %v", tr)
+	}
+	return int(series[0].(map[string]any)["total"].(map[string]any)["value"].(float64))
+}
+
 // TestCrashLosesNothingAcknowledged streams batches at the real program,
 // kills it with SIGKILL mid-ingest, restarts it, and checks that every
 // acknowledged record is stored, searchable once the index has caught up,
@@ -186,47 +235,8 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	mu.Unlock()
 
 	c = startChild(t, dir)
-	var st map[string]any
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		st = getJSON(t, c.base+"/api/v1/status", key)
-		if st["index_lag"] == 0.0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("index did not catch up: %v", st)
-		}
-	}
-	records := int(st["records"].(float64))
+	records := c.checkIntact(t, key, want)
 	t.Logf("%d records acknowledged before SIGKILL, %d stored after the restart", len(want), records)
-	if records < len(want) || st["index_docs"] != st["records"] {
-		t.Fatalf("after the crash: %v, %d acknowledged", st, len(want))
-	}
-	for _, id := range want {
-		resp := authed(t, "GET", c.base+"/api/v1/records/"+id, key, "", nil)
-		if resp == nil {
-			t.Fatal("no answer")
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("acknowledged %s lost: %d", id, resp.StatusCode)
-		}
-	}
-	if res := getJSON(t, c.base+"/api/v1/search?size=1", key); int(res["total"].(float64)) != records {
-		t.Errorf("searchable %v, stored %d", res["total"], records)
-	}
-	volume := func() int {
-		from, to := time.Now().AddDate(-2, 0, 0).Format(time.DateOnly), time.Now().AddDate(0, 0, 2).Format(time.DateOnly)
-		tr := getJSON(t, c.base+"/api/v1/trends?metric=volume&interval=month&from="+from+"&to="+to, key)
-		series, _ := tr["series"].([]any)
-		if len(series) != 1 {
-			t.Fatalf("trend: %v", tr)
-		}
-		return int(series[0].(map[string]any)["total"].(map[string]any)["value"].(float64))
-	}
-	if v := volume(); v != records {
-		t.Errorf("rollups count %d records, the store holds %d", v, records)
-	}
 	// Re-sending what was acknowledged changes nothing.
 	g = demo.NewGenerator(tm, 5, time.Now())
 	resp := authed(t, "POST", c.base+"/api/v1/records/batch?wait=indexed", key, "application/x-ndjson", bytes.NewReader(batch(200, 0)))
@@ -234,7 +244,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		t.Fatal("no answer")
 	}
 	resp.Body.Close()
-	if v := volume(); v != records {
+	if v := c.volume(t, key); v != records {
 		t.Errorf("after a re-send the rollups count %d, want %d", v, records)
 	}
 	if strings.Contains(c.errs.String(), `"level":"ERROR"`) {
@@ -310,30 +320,5 @@ func TestDiskFull(t *testing.T) {
 	c.cmd.Wait()
 
 	c = startChild(t, dir) // room again
-	var st map[string]any
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		st = getJSON(t, c.base+"/api/v1/status", key)
-		if st["index_lag"] == 0.0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("index did not catch up after the restart: %v", st)
-		}
-	}
-	records := int(st["records"].(float64))
-	if records < len(acked) || st["index_docs"] != st["records"] {
-		t.Fatalf("after the restart: %v, %d acknowledged", st, len(acked))
-	}
-	for _, id := range acked {
-		resp := authed(t, "GET", c.base+"/api/v1/records/"+id, key, "", nil)
-		if resp == nil || resp.StatusCode != 200 {
-			t.Fatalf("acknowledged %s lost", id)
-		}
-		resp.Body.Close()
-	}
-	from, to := time.Now().AddDate(-2, 0, 0).Format(time.DateOnly), time.Now().AddDate(0, 0, 2).Format(time.DateOnly)
-	tr := getJSON(t, c.base+"/api/v1/trends?metric=volume&interval=month&from="+from+"&to="+to, key)
-	if v := int(tr["series"].([]any)[0].(map[string]any)["total"].(map[string]any)["value"].(float64)); v != records {
-		t.Errorf("rollups count %d, store holds %d", v, records)
-	}
+	c.checkIntact(t, key, acked)
 }

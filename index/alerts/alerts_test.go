@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -462,5 +463,30 @@ func TestEscalateOnce(t *testing.T) {
 	}
 	if al := l[0]; al.Step != 1 || !slices.Equal(al.Notified, []int{3, 2}) {
 		t.Fatalf("escalated to step %d, notified %v", al.Step, al.Notified)
+	}
+}
+
+// TestDeadLetters: a receiver that never recovers gets 15 attempts, then
+// the delivery moves to the dead letters with its last error.
+func TestDeadLetters(t *testing.T) {
+	down := newReceiver(t, 1_000_000)
+	cfg := defaults(t)
+	cfg.Receivers = []alerts.Receiver{{ID: "proj", Org: project, URL: down.URL, Secret: secret}}
+	t0, _ := time.Parse(time.RFC3339, start)
+	clk := &clock{t: t0}
+	v := open(t, t.TempDir(), cfg, clk)
+	defer v.close()
+	v.ingest(t, v.rec("r1", project, entrap, time.Minute))
+	var ob alerts.Outbox
+	waitFor(t, "a dead letter", func() bool {
+		clk.Add(time.Hour) // past any backoff (capped at an hour)
+		ob, _ = v.engine.Outbox()
+		return ob.Dead == 1
+	})
+	down.mu.Lock()
+	calls := down.calls
+	down.mu.Unlock()
+	if ob.Pending != 0 || calls != 15 || len(ob.DeadOld) != 1 || ob.DeadOld[0].Attempts != 15 || !strings.Contains(ob.DeadOld[0].LastError, "500") {
+		t.Fatalf("outbox %+v after %d calls", ob, calls)
 	}
 }

@@ -646,7 +646,11 @@ func putAlert(tx *bolt.Tx, al *Alert) error {
 			prev = old.NextEscalation
 		}
 	}
-	b, err := json.Marshal(al)
+	// The count, last time and record ids live beside the alert
+	// (alert_counts, alert_members) and are filled in when it is read.
+	stored := *al
+	stored.Count, stored.RecordIDs, stored.LastAt = 0, nil, time.Time{}
+	b, err := json.Marshal(&stored)
 	if err != nil {
 		return err
 	}
