@@ -108,16 +108,11 @@ func New(seg *Segmenter, res *Resources) (*Analyzer, error) {
 	if err != nil {
 		return nil, err
 	}
-	extra := make([]taxonomy.Source, len(res.Signals))
-	for i, s := range res.Signals {
-		extra[i] = s.source()
-	}
-	tok := func(s string) []string { return seg.Cut(norm.Normalize(s).Text) }
-	tagger, err := res.Taxonomy.Compile(tok, extra...)
-	if err != nil {
+	a := &Analyzer{seg: seg, norm: norm, lex: res.Lexicon, signals: res.Signals, stop: res.Stopwords}
+	if a.tagger, err = res.Taxonomy.Compile(a.tokenize, a.signalSources()...); err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)
 	}
-	return &Analyzer{seg: seg, norm: norm, lex: res.Lexicon, tagger: tagger, signals: res.Signals, stop: res.Stopwords}, nil
+	return a, nil
 }
 
 // Taxonomy is the taxonomy the analyzer tags against.
@@ -145,9 +140,13 @@ type Analysis struct {
 
 // Tag is a matched taxonomy node (a touchpoint, or a dimension).
 type Tag struct {
-	ID        string     `json:"id"`
-	Scene     string     `json:"scene,omitempty"`
-	Path      []string   `json:"path"`
+	ID    string   `json:"id"`
+	Scene string   `json:"scene,omitempty"`
+	Path  []string `json:"path"`
+	// Parents are the ids of the node's ancestors, nearest first: what the
+	// record counts under in rollups and searches even after the taxonomy
+	// has changed.
+	Parents   []string   `json:"parents,omitempty"`
 	Rule      string     `json:"rule"`
 	Sentiment Sentiment  `json:"sentiment"`
 	Evidence  []Evidence `json:"evidence"`
@@ -239,10 +238,30 @@ func (a *Analyzer) Explain(r *Record, nodeID string) (*taxonomy.Explanation, err
 }
 
 func (a *Analyzer) analyze(r *Record) (*Analysis, []taxonomy.Token, error) {
-	if err := r.Validate(); err != nil {
+	p, err := a.parse(r)
+	if err != nil {
 		return nil, nil, err
 	}
-	out := &Analysis{ID: r.ID, Redline: []string{}, Tags: []Tag{}, Dimensions: []Tag{}, Signals: []Signal{}, Keywords: []string{}}
+	return a.finish(p, a.tagger), p.tokens, nil
+}
+
+// parsed is a record cut into segments, tokens and scored clauses: all of
+// an analysis that does not depend on the taxonomy.
+type parsed struct {
+	base    Analysis // ID, Text, PII and Sentiment
+	segs    []segment
+	tokens  []taxonomy.Token
+	tokSeg  []int32
+	tokCl   []int32
+	clauses []clause
+	sum     float64
+}
+
+func (a *Analyzer) parse(r *Record) (*parsed, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	out := &Analysis{ID: r.ID}
 	var segs []segment
 	if len(r.Turns) > 0 {
 		texts := make([]string, len(r.Turns))
@@ -374,12 +393,19 @@ func (a *Analyzer) analyze(r *Record) (*Analysis, []taxonomy.Token, error) {
 		}
 	}
 	out.Sentiment = sentimentOf(sum)
+	return &parsed{base: *out, segs: segs, tokens: tokens, tokSeg: tokSeg, tokCl: tokCl, clauses: clauses, sum: sum}, nil
+}
 
-	tags, extra := a.tagger.Tag(tokens)
-	ev := evidenceMaker{segs: segs, tokSeg: tokSeg}
+// finish tags a parsed record with tagger and grades it.
+func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
+	out := new(Analysis)
+	*out = p.base
+	out.Redline, out.Tags, out.Dimensions, out.Signals = []string{}, []Tag{}, []Tag{}, []Signal{}
+	tags, extra := tagger.Tag(p.tokens)
+	ev := evidenceMaker{segs: p.segs, tokSeg: p.tokSeg}
 	for _, h := range tags {
-		t := Tag{ID: h.Node.ID, Scene: h.Node.Scene, Path: h.Node.Path, Rule: h.Rule,
-			Sentiment: a.tagSentiment(h.Evidence, tokCl, clauses, sum), Evidence: ev.spans(h.Evidence)}
+		t := Tag{ID: h.Node.ID, Scene: h.Node.Scene, Path: h.Node.Path, Parents: parentIDs(h.Node), Rule: h.Rule,
+			Sentiment: a.tagSentiment(h.Evidence, p.tokCl, p.clauses, p.sum), Evidence: ev.spans(h.Evidence)}
 		if h.Node.Dimension {
 			t.Scene = ""
 			out.Dimensions = append(out.Dimensions, t)
@@ -390,8 +416,54 @@ func (a *Analyzer) analyze(r *Record) (*Analysis, []taxonomy.Token, error) {
 	slices.SortStableFunc(out.Tags, func(a, b Tag) int { return cmp.Compare(a.Evidence[0].Start, b.Evidence[0].Start) })
 
 	a.grade(out, extra, &ev)
-	out.Keywords = a.keywords(tokens)
-	return out, tokens, nil
+	out.Keywords = a.keywords(p.tokens)
+	return out
+}
+
+func parentIDs(n *taxonomy.Node) []string {
+	var ids []string
+	for p := n.Parent; p != nil; p = p.Parent {
+		ids = append(ids, p.ID)
+	}
+	return ids
+}
+
+// Compare analyzes a record once and tags it twice: with this analyzer's
+// taxonomy and with other's (built by WithTaxonomy on the same segmenter).
+// A dry run of a draft taxonomy costs one segmentation per record.
+func (a *Analyzer) Compare(r *Record, other *Analyzer) (cur, next *Analysis, err error) {
+	p, err := a.parse(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.finish(p, a.tagger), a.finish(p, other.tagger), nil
+}
+
+// Tokens are a record's normalized tokens with their speakers and
+// code-point offsets, as the taxonomy's rules see them.
+func (a *Analyzer) Tokens(r *Record) ([]taxonomy.Token, string, error) {
+	p, err := a.parse(r)
+	if err != nil {
+		return nil, "", err
+	}
+	return p.tokens, p.base.Text, nil
+}
+
+// WithTaxonomy is an analyzer that tags against tax and otherwise works as
+// a does, sharing its segmenter. Words of tax that the segmenter does not
+// know still match, as phrases of the pieces it cuts them into; adding them
+// to the dictionary (AddWords) makes the cut agree with the rule.
+func (a *Analyzer) WithTaxonomy(tax *taxonomy.Taxonomy) (*Analyzer, error) {
+	lex := a.lex.clone()
+	lex.neutralize(tax.TopicTerms())
+	b := *a
+	b.lex = lex
+	tagger, err := tax.Compile(a.tokenize, a.signalSources()...)
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: %w", err)
+	}
+	b.tagger = tagger
+	return &b, nil
 }
 
 // substringOffset is the byte offset of sub within s when sub is a substring
@@ -627,3 +699,21 @@ func (s *segment) slice(start, end int) string {
 	end = max(start, min(end, len(s.bytes)-1))
 	return s.text[s.bytes[start]:s.bytes[end]]
 }
+
+// CompileRule compiles one rule of the taxonomy's language with the
+// analyzer's segmenter, for trying a rule on records (see Tokens).
+func (a *Analyzer) CompileRule(rule string) (*taxonomy.Matcher, error) {
+	return taxonomy.Compile([]taxonomy.Source{{Name: "rule", Rule: rule, Line: 1}}, a.tokenize)
+}
+
+// signalSources are the severity and praise rules, compiled with every
+// taxonomy's rules so a record's tokens are looked up once.
+func (a *Analyzer) signalSources() []taxonomy.Source {
+	out := make([]taxonomy.Source, len(a.signals))
+	for i, s := range a.signals {
+		out[i] = s.source()
+	}
+	return out
+}
+
+func (a *Analyzer) tokenize(s string) []string { return a.seg.Cut(a.norm.Normalize(s).Text) }

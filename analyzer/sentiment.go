@@ -97,6 +97,16 @@ func LoadLexicon(fsys fs.FS) (*Lexicon, error) {
 
 // neutralize drops the learned weights of topic words; hand-written
 // entries stay.
+// clone copies the lexicon's weights (the part neutralize changes).
+func (lx *Lexicon) clone() *Lexicon {
+	c := *lx
+	c.weights = make(map[string]float64, len(lx.weights))
+	for w, v := range lx.weights {
+		c.weights[w] = v
+	}
+	return &c
+}
+
 func (lx *Lexicon) neutralize(words []string) {
 	for _, w := range words {
 		if _, ok := lx.handSet[w]; !ok {

@@ -328,7 +328,7 @@ func (s *Server) analyze(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.analyzer.Analyze(r)
+	res, err := s.an().Analyze(r)
 	if err != nil {
 		return fieldError(err, r)
 	}
@@ -352,7 +352,7 @@ func fieldError(err error, r *analyzer.Record) error {
 func (s *Server) demoAnalyses(c echo.Context) error {
 	out := make([]*analyzer.Analysis, 0, len(s.demo))
 	for i := range s.demo {
-		res, err := s.analyzer.Analyze(&s.demo[i])
+		res, err := s.an().Analyze(&s.demo[i])
 		if err != nil {
 			return err
 		}
@@ -377,7 +377,7 @@ func toJSON(n *taxonomy.Node) *nodeJSON {
 }
 
 func (s *Server) taxonomy(c echo.Context) error {
-	t := s.analyzer.Taxonomy()
+	t := s.an().Taxonomy()
 	out := map[string]any{"id": t.ID, "name": t.Name}
 	var scenes, dims []*nodeJSON
 	for _, n := range t.Scenes {
@@ -419,3 +419,13 @@ facets.onclick=e=>{const a=e.target.closest("a");if(!a)return;e.preventDefault()
 total.onclick=()=>{filters={};search(false)};search(false);
 b.onclick=async()=>{const r=await fetch('/api/v1/analyze',{method:'POST',headers:{...auth(),'Content-Type':'application/json'},body:JSON.stringify({text:t.value})});o.textContent=JSON.stringify(await r.json(),null,2)}
 </script>`
+
+// an is the analyzer in use now: the corpus's (its taxonomy can be
+// replaced while serving), or the configured one for a server without a
+// corpus.
+func (s *Server) an() *analyzer.Analyzer {
+	if s.corpus != nil {
+		return s.corpus.Analyzer()
+	}
+	return s.analyzer
+}

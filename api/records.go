@@ -317,10 +317,10 @@ func (s *Server) explainRecord(c echo.Context) error {
 		return err
 	}
 	node := c.QueryParam("node")
-	if _, ok := s.analyzer.Taxonomy().Node(node); !ok {
+	if _, ok := s.an().Taxonomy().Node(node); !ok {
 		return badParam("node", fmt.Sprintf("no taxonomy node %q (see /api/v1/taxonomy)", node))
 	}
-	ex, err := s.analyzer.Explain(&st.Record, node)
+	ex, err := s.an().Explain(&st.Record, node)
 	if errors.Is(err, taxonomy.ErrNoRule) {
 		return badParam("node", err.Error())
 	}

@@ -110,7 +110,7 @@ func (s *Server) query(c echo.Context) (*index.Query, error) {
 	if utf8.RuneCountInString(q.Q) > maxQueryLen {
 		return nil, badParam("q", fmt.Sprintf("longer than %d characters", maxQueryLen))
 	}
-	tax := s.analyzer.Taxonomy()
+	tax := s.an().Taxonomy()
 	for _, f := range []struct {
 		name string
 		ids  []string

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"dongting/analyzer"
@@ -38,6 +39,7 @@ type Options struct {
 // second in step with the first.
 type Corpus struct {
 	opt     Options
+	an      atomic.Pointer[analyzer.Analyzer]
 	store   *Store
 	search  *Search
 	rollups *rollups
@@ -92,8 +94,9 @@ func Open(opt Options) (*Corpus, error) {
 	if err != nil {
 		return nil, err
 	}
-	ru := &rollups{tax: opt.Analyzer.Taxonomy(), loc: opt.Location, pending: map[uint64]*logEntry{},
+	ru := &rollups{loc: opt.Location, pending: map[uint64]*logEntry{},
 		foldEvery: 40, kick: make(chan struct{}, 1)}
+	ru.tax.Store(opt.Analyzer.Taxonomy())
 	stale, err := initRollups(st.DB(), opt.Location)
 	if err == nil {
 		err = st.DB().View(ru.names.load)
@@ -135,6 +138,7 @@ func Open(opt Options) (*Corpus, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Corpus{opt: opt, store: st, search: se, rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
 		done: make(chan struct{}), indexed: w, waiters: make(chan struct{}), pending: map[uint64]*Stored{}}
+	c.an.Store(opt.Analyzer)
 	if err := c.applyDictionary(); err != nil {
 		cancel()
 		se.Close()
@@ -181,8 +185,17 @@ func (c *Corpus) RebuildRollups(progress func(done int)) error {
 	return c.rollups.rebuild(c.store.DB(), progress)
 }
 
-// Analyzer is the analyzer records are ingested with.
-func (c *Corpus) Analyzer() *analyzer.Analyzer { return c.opt.Analyzer }
+// Analyzer is the analyzer records are ingested with now.
+func (c *Corpus) Analyzer() *analyzer.Analyzer { return c.an.Load() }
+
+// SetAnalyzer switches ingest, rollups and search to an analyzer with
+// another taxonomy (see package tagging). Records already stored keep
+// their tags until they are re-tagged.
+func (c *Corpus) SetAnalyzer(a *analyzer.Analyzer) {
+	c.an.Store(a)
+	c.rollups.tax.Store(a.Taxonomy())
+	c.search.tax.Store(a.Taxonomy())
+}
 
 // run is the indexer: it applies store entries beyond the watermark in
 // batches, woken by each commit and by a timer as a safety net.
@@ -433,7 +446,7 @@ func (c *Corpus) prepare(r *analyzer.Record, now time.Time) (*Stored, error) {
 	if r.ID == "" {
 		return nil, &analyzer.FieldError{Field: "id", Reason: "required: the caller's key for this record"}
 	}
-	a, err := c.opt.Analyzer.Analyze(r)
+	a, err := c.Analyzer().Analyze(r)
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func (c *Corpus) ChangeWords(add, remove []string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: dictionary: %w", err)
 	}
-	seg := c.opt.Analyzer.Segmenter()
+	seg := c.Analyzer().Segmenter()
 	seg.AddWords(add...)
 	return seg.RemoveWords(remove...), nil
 }
@@ -108,7 +108,7 @@ func (c *Corpus) applyDictionary() error {
 			add = append(add, e.Word)
 		}
 	}
-	seg := c.opt.Analyzer.Segmenter()
+	seg := c.Analyzer().Segmenter()
 	seg.AddWords(add...)
 	seg.RemoveWords(remove...)
 	return nil

@@ -10,10 +10,12 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"dongting/analyzer"
 	"dongting/taxonomy"
 )
 
@@ -325,7 +327,7 @@ func (in *interner) id(kind byte, name string) (uint32, error) {
 // add the unfolded deltas their own snapshot holds (kept decoded in
 // memory), so answers are exact at every moment.
 type rollups struct {
-	tax   *taxonomy.Taxonomy
+	tax   atomic.Pointer[taxonomy.Taxonomy]
 	loc   *time.Location
 	names names
 
@@ -410,10 +412,8 @@ func (r *rollups) contribution(st *Stored, emit func(Cell, *Counts)) {
 	}
 	for _, tg := range a.Tags {
 		put(tg.ID, tg.Sentiment.Score, tg.Sentiment.Label)
-		if n, ok := r.tax.Node(tg.ID); ok {
-			for p := n.Parent; p != nil; p = p.Parent {
-				put(p.ID, tg.Sentiment.Score, tg.Sentiment.Label)
-			}
+		for _, p := range TagParents(tg, r.tax.Load()) {
+			put(p, tg.Sentiment.Score, tg.Sentiment.Label)
 		}
 	}
 	dims := []scored{{id: All}}
@@ -866,7 +866,24 @@ type Rollups struct {
 func (r *Rollups) Location() *time.Location { return r.r.loc }
 
 // Taxonomy is the tree the nodes come from.
-func (r *Rollups) Taxonomy() *taxonomy.Taxonomy { return r.r.tax }
+func (r *Rollups) Taxonomy() *taxonomy.Taxonomy { return r.r.tax.Load() }
+
+// TagParents are the ancestors a stored tag counts under: the ones recorded
+// with it, so a record counts where it was counted when it was tagged even
+// after the taxonomy changed; for a tag stored before tags carried them,
+// the ancestors in tax.
+func TagParents(tg analyzer.Tag, tax *taxonomy.Taxonomy) []string {
+	if tg.Parents != nil {
+		return tg.Parents
+	}
+	var ids []string
+	if n, ok := tax.Node(tg.ID); ok {
+		for p := n.Parent; p != nil; p = p.Parent {
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids
+}
 
 // View runs fn in one read transaction, so a multi-series answer is
 // consistent.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -28,7 +29,7 @@ var ErrIndexUnreadable = errors.New("search index unreadable")
 // will. Documents are keyed by the caller's record id.
 type Search struct {
 	idx bleve.Index
-	tax *taxonomy.Taxonomy
+	tax atomic.Pointer[taxonomy.Taxonomy]
 	loc *time.Location
 }
 
@@ -118,7 +119,9 @@ func OpenSearch(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Search
 			return nil, fmt.Errorf("index: create %s: %w", dir, err)
 		}
 	}
-	return &Search{idx: idx, tax: tax, loc: loc}, nil
+	se := &Search{idx: idx, loc: loc}
+	se.tax.Store(tax)
+	return se, nil
 }
 
 // Close flushes and closes the index.
@@ -193,10 +196,8 @@ func (s *Search) document(st *Stored) map[string]any {
 			tags = appendNew(tags, t.ID)
 			scenes = appendNew(scenes, t.Scene)
 			under = appendNew(under, t.ID)
-			if n, ok := s.tax.Node(t.ID); ok {
-				for p := n.Parent; p != nil; p = p.Parent {
-					under = appendNew(under, p.ID)
-				}
+			for _, p := range TagParents(t, s.tax.Load()) {
+				under = appendNew(under, p)
 			}
 		}
 		for _, d := range a.Dimensions {

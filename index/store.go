@@ -71,6 +71,9 @@ type Store struct {
 // (nil for a new id), New what is stored now (nil for a delete).
 type Change struct {
 	Old, New *Stored
+	// Retag marks a record re-analyzed after a taxonomy change, not sent
+	// again: rollups and the index follow it, alerts do not.
+	Retag bool
 }
 
 // CommitFunc derives data (rollups, alerts) from a write inside the write's

@@ -2,6 +2,7 @@ package taxonomy
 
 import (
 	"io/fs"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -118,5 +119,56 @@ scenes:
 	}
 	if _, err := Parse([]byte("id: t\nscenes:\n  - id: a\n    nmae: A\n")); err == nil || !strings.Contains(err.Error(), `line 4, col 5: unknown field "nmae"`) {
 		t.Errorf("unknown field: %v", err)
+	}
+}
+
+func TestDiff(t *testing.T) {
+	old, err := Parse([]byte(`id: t
+name: T
+scenes:
+  - id: a
+    name: A
+    touchpoints:
+      - {id: a.x, name: X, terms: [电梯]}
+      - {id: a.y, name: Y, terms: [门禁]}
+  - id: b
+    name: B
+    terms: [停车]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	new, err := Parse([]byte(`id: t
+name: T
+scenes:
+  - id: a
+    name: A
+    touchpoints:
+      - {id: a.x, name: X2, terms: [电梯, 扶梯]}
+  - id: b
+    name: B
+    terms: [停车]
+    touchpoints:
+      - {id: a.y, name: Y, terms: [门禁]}
+      - {id: b.z, name: Z, terms: [车位]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Diff(old, new)
+	want := []NodeChange{
+		{Node: "a.x", Change: "changed", Name: "X2", Fields: []string{"name", "rule"}, OldRule: "电梯", NewRule: "电梯 | 扶梯"},
+		{Node: "a.y", Change: "changed", Name: "Y", Fields: []string{"parent"}},
+		{Node: "b.z", Change: "added", Name: "Z", NewRule: "车位"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("diff:\n got %+v\nwant %+v", got, want)
+	}
+	if d := Diff(old, old); len(d) != 0 {
+		t.Fatalf("a taxonomy differs from itself: %+v", d)
+	}
+	back := Diff(new, old)
+	if len(back) != 3 || back[2].Change != "removed" || back[2].Node != "b.z" {
+		t.Fatalf("reverse diff: %+v", back)
 	}
 }

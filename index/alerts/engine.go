@@ -281,7 +281,7 @@ func (e *Engine) evaluate(tx *bolt.Tx, changes []index.Change) error {
 	oldest := now.AddDate(0, 0, -cfg.Spike.BaselineDays-1)
 	for _, ch := range changes {
 		st := ch.New
-		if st == nil || st.Deleted || st.Analysis == nil {
+		if st == nil || st.Deleted || st.Analysis == nil || ch.Retag {
 			continue
 		}
 		at, err := time.Parse(time.RFC3339, st.Record.OccurredAt)

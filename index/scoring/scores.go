@@ -3,6 +3,7 @@ package scoring
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"dongting/index"
+	"dongting/taxonomy"
 )
 
 // Indicators is the experience index's hierarchy (data/scoring/indicators.yaml).
@@ -55,15 +57,28 @@ func (s *Scorer) ParseIndicators(src []byte) (*Indicators, error) {
 			return nil, fmt.Errorf("scoring: indicators: level2 %s: weight must be positive", g.ID)
 		}
 		for sc, w := range g.Scenes {
-			if n, ok := s.tax.Node(sc); !ok || n.Parent != nil || n.Dimension {
-				return nil, fmt.Errorf("scoring: indicators: level2 %s: %q is not a scene of taxonomy %s", g.ID, sc, s.tax.ID)
-			}
 			if w <= 0 {
 				return nil, fmt.Errorf("scoring: indicators: level2 %s: scene %s: weight must be positive", g.ID, sc)
 			}
 		}
 	}
+	if err := ind.Check(s.taxonomy()); err != nil {
+		return nil, err
+	}
 	return &ind, nil
+}
+
+// Check says whether every scene the indicators weigh is a scene of tax
+// (a replacement taxonomy must keep them).
+func (ind *Indicators) Check(tax *taxonomy.Taxonomy) error {
+	for _, g := range ind.Level2 {
+		for _, sc := range slices.Sorted(maps.Keys(g.Scenes)) {
+			if n, ok := tax.Node(sc); !ok || n.Parent != nil || n.Dimension {
+				return fmt.Errorf("scoring: indicators: level2 %s: %q is not a scene of taxonomy %s", g.ID, sc, tax.ID)
+			}
+		}
+	}
+	return nil
 }
 
 // Indicator is one node of the index as computed.
@@ -125,7 +140,7 @@ func (s *Scorer) Experience(ind *Indicators, f Filter, minN int) (*ExperienceInd
 				if err != nil {
 					return err
 				}
-				node, _ := s.tax.Node(sc)
+				node, _ := s.taxonomy().Node(sc)
 				si := Indicator{ID: sc, Name: node.Name, Weight: g.Scenes[sc], N: c[index.CVolume]}
 				if si.N > 0 {
 					score := round(50*(1+float64(c[index.CSentiment])/index.SentimentScale/float64(si.N)), 2)
@@ -231,7 +246,7 @@ func (s *Scorer) Drivers(f Filter, minN int) (*Drivers, error) {
 			return err
 		}
 		out.NPS = NPSOf(all[index.CPromoters], all[index.CPassives], all[index.CDetractors])
-		for _, sc := range s.tax.Scenes {
+		for _, sc := range s.taxonomy().Scenes {
 			for _, tp := range sc.Children {
 				c, err := sum(tp.ID)
 				if err != nil {

@@ -89,15 +89,17 @@ type group struct {
 // Scorer answers from a corpus's rollups.
 type Scorer struct {
 	r   *index.Rollups
-	tax *taxonomy.Taxonomy
 	loc *time.Location
 	Now func() time.Time
 }
 
 // New returns a scorer on r.
 func New(r *index.Rollups) *Scorer {
-	return &Scorer{r: r, tax: r.Taxonomy(), loc: r.Location(), Now: time.Now}
+	return &Scorer{r: r, loc: r.Location(), Now: time.Now}
 }
+
+// taxonomy is the corpus's taxonomy now (it can be replaced while serving).
+func (s *Scorer) taxonomy() *taxonomy.Taxonomy { return s.r.Taxonomy() }
 
 // Location is the time zone periods are cut in.
 func (s *Scorer) Location() *time.Location { return s.loc }
@@ -118,15 +120,15 @@ func (s *Scorer) normalize(f *Filter) error {
 		return &Error{Field: "from", Reason: "the range is longer than 10 years"}
 	}
 	if f.Touchpoint != "" {
-		n, ok := s.tax.Node(f.Touchpoint)
+		n, ok := s.taxonomy().Node(f.Touchpoint)
 		if !ok || n.Dimension {
-			return &Error{Field: "touchpoint", Reason: fmt.Sprintf("%q is not a scene or touchpoint of taxonomy %s", f.Touchpoint, s.tax.ID)}
+			return &Error{Field: "touchpoint", Reason: fmt.Sprintf("%q is not a scene or touchpoint of taxonomy %s", f.Touchpoint, s.taxonomy().ID)}
 		}
 	}
 	if f.Dimension != "" {
-		n, ok := s.tax.Node(f.Dimension)
+		n, ok := s.taxonomy().Node(f.Dimension)
 		if !ok || !n.Dimension {
-			return &Error{Field: "dimension", Reason: fmt.Sprintf("%q is not a dimension of taxonomy %s", f.Dimension, s.tax.ID)}
+			return &Error{Field: "dimension", Reason: fmt.Sprintf("%q is not a dimension of taxonomy %s", f.Dimension, s.taxonomy().ID)}
 		}
 	}
 	f.Org = strings.Trim(f.Org, "/")
@@ -301,7 +303,7 @@ func (s *Scorer) groups(v *index.RollupView, q *TrendQuery) ([]group, error) {
 			return nil, &Error{Field: "group_by", Reason: "scene cannot be combined with a touchpoint filter; group by touchpoint to split a node into its children"}
 		}
 		var out []group
-		for _, n := range s.tax.Scenes {
+		for _, n := range s.taxonomy().Scenes {
 			g := base
 			g.key, g.name, g.node = n.ID, n.Name, n.ID
 			out = append(out, g)
@@ -324,7 +326,7 @@ func (s *Scorer) groups(v *index.RollupView, q *TrendQuery) ([]group, error) {
 			return nil, &Error{Field: "group_by", Reason: "dimension cannot be combined with a dimension filter"}
 		}
 		var out []group
-		for _, n := range s.tax.Dimensions {
+		for _, n := range s.taxonomy().Dimensions {
 			g := base
 			g.key, g.name, g.dim = n.ID, n.Name, n.ID
 			out = append(out, g)
@@ -359,11 +361,11 @@ func (s *Scorer) groups(v *index.RollupView, q *TrendQuery) ([]group, error) {
 // right below the scenes.
 func (s *Scorer) touchpoints(node string) []*taxonomy.Node {
 	if node != "" {
-		n, _ := s.tax.Node(node)
+		n, _ := s.taxonomy().Node(node)
 		return n.Children
 	}
 	var out []*taxonomy.Node
-	for _, sc := range s.tax.Scenes {
+	for _, sc := range s.taxonomy().Scenes {
 		out = append(out, sc.Children...)
 	}
 	return out
