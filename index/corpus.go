@@ -372,30 +372,13 @@ func (c *Corpus) Ingest(ctx context.Context, recs []*analyzer.Record) ([]Result,
 	out := make([]Result, len(recs))
 	items := make([]*Stored, len(recs))
 	now := c.opt.Now().UTC()
-	workers := min(runtime.GOMAXPROCS(0), len(recs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				items[i], out[i].Err = c.prepare(recs[i], now)
-				if items[i] != nil {
-					out[i].Analysis = items[i].Analysis
-				}
-			}
-		}()
-	}
-	for i := range recs {
-		if ctx.Err() != nil {
-			break
+	err := Parallel(ctx, runtime.GOMAXPROCS(0), len(recs), func(i int) {
+		items[i], out[i].Err = c.prepare(recs[i], now)
+		if items[i] != nil {
+			out[i].Analysis = items[i].Analysis
 		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	if err := c.throttle(ctx); err != nil {

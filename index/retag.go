@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"sync"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -51,31 +50,15 @@ func (c *Corpus) RetagBatch(ctx context.Context, after, bound uint64, limit int,
 	an := c.Analyzer()
 	news := make([]*Stored, len(olds))
 	errs := make([]error, len(olds))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), max(len(olds), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				a, err := an.Analyze(&olds[i].Record)
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				news[i] = &Stored{Record: olds[i].Record, Analysis: a, IngestedAt: olds[i].IngestedAt}
-			}
-		}()
-	}
-	for i := range olds {
-		if ctx.Err() != nil {
-			break
+	err = Parallel(ctx, runtime.GOMAXPROCS(0), len(olds), func(i int) {
+		a, err := an.Analyze(&olds[i].Record)
+		if err != nil {
+			errs[i] = err
+			return
 		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+		news[i] = &Stored{Record: olds[i].Record, Analysis: a, IngestedAt: olds[i].IngestedAt}
+	})
+	if err != nil {
 		return after, 0, err
 	}
 	n := 0

@@ -12,9 +12,9 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	"dongting/analyzer"
+	"dongting/index"
 	"dongting/taxonomy"
 )
 
@@ -129,37 +129,13 @@ func ratio2(a float64, b int) float64 {
 	return a / float64(b)
 }
 
-// parallel calls fn(i) for i in [0,n) on up to workers goroutines.
-func parallel(ctx context.Context, workers, n int, fn func(i int)) error {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range max(1, min(workers, n)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fn(i)
-			}
-		}()
-	}
-	defer func() { close(next); wg.Wait() }()
-	for i := range n {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
-}
-
 func evalSentiment(ctx context.Context, a *analyzer.Analyzer, path string, w io.Writer) error {
 	rows, err := readLabelled(path)
 	if err != nil {
 		return err
 	}
 	preds := make([]string, len(rows))
-	err = parallel(ctx, runtime.GOMAXPROCS(0), len(rows), func(i int) {
+	err = index.Parallel(ctx, runtime.GOMAXPROCS(0), len(rows), func(i int) {
 		res, err := a.Analyze(&analyzer.Record{Text: rows[i].text})
 		if err != nil { // empty review: nothing to go on
 			preds[i] = analyzer.Neutral
@@ -261,7 +237,7 @@ func evalTags(ctx context.Context, a *analyzer.Analyzer, path string, w io.Write
 	}
 	got := make([][]analyzer.Tag, len(cases))
 	errs := make([]error, len(cases))
-	err = parallel(ctx, runtime.GOMAXPROCS(0), len(cases), func(i int) {
+	err = index.Parallel(ctx, runtime.GOMAXPROCS(0), len(cases), func(i int) {
 		res, err := a.Analyze(&cases[i].Record)
 		if err != nil {
 			errs[i] = err

@@ -10,10 +10,10 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"dongting/analyzer"
+	"dongting/index"
 	"dongting/taxonomy"
 )
 
@@ -133,31 +133,15 @@ type Summary struct {
 func CompareGolden(ctx context.Context, cases []GoldenCase, before, after *analyzer.Analyzer) (*GoldenReport, error) {
 	got := make([][2][]string, len(cases))
 	errs := make([]error, len(cases))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), len(cases)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				b, a, err := before.Compare(&cases[i].Record, after)
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				got[i] = [2][]string{tagIDs(b), tagIDs(a)}
-			}
-		}()
-	}
-	for i := range cases {
-		if ctx.Err() != nil {
-			break
+	err := index.Parallel(ctx, runtime.GOMAXPROCS(0), len(cases), func(i int) {
+		b, a, err := before.Compare(&cases[i].Record, after)
+		if err != nil {
+			errs[i] = err
+			return
 		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+		got[i] = [2][]string{tagIDs(b), tagIDs(a)}
+	})
+	if err != nil {
 		return nil, err
 	}
 	if err := errors.Join(errs...); err != nil {
