@@ -3,12 +3,10 @@ package api
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -109,12 +107,9 @@ func (s *Server) getRouting(c echo.Context) error { return c.JSON(http.StatusOK,
 // putRouting replaces the alert routing (JSON or YAML). Secrets shown as
 // ******** by GET are kept when sent back unchanged.
 func (s *Server) putRouting(c echo.Context) error {
-	b, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, 1<<20))
+	b, err := readBody(c, 1<<20, "the routing")
 	if err != nil {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "routing over 1 MiB"}
-	}
-	if !utf8.Valid(b) {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_routing", Message: "body is not valid UTF-8"}
+		return err
 	}
 	cfg, err := alerts.ParseConfig(b)
 	var ce *alerts.ConfigError

@@ -25,6 +25,7 @@ import (
 	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/scoring"
+	"dongting/index/tagging"
 	"dongting/taxonomy"
 )
 
@@ -57,6 +58,8 @@ type Config struct {
 	// health, metrics, the page and the API description; nil: all open
 	// (an analysis-only server).
 	Keys *access.Keys
+	// Tagging manages the taxonomy's versions; nil: no lifecycle routes.
+	Tagging *tagging.Manager
 }
 
 // Limits bound what one request may carry.
@@ -82,6 +85,7 @@ type Server struct {
 	Now      func() time.Time
 
 	keys     *access.Keys
+	tagging  *tagging.Manager
 	limiters sync.Map // key id → *rate.Limiter
 
 	alerts        *alerts.Engine
@@ -92,7 +96,7 @@ type Server struct {
 
 // New returns a server on cfg. It fails only on a bad indicator file.
 func New(cfg Config) (*Server, error) {
-	s := &Server{alerts: cfg.Alerts, keys: cfg.Keys, analyzer: cfg.Analyzer, corpus: cfg.Corpus, demo: cfg.Demo, log: cfg.Log, metrics: cfg.Metrics, limits: cfg.Limits, Now: time.Now}
+	s := &Server{alerts: cfg.Alerts, keys: cfg.Keys, tagging: cfg.Tagging, analyzer: cfg.Analyzer, corpus: cfg.Corpus, demo: cfg.Demo, log: cfg.Log, metrics: cfg.Metrics, limits: cfg.Limits, Now: time.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -184,6 +188,18 @@ func (s *Server) router() *echo.Echo {
 		g.GET("/dictionary", s.getDictionary, s.need(read))
 		g.POST("/dictionary", s.changeDictionary, s.need(adminRoot))
 	}
+	if s.tagging != nil {
+		g.PUT("/taxonomy", s.replaceTaxonomy, s.need(curate))
+		g.GET("/taxonomy/versions", s.versions, s.need(read))
+		g.GET("/taxonomy/versions/:n", s.version, s.need(read))
+		g.POST("/taxonomy/rollback", s.rollbackTaxonomy, s.need(curate))
+		g.POST("/taxonomy/dryrun", s.dryRun, s.need(curate))
+		g.POST("/taxonomy/dryrun/rule", s.dryRunRule, s.need(curate))
+		g.GET("/taxonomy/job", s.retagJob, s.need(read))
+		g.GET("/taxonomy/golden", s.getGolden, s.need(read))
+		g.PUT("/taxonomy/golden", s.putGolden, s.need(curate))
+		g.GET("/discovery/terms", s.discover, s.need(curate))
+	}
 	if s.alerts != nil {
 		g.GET("/alerts", s.listAlerts, s.need(read))
 		g.GET("/alerts/routing", s.getRouting, s.need(adminRoot))
@@ -273,7 +289,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	var ae *Error
 	var he *echo.HTTPError
+	var rf *refusal
 	switch {
+	case errors.As(err, &rf):
+		_ = c.JSON(http.StatusConflict, map[string]any{
+			"error":  &Error{Status: http.StatusConflict, Code: "golden_regression", Field: "force", Message: rf.Error()},
+			"golden": rf.Golden,
+		})
+		return
 	case errors.As(err, &ae):
 	case errors.As(err, &he):
 		ae = &Error{Status: he.Code, Code: http.StatusText(he.Code), Message: http.StatusText(he.Code)}

@@ -29,6 +29,7 @@ const (
 	act                   // admin, analyst: alert lifecycle actions
 	write                 // admin, ingest: store and delete records
 	adminRoot             // admin over the whole group: keys, routing, backups, status
+	curate                // admin or analyst over the whole group: taxonomy changes, dry runs, discovery
 )
 
 var permRoles = map[perm][]string{
@@ -38,6 +39,7 @@ var permRoles = map[perm][]string{
 	act:       {access.Admin, access.Analyst},
 	write:     {access.Admin, access.Ingest},
 	adminRoot: {access.Admin},
+	curate:    {access.Admin, access.Analyst},
 }
 
 const ctxKey = "dongting.key"
@@ -67,7 +69,7 @@ func (s *Server) need(p perm) echo.MiddlewareFunc {
 			for _, r := range permRoles[p] {
 				ok = ok || key.Role == r
 			}
-			if !ok || p == adminRoot && key.Scope != "" {
+			if !ok || (p == adminRoot || p == curate) && key.Scope != "" {
 				return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf("this key (role %s, scope %s) may not do this", key.Role, scopeName(key))}
 			}
 			if err := s.limit(c, key); err != nil {

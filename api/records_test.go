@@ -24,15 +24,17 @@ import (
 	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/indextest"
+	"dongting/index/tagging"
 )
 
 type corpusServer struct {
 	*httptest.Server
-	corpus *index.Corpus
-	logs   *bytes.Buffer
-	alerts *alerts.Engine
-	keys   *access.Keys // nil: keys not enforced
-	once   sync.Once
+	corpus  *index.Corpus
+	logs    *bytes.Buffer
+	alerts  *alerts.Engine
+	tagging *tagging.Manager
+	keys    *access.Keys // nil: keys not enforced
+	once    sync.Once
 }
 
 // newCorpusServer serves a real corpus with alerts, keys not enforced.
@@ -58,14 +60,26 @@ func startServer(t *testing.T, limits api.Limits, withKeys bool) *corpusServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &corpusServer{corpus: c, logs: new(bytes.Buffer), alerts: engine}
+	src, err := fs.ReadFile(data.FS(), "taxonomy/property.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := fs.ReadFile(data.FS(), "eval/property_tags.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	curator, err := tagging.Open(c, c.Analyzer(), tagging.Options{Default: src, Golden: golden})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &corpusServer{corpus: c, logs: new(bytes.Buffer), alerts: engine, tagging: curator}
 	if withKeys {
 		if s.keys, err = access.Open(c.Store().DB(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s.Server = httptest.NewServer(mustNew(t, api.Config{Analyzer: c.Analyzer(), Corpus: c, Log: slog.New(slog.NewJSONHandler(s.logs, nil)),
-		Limits: limits, Metrics: metrics, Alerts: engine, Keys: s.keys}).Handler())
+		Limits: limits, Metrics: metrics, Alerts: engine, Keys: s.keys, Tagging: curator}).Handler())
 	t.Cleanup(s.close)
 	return s
 }
@@ -75,6 +89,7 @@ func (s *corpusServer) close() {
 	s.once.Do(func() {
 		s.Server.Close()
 		s.alerts.Close()
+		s.tagging.Close()
 		s.corpus.Close()
 	})
 }
@@ -418,12 +433,12 @@ func TestOpenAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	routes := api.Routes(mustNew(t, api.Config{Analyzer: s.corpus.Analyzer(), Corpus: s.corpus, Alerts: s.alerts, Keys: keys}))
+	routes := api.Routes(mustNew(t, api.Config{Analyzer: s.corpus.Analyzer(), Corpus: s.corpus, Alerts: s.alerts, Keys: keys, Tagging: s.tagging}))
 	served := map[string]bool{}
 	for _, r := range routes {
 		p := r
 		// echo's :id is OpenAPI's {id}
-		p = strings.ReplaceAll(strings.ReplaceAll(p, ":id", "{id}"), ":action", "{action}")
+		p = strings.NewReplacer(":id", "{id}", ":action", "{action}", ":n", "{n}").Replace(p)
 		served[p] = true
 		if !described[p] && !strings.HasSuffix(p, " /") {
 			t.Errorf("route %s is not in openapi.yaml", p)

@@ -86,8 +86,15 @@ func (m *Main) runIngest(ctx context.Context, args []string) error {
 		}
 		// Alerts are raised in the same commits as when a server ingests;
 		// what is not delivered before exit is delivered by the server.
-		engine, err := m.openAlerts(corpus, fsys, slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+		errLog := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+		curator, err := m.openTagging(corpus, fsys, c, errLog)
 		if err != nil {
+			corpus.Close()
+			return err
+		}
+		engine, err := m.openAlerts(corpus, fsys, errLog)
+		if err != nil {
+			curator.Close()
 			corpus.Close()
 			return err
 		}
@@ -109,6 +116,7 @@ func (m *Main) runIngest(ctx context.Context, args []string) error {
 		}
 		finish = func() error {
 			engine.Close()
+			curator.Close()
 			return corpus.Close() // catches the index up before closing
 		}
 	}

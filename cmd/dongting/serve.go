@@ -19,6 +19,8 @@ import (
 	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/demo"
+	"dongting/index/scoring"
+	"dongting/index/tagging"
 )
 
 // storeFlags are the flags of commands that open the corpus.
@@ -52,6 +54,28 @@ func (m *Main) openCorpus(c *common, sf *storeFlags, log *slog.Logger, onIndexed
 		return nil, nil, err
 	}
 	return corpus, fsys, nil
+}
+
+// openTagging puts the taxonomy version stored in the corpus in force (the
+// built-in one on first use) and resumes an interrupted re-tagging. Every
+// command that writes records opens it, so they are tagged alike.
+func (m *Main) openTagging(corpus *index.Corpus, fsys fs.FS, c *common, log *slog.Logger) (*tagging.Manager, error) {
+	src, err := fs.ReadFile(fsys, "taxonomy/"+c.taxonomy+".yaml")
+	if err != nil {
+		return nil, err
+	}
+	golden, err := fs.ReadFile(fsys, "eval/"+c.taxonomy+"_tags.jsonl")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	opt := tagging.Options{Default: src, Golden: golden, Log: log}
+	// A new taxonomy must keep the scenes the experience index weighs.
+	if ind, err := fs.ReadFile(fsys, "scoring/indicators.yaml"); err == nil {
+		if parsed, err := scoring.New(corpus.Rollups()).ParseIndicators(ind); err == nil {
+			opt.Check = parsed.Check
+		}
+	}
+	return tagging.Open(corpus, corpus.Analyzer(), opt)
 }
 
 // openAlerts attaches the alert engine to a corpus, with the routing in
@@ -129,6 +153,11 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer engine.Close() // before the corpus: undelivered notifications stay in the outbox
+	curator, err := m.openTagging(corpus, fsys, c, log)
+	if err != nil {
+		return err
+	}
+	defer curator.Close() // a re-tagging in progress resumes at the next start
 	samples, err := loadDemo(fsys)
 	if err != nil {
 		return err
@@ -152,7 +181,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	handler, err := api.New(api.Config{Analyzer: corpus.Analyzer(), Corpus: corpus, Demo: samples, Log: log, Metrics: metrics, Indicators: indicators, Alerts: engine, Keys: keys,
+	handler, err := api.New(api.Config{Analyzer: corpus.Analyzer(), Corpus: corpus, Demo: samples, Log: log, Metrics: metrics, Indicators: indicators, Alerts: engine, Keys: keys, Tagging: curator,
 		Limits: api.Limits{KeyRate: *keyRate, KeyBurst: *keyBurst}})
 	if err != nil {
 		return err
