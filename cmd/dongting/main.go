@@ -74,6 +74,8 @@ commands:
   serve [-dir DIR] [-demo N] run the service: REST API, record store, search
   ingest [-server URL] FILE store NDJSON, JSON or CSV records (directly or via a server)
   reindex [-dir DIR]        rebuild the search index and rollups from the record store
+  taxonomy versions|get|put|rollback|dryrun|rule|job|golden|discover
+                            the taxonomy's lifecycle on a running server (-server, -key)
   keys create|list|revoke   API keys (-dir DIR, server stopped; while serving use /api/v1/keys)
   backup -o FILE            consistent snapshot of the store (-server URL while serving, or -dir)
   restore -from FILE        put a backup in place (-dir DIR) and rebuild its search index
@@ -104,6 +106,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runReindex(ctx, args[1:])
 	case "keys":
 		return m.runKeys(ctx, args[1:])
+	case "taxonomy":
+		return m.runTaxonomy(ctx, args[1:])
 	case "backup":
 		return m.runBackup(ctx, args[1:])
 	case "restore":

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"dongting/analyzer/analyzertest"
+	"dongting/data"
 	"dongting/index"
 )
 
@@ -146,6 +148,40 @@ func TestServeIngestReindex(t *testing.T) {
 	if _, _, err := run(t, "", "reindex", "-dir", dir); err == nil || !strings.Contains(err.Error(), "locked by another process") {
 		t.Errorf("reindex while serving: %v", err)
 	}
+
+	// The taxonomy's lifecycle from the command line.
+	tax := func(args ...string) (string, string, error) {
+		return run(t, "", append(append([]string{"taxonomy"}, args...), "-server", base, "-key", key)...)
+	}
+	src, err := fs.ReadFile(data.FS(), "taxonomy/property.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	draft := strings.Replace(string(src), "      - {id: security.patrol", "      - {id: security.drone, name: 无人机, terms: [无人机, 航拍]}\n      - {id: security.patrol", 1)
+	if draft == string(src) {
+		t.Fatal("test setup: no security.patrol node")
+	}
+	draftFile, badFile := filepath.Join(t.TempDir(), "draft.yaml"), filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(draftFile, []byte(draft), 0o600)
+	os.WriteFile(badFile, []byte(strings.Replace(draft, "terms: [无人机, 航拍]", "rule: '无人机 &'", 1)), 0o600)
+	if out, _, err := tax("dryrun", draftFile); err != nil || !strings.Contains(out, "read 303 of 303 records") {
+		t.Errorf("taxonomy dryrun: %v\n%s", err, out)
+	}
+	if _, _, err := tax("put", badFile); err == nil || !strings.Contains(err.Error(), "security.drone") || !strings.Contains(err.Error(), "line") {
+		t.Errorf("taxonomy put of an invalid file: %v", err)
+	}
+	if out, errOut, err := tax("put", draftFile, "-note", "drones"); err != nil || !strings.Contains(out, "version 2 by demo-admin") || !strings.Contains(out, "added    security.drone") || !strings.Contains(out, "re-tagged 303 records with version 2") {
+		t.Errorf("taxonomy put: %v\n%s\n%s", err, out, errOut)
+	}
+	if out, _, err := tax("versions"); err != nil || !strings.Contains(out, "drones") || !strings.Contains(out, "built-in") {
+		t.Errorf("taxonomy versions: %v\n%s", err, out)
+	}
+	if out, _, err := tax("get", "-version", "1"); err != nil || out != string(src) {
+		t.Errorf("taxonomy get -version 1: %v", err)
+	}
+	if out, _, err := tax("rule", "电梯 & 困人"); err != nil || !strings.Contains(out, "records read match") {
+		t.Errorf("taxonomy rule: %v\n%s", err, out)
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -158,11 +194,11 @@ func TestServeIngestReindex(t *testing.T) {
 
 	// Directly into the directory (the server is stopped: bbolt's lock is free).
 	nd := filepath.Join(t.TempDir(), "more.jsonl")
-	if err := os.WriteFile(nd, []byte(`{"id":"direct-1","text":"地库积水，车都泡了"}`+"\n"+`{"id":"direct-2","text":"","kind":"complaint"}`+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(nd, []byte(`{"id":"direct-1","text":"地库积水，车都泡了"}`+"\n"+`{"id":"direct-2","text":"","kind":"complaint"}`+"\n"+`{"id":"direct-3","text":"无人机天天在窗外拍"}`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, err = run(t, "", "ingest", "-q", "-dir", dir, nd)
-	if !errors.As(err, &exit) || !strings.Contains(out, "ingested 1 records (1 failed)") || !strings.Contains(errOut, "line 2: text: empty") {
+	if !errors.As(err, &exit) || !strings.Contains(out, "ingested 2 records (1 failed)") || !strings.Contains(errOut, "line 2: text: empty") {
 		t.Errorf("direct ingest: %v\n%s\n%s", err, out, errOut)
 	}
 	if _, _, err = run(t, "", "reindex", "-dir", dir); err != nil {
@@ -177,8 +213,12 @@ func TestServeIngestReindex(t *testing.T) {
 	}
 	defer c.Close()
 	st, _ := c.Status()
-	if st.Records != 304 || st.IndexDocs != 304 || st.Lag != 0 {
-		t.Errorf("after reindex: %+v, want 304 records, all indexed", st)
+	if st.Records != 305 || st.IndexDocs != 305 || st.Lag != 0 {
+		t.Errorf("after reindex: %+v, want 305 records, all indexed", st)
+	}
+	// A direct ingest tags with the version in force, not the built-in one.
+	if d3, err := c.Get("direct-3"); err != nil || len(d3.Analysis.Tags) == 0 || d3.Analysis.Tags[0].ID != "security.drone" {
+		t.Errorf("direct-3 not tagged with the stored version: %v %+v", err, d3)
 	}
 	p, err := c.Search(context.Background(), &index.Query{Q: "地库 积水"})
 	if err != nil || p.Total == 0 {
