@@ -24,6 +24,7 @@ import (
 	"dongting/index"
 	"dongting/index/access"
 	"dongting/index/alerts"
+	"dongting/index/llm"
 	"dongting/index/scoring"
 	"dongting/index/tagging"
 	"dongting/taxonomy"
@@ -60,6 +61,9 @@ type Config struct {
 	Keys *access.Keys
 	// Tagging manages the taxonomy's versions; nil: no lifecycle routes.
 	Tagging *tagging.Manager
+	// LLM is the optional model's assistant; nil or unconfigured: its
+	// routes answer 503 llm_not_configured.
+	LLM *llm.Assistant
 }
 
 // Limits bound what one request may carry.
@@ -86,6 +90,7 @@ type Server struct {
 
 	keys     *access.Keys
 	tagging  *tagging.Manager
+	llm      *llm.Assistant
 	limiters sync.Map // key id → *rate.Limiter
 
 	alerts        *alerts.Engine
@@ -96,7 +101,7 @@ type Server struct {
 
 // New returns a server on cfg. It fails only on a bad indicator file.
 func New(cfg Config) (*Server, error) {
-	s := &Server{alerts: cfg.Alerts, keys: cfg.Keys, tagging: cfg.Tagging, analyzer: cfg.Analyzer, corpus: cfg.Corpus, demo: cfg.Demo, log: cfg.Log, metrics: cfg.Metrics, limits: cfg.Limits, Now: time.Now}
+	s := &Server{alerts: cfg.Alerts, keys: cfg.Keys, tagging: cfg.Tagging, llm: cfg.LLM, analyzer: cfg.Analyzer, corpus: cfg.Corpus, demo: cfg.Demo, log: cfg.Log, metrics: cfg.Metrics, limits: cfg.Limits, Now: time.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -199,6 +204,12 @@ func (s *Server) router() *echo.Echo {
 		g.GET("/taxonomy/golden", s.getGolden, s.need(read))
 		g.PUT("/taxonomy/golden", s.putGolden, s.need(curate))
 		g.GET("/discovery/terms", s.discover, s.need(curate))
+	}
+	if s.corpus != nil {
+		g.GET("/llm", s.llmStatus, s.need(read))
+		g.GET("/llm/summary", s.llmSummary, s.need(read))
+		g.POST("/llm/suggest-node", s.llmSuggestNode, s.need(curate))
+		g.POST("/llm/suggest-tags", s.llmSuggestTags, s.need(curate))
 	}
 	if s.alerts != nil {
 		g.GET("/alerts", s.listAlerts, s.need(read))

@@ -19,6 +19,7 @@ import (
 	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/demo"
+	"dongting/index/llm"
 	"dongting/index/scoring"
 	"dongting/index/tagging"
 )
@@ -138,9 +139,15 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	demoN := fset.Int("demo", 0, "on first start (empty store), load this many generated demo records")
 	keyRate := fset.Float64("key-rate", api.DefaultLimits.KeyRate, "requests per second each API key may make (429 with Retry-After beyond)")
 	keyBurst := fset.Int("key-burst", api.DefaultLimits.KeyBurst, "requests an API key may make at once above its rate")
+	var llmCfg llm.Config
+	fset.StringVar(&llmCfg.BaseURL, "llm-url", m.Getenv("DONGTING_LLM_URL"), "base URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1 (env DONGTING_LLM_URL); empty: LLM help off")
+	fset.StringVar(&llmCfg.Model, "llm-model", m.Getenv("DONGTING_LLM_MODEL"), "model name for LLM help (env DONGTING_LLM_MODEL)")
+	fset.DurationVar(&llmCfg.Timeout, "llm-timeout", 30*time.Second, "timeout of one LLM call")
+	fset.IntVar(&llmCfg.DailyTokens, "llm-daily-tokens", 200_000, "LLM tokens (prompt + answer) per UTC day; calls beyond get 429")
 	if err := fset.Parse(args); err != nil {
 		return err
 	}
+	llmCfg.Key = m.Getenv("DONGTING_LLM_KEY") // from the environment only: flags show in ps
 	log := slog.New(slog.NewJSONHandler(m.Stderr, nil))
 	metrics := api.NewMetrics()
 	corpus, fsys, err := m.openCorpus(c, sf, log, metrics.OnIndexed, false)
@@ -181,7 +188,11 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	handler, err := api.New(api.Config{Analyzer: corpus.Analyzer(), Corpus: corpus, Demo: samples, Log: log, Metrics: metrics, Indicators: indicators, Alerts: engine, Keys: keys, Tagging: curator,
+	assistant, err := llm.Open(corpus.Store().DB(), llmCfg)
+	if err != nil {
+		return err
+	}
+	handler, err := api.New(api.Config{LLM: assistant, Analyzer: corpus.Analyzer(), Corpus: corpus, Demo: samples, Log: log, Metrics: metrics, Indicators: indicators, Alerts: engine, Keys: keys, Tagging: curator,
 		Limits: api.Limits{KeyRate: *keyRate, KeyBurst: *keyBurst}})
 	if err != nil {
 		return err

@@ -1,0 +1,166 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"dongting/index"
+	"dongting/index/llm"
+)
+
+// LLM help: optional, off unless the server was started with an
+// endpoint. Every answer is a suggestion; nothing here changes a record.
+
+// llmError maps the assistant's errors to statuses.
+func llmError(err error) error {
+	var be *llm.BudgetError
+	var ue *llm.UpstreamError
+	switch {
+	case errors.Is(err, llm.ErrNotConfigured):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "llm_not_configured", Message: err.Error()}
+	case errors.As(err, &be):
+		return &Error{Status: http.StatusTooManyRequests, Code: "llm_budget", Message: be.Error()}
+	case errors.As(err, &ue) && ue.Timeout:
+		return &Error{Status: http.StatusGatewayTimeout, Code: "llm_timeout", Message: "the model did not answer in time"}
+	case errors.As(err, &ue):
+		return &Error{Status: http.StatusBadGateway, Code: "llm_upstream", Message: "the model's endpoint failed: " + ue.Error()}
+	}
+	return err
+}
+
+func (s *Server) llmStatus(c echo.Context) error {
+	if !s.llm.Enabled() {
+		return c.JSON(http.StatusOK, map[string]any{"enabled": false, "message": llm.ErrNotConfigured.Error()})
+	}
+	u, err := s.llm.Usage()
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"enabled": true, "model": s.llm.Model(), "usage": u})
+}
+
+// maxLLMRecords bounds the records one prompt quotes.
+const maxLLMRecords = 50
+
+// llmSummary summarizes the records a search finds (the search's
+// parameters; max records, newest or most relevant first as sorted).
+func (s *Server) llmSummary(c echo.Context) error {
+	if !s.llm.Enabled() {
+		return llmError(llm.ErrNotConfigured)
+	}
+	q, err := s.query(c)
+	if err != nil {
+		return err
+	}
+	if q.Size, err = intParam(c, "max", 1, maxLLMRecords); err != nil {
+		return err
+	}
+	if q.Size == 0 {
+		q.Size = 30
+	}
+	q.Facets, q.Highlight = nil, false
+	p, err := s.corpus.Search(c.Request().Context(), q)
+	if err != nil {
+		return queryError(err)
+	}
+	if len(p.Hits) == 0 {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "no_records", Message: "the search finds no records to summarize"}
+	}
+	ids := make([]string, len(p.Hits))
+	for i, h := range p.Hits {
+		ids[i] = h.ID
+	}
+	recs, err := s.found(ids)
+	if err != nil {
+		return err
+	}
+	var focus []string
+	for _, k := range []string{"q", "touchpoint", "scene", "sentiment", "severity", "channel", "org", "from", "to"} {
+		if v := c.QueryParam(k); v != "" {
+			focus = append(focus, k+"="+v)
+		}
+	}
+	sum, err := s.llm.Summarize(c.Request().Context(), recs, strings.Join(focus, "; "))
+	if err != nil {
+		return llmError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"summary": sum, "matched": p.Total})
+}
+
+// found fetches stored records by id, skipping any deleted meanwhile.
+func (s *Server) found(ids []string) ([]*index.Stored, error) {
+	got, err := s.corpus.Store().GetMany(ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []*index.Stored
+	for _, st := range got {
+		if st != nil {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// llmBody asks about stored records (and, for a node, a cluster's terms).
+type llmBody struct {
+	Terms     []string `json:"terms"`
+	RecordIDs []string `json:"record_ids"`
+}
+
+// recordsBody reads the body and fetches its 1 to max records.
+func (s *Server) recordsBody(c echo.Context, body *llmBody, max int) ([]*index.Stored, error) {
+	if err := decodeSmallJSON(c, body); err != nil {
+		return nil, err
+	}
+	if len(body.RecordIDs) == 0 || len(body.RecordIDs) > max {
+		return nil, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: "record_ids", Message: "give 1 to " + strconv.Itoa(max) + " record ids"}
+	}
+	recs, err := s.found(body.RecordIDs)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) != len(body.RecordIDs) {
+		return nil, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: "record_ids", Message: "some ids are not stored records"}
+	}
+	return recs, nil
+}
+
+func (s *Server) llmSuggestNode(c echo.Context) error {
+	if !s.llm.Enabled() {
+		return llmError(llm.ErrNotConfigured)
+	}
+	var body llmBody
+	recs, err := s.recordsBody(c, &body, 20)
+	if err != nil {
+		return err
+	}
+	if len(body.Terms) == 0 || len(body.Terms) > 20 {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: "terms", Message: "give 1 to 20 terms (a discovery cluster's)"}
+	}
+	out, err := s.llm.SuggestNode(c.Request().Context(), s.an().Taxonomy(), body.Terms, recs)
+	if err != nil {
+		return llmError(err)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) llmSuggestTags(c echo.Context) error {
+	if !s.llm.Enabled() {
+		return llmError(llm.ErrNotConfigured)
+	}
+	var body llmBody
+	recs, err := s.recordsBody(c, &body, 20)
+	if err != nil {
+		return err
+	}
+	out, ans, err := s.llm.SuggestTags(c.Request().Context(), s.an().Taxonomy(), recs)
+	if err != nil {
+		return llmError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"suggestions": out, "applied": false, "model": ans.Model, "cached": ans.Cached, "tokens": ans.Tokens})
+}
