@@ -47,6 +47,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRecordReader -fuzztime 30s ./analyzer/
 	$(GO) test -run '^$$' -fuzz FuzzSearchQuery -fuzztime 30s ./index/
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./index/alerts/
+	$(GO) test -run '^$$' -fuzz FuzzParse$$ -fuzztime 30s ./taxonomy/
+	$(GO) test -run '^$$' -fuzz FuzzParseGolden -fuzztime 30s ./index/tagging/
 
 eval: build
 	./bin/dongting eval sentiment --data $(DATASETS)/waimai_10k.csv --data $(DATASETS)/online_shopping_9_cats.csv

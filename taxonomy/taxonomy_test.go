@@ -172,3 +172,28 @@ scenes:
 		t.Fatalf("reverse diff: %+v", back)
 	}
 }
+
+// FuzzParse feeds the taxonomy parser (a taxonomy arrives over the API):
+// it must return a taxonomy or an error, never panic, and what it accepts
+// is a valid tree that differs from nothing when compared with itself.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("id: t\nname: T\nscenes:\n  - {id: a, name: A, terms: [电梯]}\n"))
+	f.Add([]byte(`{"id":"t","name":"T","scenes":[{"id":"a","name":"A","rule":"NEAR/3(电梯, 困人) & NOT 演练"}]}`))
+	f.Add([]byte("id: t\nscenes:\n  - id: a\n    name: A\n    touchpoints:\n      - {id: a.b, name: B, rule: '(x'}\n"))
+	f.Add([]byte("id: t\nname: T\nscenes: [{id: a, name: A, terms: [x]}]\ndimensions: [{id: d, name: D, terms: [y], touchpoints: [{id: e}]}]\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		tax, err := Parse(src)
+		if err != nil {
+			if tax != nil {
+				t.Fatal("a taxonomy and an error")
+			}
+			return
+		}
+		if len(tax.Scenes) == 0 || tax.ID == "" {
+			t.Fatalf("accepted a taxonomy without id or scenes: %q", src)
+		}
+		if d := Diff(tax, tax); len(d) != 0 {
+			t.Fatalf("differs from itself: %v", d)
+		}
+	})
+}
