@@ -717,3 +717,14 @@ func (a *Analyzer) signalSources() []taxonomy.Source {
 }
 
 func (a *Analyzer) tokenize(s string) []string { return a.seg.Cut(a.norm.Normalize(s).Text) }
+
+// Opinion reports whether a word says how something was rather than what
+// it was about: a clear sentiment cue, a degree adverb or a negator.
+// Discovery keeps such words out of the rules it suggests.
+func (a *Analyzer) Opinion(w string) bool {
+	if a.lex.negators[w] || a.lex.degree[w] != 0 || a.lex.contrast[w] {
+		return true
+	}
+	v, ok := a.lex.weight(w)
+	return ok && (v >= 0.5 || v <= -0.5)
+}

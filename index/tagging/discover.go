@@ -83,7 +83,8 @@ func (m *Manager) Discover(ctx context.Context, opt DiscoverOptions) (*Discovery
 	if opt.Samples == 0 {
 		opt.Samples = 3
 	}
-	tax := m.c.Analyzer().Taxonomy()
+	an := m.c.Analyzer()
+	tax := an.Taxonomy()
 	known := map[string]bool{}
 	for _, t := range tax.Terms() {
 		known[t] = true
@@ -193,14 +194,25 @@ func (m *Manager) Discover(ctx context.Context, opt DiscoverOptions) (*Discovery
 				c.Terms = append(c.Terms, other)
 			}
 		}
-		c.Suggested.Name = lead.Term
+		// The rule names what the records are about: opinion words
+		// (还行, 有点, 很满意) say how, and would match everywhere.
+		var topic []Term
+		for _, t := range c.Terms {
+			if !an.Opinion(t.Term) {
+				topic = append(topic, t)
+			}
+		}
+		if len(topic) == 0 {
+			topic = c.Terms[:1]
+		}
+		c.Suggested.Name = topic[0].Term
 		best := 0
-		for sc, n := range scenes[lead.Term] {
+		for sc, n := range scenes[topic[0].Term] {
 			if n > best || n == best && sc < c.Suggested.Scene {
 				c.Suggested.Scene, best = sc, n
 			}
 		}
-		c.Suggested.Rule = suggestRule(c.Terms)
+		c.Suggested.Rule = suggestRule(topic)
 		c.Samples = []Sample{}
 		for _, d := range leadDocs {
 			if len(c.Samples) == opt.Samples {
