@@ -8,10 +8,16 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"dongting/analyzer"
 	"dongting/index"
 )
+
+type doc struct {
+	st    *index.Stored
+	terms []string
+}
 
 // Discovery options.
 type DiscoverOptions struct {
@@ -32,6 +38,7 @@ type Term struct {
 	Background int     `json:"background"` // other records holding it
 	G2         float64 `json:"g2"`         // Dunning's log-likelihood ratio
 	Lift       float64 `json:"lift"`       // its rate in the target over its rate in the rest
+	Phrase     bool    `json:"phrase,omitempty"`
 }
 
 // Cluster is a group of terms that occur together in target records: a
@@ -89,17 +96,14 @@ func (m *Manager) Discover(ctx context.Context, opt DiscoverOptions) (*Discovery
 	for _, t := range tax.Terms() {
 		known[t] = true
 	}
-	type doc struct {
-		st    *index.Stored
-		terms []string
-	}
 	var (
-		mu       sync.Mutex
-		targets  []doc
-		inTarget = map[string][]int{} // term → target docs
-		inBack   = map[string]int{}
-		scenes   = map[string]map[string]int{} // term → scene of background records → count
-		out      = &Discovery{Target: opt.Target, Clusters: []Cluster{}}
+		mu        sync.Mutex
+		targets   []doc
+		inTarget  = map[string][]int{} // term → target docs
+		inBack    = map[string]int{}
+		scenes    = map[string]map[string]int{} // term → scene of background records → count
+		backTexts []string                      // for counting phrases in the background
+		out       = &Discovery{Target: opt.Target, Clusters: []Cluster{}}
 	)
 	err := m.each(ctx, opt.Limit, func(st *index.Stored) error {
 		a := st.Analysis
@@ -128,6 +132,9 @@ func (m *Manager) Discover(ctx context.Context, opt DiscoverOptions) (*Discovery
 			return nil
 		}
 		out.Background++
+		if len(backTexts) < maxPhraseBackground {
+			backTexts = append(backTexts, st.Text())
+		}
 		for _, k := range a.Keywords {
 			inBack[k]++
 			if known[k] || len(a.Tags) == 0 {
@@ -149,6 +156,24 @@ func (m *Manager) Discover(ctx context.Context, opt DiscoverOptions) (*Discovery
 	if out.Targets == 0 || out.Background == 0 {
 		return out, nil
 	}
+	// Phrases: two adjacent words of a target record, counted like the
+	// keywords (the background's by substring, on up to
+	// maxPhraseBackground records, scaled when there are more).
+	isPhrase := map[string]bool{}
+	for phrase, docs := range phrases(an, targets, opt.MinDocs) {
+		isPhrase[phrase] = true
+		inTarget[phrase] = docs
+		n := 0
+		for _, t := range backTexts {
+			if strings.Contains(t, phrase) {
+				n++
+			}
+		}
+		if len(backTexts) < out.Background {
+			n = int(float64(n) * float64(out.Background) / float64(len(backTexts)))
+		}
+		inBack[phrase] = n
+	}
 	var cands []Term
 	for term, docs := range inTarget {
 		a := len(docs)
@@ -161,7 +186,7 @@ func (m *Manager) Discover(ctx context.Context, opt DiscoverOptions) (*Discovery
 		if rateT <= rateB || g2 < critical {
 			continue
 		}
-		cands = append(cands, Term{Term: term, Target: a, Background: b, G2: round(g2, 1), Lift: round(rateT/rateB, 2)})
+		cands = append(cands, Term{Term: term, Target: a, Background: b, G2: round(g2, 1), Lift: round(rateT/rateB, 2), Phrase: isPhrase[term]})
 	}
 	slices.SortFunc(cands, func(x, y Term) int {
 		if x.G2 != y.G2 {
@@ -225,13 +250,60 @@ func (m *Manager) Discover(ctx context.Context, opt DiscoverOptions) (*Discovery
 	return out, nil
 }
 
+// maxPhraseBackground bounds the background texts kept to count phrases
+// in; maxPhraseTargets the target records cut into words for phrases.
+const (
+	maxPhraseBackground = 200_000
+	maxPhraseTargets    = 5_000
+)
+
+// phrases finds pairs of adjacent words (two runes or more each, not both
+// opinion words) in at least minDocs target records, with those records.
+func phrases(an *analyzer.Analyzer, targets []doc, minDocs int) map[string][]int {
+	docs := map[string][]int{}
+	for i, d := range targets[:min(len(targets), maxPhraseTargets)] {
+		tokens, _, err := an.Tokens(&d.st.Record)
+		if err != nil {
+			continue
+		}
+		seen := map[string]bool{}
+		for j := 1; j < len(tokens); j++ {
+			a, b := tokens[j-1], tokens[j]
+			if a.End != b.Start || utf8.RuneCountInString(a.Text) < 2 || utf8.RuneCountInString(b.Text) < 2 ||
+				isASCII(a.Text) || isASCII(b.Text) || an.Opinion(a.Text) && an.Opinion(b.Text) {
+				continue
+			}
+			p := a.Text + b.Text
+			if !seen[p] {
+				seen[p] = true
+				docs[p] = append(docs[p], i)
+			}
+		}
+	}
+	for p, ds := range docs {
+		if len(ds) < minDocs {
+			delete(docs, p)
+		}
+	}
+	return docs
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // suggestRule ORs the terms: a starting point the analyst narrows (with
 // NEAR, NOT) after a dry run.
 func suggestRule(terms []Term) string {
 	parts := make([]string, len(terms))
 	for i, t := range terms {
 		parts[i] = t.Term
-		if strings.ContainsAny(t.Term, " ()|&!\",（）｜，") {
+		if t.Phrase || strings.ContainsAny(t.Term, " ()|&!\",（）｜，") {
 			parts[i] = `"` + strings.ReplaceAll(t.Term, `"`, "") + `"`
 		}
 	}

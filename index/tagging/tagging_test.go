@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -181,6 +182,21 @@ func TestLifecycle(t *testing.T) {
 	}
 	if len(disc.Clusters) == 0 || disc.Clusters[0].Terms[0].Term != "无人机" {
 		t.Fatalf("discovery: want 无人机 first, got %+v", disc.Clusters)
+	}
+	phrases := 0
+	for _, c := range disc.Clusters {
+		for _, term := range c.Terms {
+			if !term.Phrase {
+				continue
+			}
+			phrases++
+			if !slices.ContainsFunc(droneTexts, func(s string) bool { return strings.Contains(s, term.Term) }) || term.Target < 3 {
+				t.Errorf("phrase %+v is not in the untagged drone texts", term)
+			}
+		}
+	}
+	if phrases == 0 {
+		t.Errorf("no phrase found: %+v", disc.Clusters)
 	}
 	if got := disc.Clusters[0].Suggested.Rule; !strings.Contains(got, "无人机") {
 		t.Fatalf("suggested rule %q", got)
