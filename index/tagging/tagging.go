@@ -381,6 +381,9 @@ func (m *Manager) store(ctx context.Context, src []byte, ch change) (*Result, er
 		return putJob(tx, &job)
 	})
 	if err != nil {
+		if m.Job().State == JobRunning {
+			m.start() // the change failed: the job it stopped goes on
+		}
 		return nil, fmt.Errorf("tagging: store version: %w", err)
 	}
 	if ch.first {
