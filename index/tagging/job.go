@@ -12,7 +12,7 @@ import (
 
 // Job states.
 const (
-	JobIdle    = ""        // no change applied yet
+	JobIdle    = "idle"    // no change applied yet
 	JobRunning = "running" // re-tagging (also after a restart, until done)
 	JobDone    = "done"
 	JobFailed  = "failed"
@@ -28,7 +28,7 @@ type Job struct {
 	Done       int        `json:"done"`
 	Bound      uint64     `json:"bound"`  // records stored after it are tagged with the version already
 	Cursor     uint64     `json:"cursor"` // last sequence number handled
-	StartedAt  time.Time  `json:"started_at"`
+	StartedAt  time.Time  `json:"started_at,omitzero"`
 	UpdatedAt  time.Time  `json:"updated_at,omitzero"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	Error      string     `json:"error,omitempty"`
@@ -175,7 +175,7 @@ func putJob(tx *bolt.Tx, j *Job) error {
 }
 
 func (m *Manager) loadJob() (Job, error) {
-	var j Job
+	j := Job{State: JobIdle}
 	err := m.c.Store().DB().View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketState).Get(keyJob)
 		if b == nil {
