@@ -132,6 +132,9 @@ func Open(c *index.Corpus, base *analyzer.Analyzer, opt Options) (*Manager, erro
 	if err != nil {
 		return nil, fmt.Errorf("tagging: %w", err)
 	}
+	if m.job, err = m.loadJob(); err != nil {
+		return nil, err
+	}
 	cur, err := m.Current()
 	if errors.Is(err, ErrNotFound) {
 		_, err = m.store(context.Background(), opt.Default, change{by: BuiltIn, note: "the built-in taxonomy", first: true})
@@ -160,12 +163,7 @@ func Open(c *index.Corpus, base *analyzer.Analyzer, opt Options) (*Manager, erro
 			return nil, err
 		}
 	}
-	job, err := m.loadJob()
-	if err != nil {
-		return nil, err
-	}
-	m.job = job
-	if job.State == JobRunning {
+	if job := m.Job(); job.State == JobRunning && m.done == nil {
 		opt.Log.Info("resuming the re-tagging of the corpus", "version", job.Version, "done", job.Done, "total", job.Total)
 		m.start()
 	}

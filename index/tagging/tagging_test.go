@@ -475,3 +475,35 @@ func TestGolden(t *testing.T) {
 		t.Fatalf("report: %+v", rep)
 	}
 }
+
+// TestBuiltInUpgrade starts a store nobody changed the taxonomy of with a
+// release whose built-in taxonomy differs: it is stored as a version of
+// its own and applied to the records, once.
+func TestBuiltInUpgrade(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, 50)
+	indextest.Ingest(t, e.c, records(30))
+	e.close(t)
+
+	base := analyzertest.New(t, "property")
+	c := indextest.Open(t, index.Options{Dir: dir, Analyzer: base})
+	defer c.Close()
+	m, err := tagging.Open(c, base, tagging.Options{Default: withDrone(defaultSource(t)), Golden: golden(t), Batch: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := m.Current()
+	if err != nil || cur.Version != 2 || cur.Author != tagging.BuiltIn || cur.Diff[0].Node != "security.drone" {
+		t.Fatalf("after the upgrade: %+v %v", cur, err)
+	}
+	if j := m.Job(); j.State != tagging.JobDone || j.Done != 30 {
+		t.Fatalf("job: %+v", j)
+	}
+	if got := volume(cells(t, c, "security.drone"), "security.drone"); got != 10 {
+		t.Fatalf("security.drone volume %d, want 10", got)
+	}
+}
