@@ -146,7 +146,7 @@ type Tag struct {
 	// Parents are the ids of the node's ancestors, nearest first: what the
 	// record counts under in rollups and searches even after the taxonomy
 	// has changed.
-	Parents   []string   `json:"parents,omitempty"`
+	Parents   []string   `json:"parents"`
 	Rule      string     `json:"rule"`
 	Sentiment Sentiment  `json:"sentiment"`
 	Evidence  []Evidence `json:"evidence"`
@@ -404,7 +404,7 @@ func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
 	tags, extra := tagger.Tag(p.tokens)
 	ev := evidenceMaker{segs: p.segs, tokSeg: p.tokSeg}
 	for _, h := range tags {
-		t := Tag{ID: h.Node.ID, Scene: h.Node.Scene, Path: h.Node.Path, Parents: parentIDs(h.Node), Rule: h.Rule,
+		t := Tag{ID: h.Node.ID, Scene: h.Node.Scene, Path: h.Node.Path, Parents: h.Node.Parents, Rule: h.Rule,
 			Sentiment: a.tagSentiment(h.Evidence, p.tokCl, p.clauses, p.sum), Evidence: ev.spans(h.Evidence)}
 		if h.Node.Dimension {
 			t.Scene = ""
@@ -418,14 +418,6 @@ func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
 	a.grade(out, extra, &ev)
 	out.Keywords = a.keywords(p.tokens)
 	return out
-}
-
-func parentIDs(n *taxonomy.Node) []string {
-	var ids []string
-	for p := n.Parent; p != nil; p = p.Parent {
-		ids = append(ids, p.ID)
-	}
-	return ids
 }
 
 // Compare analyzes a record once and tags it twice: with this analyzer's

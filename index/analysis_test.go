@@ -1,9 +1,12 @@
 package index
 
 import (
+	"slices"
 	"testing"
 
+	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
+	"dongting/taxonomy"
 )
 
 func TestTokenizer(t *testing.T) {
@@ -44,6 +47,29 @@ func TestTokenizer(t *testing.T) {
 			if got[i] != tc.want[i] {
 				t.Errorf("%q (search %v): token %d = %v, want %v", tc.text, tc.search, i, got[i], tc.want[i])
 			}
+		}
+	}
+}
+
+// TestTagParents: a tag counts under the ancestors recorded with it, even
+// none (a root then); only a tag stored before tags carried them falls
+// back on the taxonomy.
+func TestTagParents(t *testing.T) {
+	tax, err := taxonomy.Parse([]byte("id: t\nname: T\nscenes:\n  - id: a\n    name: A\n    touchpoints:\n      - {id: b, name: B, terms: [x]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		parents []string
+		want    []string
+	}{
+		{[]string{"old"}, []string{"old"}},
+		{[]string{}, []string{}},
+		{nil, []string{"a"}},
+	} {
+		got := TagParents(analyzer.Tag{ID: "b", Parents: tc.parents}, tax)
+		if !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
+			t.Errorf("parents %#v: got %#v, want %#v", tc.parents, got, tc.want)
 		}
 	}
 }

@@ -869,9 +869,9 @@ func (r *Rollups) Location() *time.Location { return r.r.loc }
 func (r *Rollups) Taxonomy() *taxonomy.Taxonomy { return r.r.tax.Load() }
 
 // TagParents are the ancestors a stored tag counts under: the ones recorded
-// with it, so a record counts where it was counted when it was tagged even
-// after the taxonomy changed; for a tag stored before tags carried them,
-// the ancestors in tax.
+// with it (an empty list for a root), so a record counts where it was
+// counted when it was tagged even after the taxonomy changed; for a tag
+// stored before tags carried them (nil), the ancestors in tax.
 func TagParents(tg analyzer.Tag, tax *taxonomy.Taxonomy) []string {
 	if tg.Parents != nil {
 		return tg.Parents

@@ -20,6 +20,7 @@ type Node struct {
 	Scene     string   // id of the level-1 scene (empty for dimensions)
 	Path      []string // names from the scene (or dimension) down to this node
 	Parent    *Node
+	Parents   []string // ancestor ids, nearest first (shared: do not modify)
 	Children  []*Node
 	Dimension bool
 	Rule      string // the effective rule: terms | rule, minus excludes
@@ -205,12 +206,14 @@ func (t *Taxonomy) build(y *yamlNode, parent *Node, dim bool, errs *[]error) *No
 	}
 	if parent == nil {
 		n.Path = []string{n.Name}
+		n.Parents = []string{} // known to have none (nil would read as "not recorded")
 		if !dim {
 			n.Scene = n.ID
 		}
 	} else {
 		n.Path = append(append([]string(nil), parent.Path...), n.Name)
 		n.Scene = parent.Scene
+		n.Parents = append([]string{parent.ID}, parent.Parents...)
 	}
 	rule, err := effectiveRule(y)
 	if err != "" {
