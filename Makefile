@@ -43,6 +43,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseRule -fuzztime 30s ./taxonomy/
 	$(GO) test -run '^$$' -fuzz FuzzSplitTurns -fuzztime 30s ./analyzer/
 	$(GO) test -run '^$$' -fuzz FuzzMaskPII -fuzztime 30s ./analyzer/
+	$(GO) test -run '^$$' -fuzz FuzzNormalize -fuzztime 30s ./analyzer/
 	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime 30s ./cmd/dongting/
 	$(GO) test -run '^$$' -fuzz FuzzRecordReader -fuzztime 30s ./analyzer/
 	$(GO) test -run '^$$' -fuzz FuzzSearchQuery -fuzztime 30s ./index/

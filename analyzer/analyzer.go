@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
@@ -99,6 +100,7 @@ type Analyzer struct {
 	tagger  *taxonomy.Tagger
 	signals []SignalRule
 	stop    map[string]bool
+	vocab   map[string]wordInfo // lex, stop and connectives in one table
 }
 
 // New builds an analyzer on a shared segmenter (which should have been
@@ -109,6 +111,7 @@ func New(seg *Segmenter, res *Resources) (*Analyzer, error) {
 		return nil, err
 	}
 	a := &Analyzer{seg: seg, norm: norm, lex: res.Lexicon, signals: res.Signals, stop: res.Stopwords}
+	a.vocab = a.lex.vocab(a.stop)
 	if a.tagger, err = res.Taxonomy.Compile(a.tokenize, a.signalSources()...); err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)
 	}
@@ -204,8 +207,7 @@ var connectives = map[string]bool{"然后": true, "结果": true, "而且": true
 
 // Analyze analyzes one record. It returns a *FieldError for invalid input.
 func (a *Analyzer) Analyze(r *Record) (*Analysis, error) {
-	out, _, err := a.analyze(r)
-	return out, err
+	return a.analyzeOnly(r)
 }
 
 // Explain says why a record is or is not tagged with a node: the node's
@@ -245,24 +247,56 @@ func (a *Analyzer) analyze(r *Record) (*Analysis, []taxonomy.Token, error) {
 	return a.finish(p, a.tagger), p.tokens, nil
 }
 
+// Analyze without the tokens: the parse goes back to the pool.
+func (a *Analyzer) analyzeOnly(r *Record) (*Analysis, error) {
+	p, err := a.parse(r)
+	if err != nil {
+		return nil, err
+	}
+	out := a.finish(p, a.tagger)
+	p.release()
+	return out, nil
+}
+
 // parsed is a record cut into segments, tokens and scored clauses: all of
 // an analysis that does not depend on the taxonomy.
 type parsed struct {
 	base    Analysis // ID, Text, PII and Sentiment
 	segs    []segment
 	tokens  []taxonomy.Token
+	infos   []wordInfo // per token
 	tokSeg  []int32
 	tokCl   []int32
 	clauses []clause
 	sum     float64
+	counts  []wordCount // keywords' scratch
+}
+
+// parsedPool keeps parses' slices for the next record: analysis allocates
+// per token, and these are most of it.
+var parsedPool = sync.Pool{New: func() any { return new(parsed) }}
+
+// maxPooled is the most tokens a parse may hold and still be pooled, so
+// one huge record does not keep its buffers alive.
+const maxPooled = 4096
+
+// release gives p back to the pool. Nothing may use p afterwards; the
+// analysis finish made from it holds none of its slices.
+func (p *parsed) release() {
+	if cap(p.tokens) > maxPooled {
+		return
+	}
+	parsedPool.Put(p)
 }
 
 func (a *Analyzer) parse(r *Record) (*parsed, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	out := &Analysis{ID: r.ID}
-	var segs []segment
+	p := parsedPool.Get().(*parsed)
+	p.base = Analysis{ID: r.ID}
+	out := &p.base
+	segs := p.segs[:0]
 	if len(r.Turns) > 0 {
 		texts := make([]string, len(r.Turns))
 		global := 0
@@ -294,10 +328,11 @@ func (a *Analyzer) parse(r *Record) (*parsed, error) {
 	}
 	// Chinese text averages ~6 bytes a word token and ~25 bytes a clause:
 	// sizing up front saves the slices' repeated growth.
-	tokens := make([]taxonomy.Token, 0, size/6+4)
-	tokSeg := make([]int32, 0, size/6+4)
-	tokCl := make([]int32, 0, size/6+4)
-	clauses := make([]clause, 0, size/25+2)
+	tokens := grow(p.tokens[:0], size/6+4)
+	infos := grow(p.infos[:0], size/6+4)
+	tokSeg := grow(p.tokSeg[:0], size/6+4)
+	tokCl := grow(p.tokCl[:0], size/6+4)
+	clauses := grow(p.clauses[:0], size/25+2)
 	for si := range segs {
 		s := &segs[si]
 		norm := a.norm.Normalize(s.text)
@@ -344,14 +379,15 @@ func (a *Analyzer) parse(r *Record) (*parsed, error) {
 				closeClause(strings.ContainsAny(w, ".。!?\n…"))
 				continue
 			}
-			if a.lex.contrast[w] && len(tokens) > cur.lo {
+			in := a.info(w)
+			if in.flags&wContrast != 0 && len(tokens) > cur.lo {
 				prevASCII = -1
 				closeClause(false)
 				cur.contrast = true
-			} else if len(tokens)-cur.lo >= stt || (connectives[w] && len(tokens)-cur.lo >= 4) {
+			} else if len(tokens)-cur.lo >= stt || (in.flags&wConnective != 0 && len(tokens)-cur.lo >= 4) {
 				closeClause(false)
 				prevASCII = -1
-			} else if len(tokens) == cur.lo && a.lex.contrast[w] {
+			} else if len(tokens) == cur.lo && in.flags&wContrast != 0 {
 				cur.contrast = true
 			}
 			// jieba splits long digit runs (110 | 101199003071237); a
@@ -360,6 +396,7 @@ func (a *Analyzer) parse(r *Record) (*parsed, error) {
 				last := &tokens[len(tokens)-1]
 				last.Text = norm.Text[prevASCII:bpos]
 				last.End = s.global + norm.Orig(end-1) + 1
+				infos[len(infos)-1] = a.info(last.Text)
 				continue
 			} else if ascii {
 				prevASCII = bpos - len(w)
@@ -372,13 +409,14 @@ func (a *Analyzer) parse(r *Record) (*parsed, error) {
 				End:     s.global + norm.Orig(end-1) + 1,
 				Speaker: s.speaker,
 			})
+			infos = append(infos, in)
 			tokSeg = append(tokSeg, int32(si))
 			tokCl = append(tokCl, int32(len(clauses)))
 		}
 		closeClause(true)
 	}
 
-	a.scoreClauses(tokens, clauses)
+	scoreClauses(infos, clauses)
 	var sum float64
 	customerSaid := false
 	for _, c := range clauses {
@@ -393,7 +431,16 @@ func (a *Analyzer) parse(r *Record) (*parsed, error) {
 		}
 	}
 	out.Sentiment = sentimentOf(sum)
-	return &parsed{base: *out, segs: segs, tokens: tokens, tokSeg: tokSeg, tokCl: tokCl, clauses: clauses, sum: sum}, nil
+	p.segs, p.tokens, p.infos, p.tokSeg, p.tokCl, p.clauses, p.sum = segs, tokens, infos, tokSeg, tokCl, clauses, sum
+	return p, nil
+}
+
+// grow returns s (empty) with room for n elements.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	return s
 }
 
 // finish tags a parsed record with tagger and grades it.
@@ -416,7 +463,7 @@ func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
 	slices.SortStableFunc(out.Tags, func(a, b Tag) int { return cmp.Compare(a.Evidence[0].Start, b.Evidence[0].Start) })
 
 	a.grade(out, extra, &ev)
-	out.Keywords = a.keywords(p.tokens)
+	out.Keywords, p.counts = keywords(p.tokens, p.infos, p.counts[:0])
 	return out
 }
 
@@ -428,7 +475,9 @@ func (a *Analyzer) Compare(r *Record, other *Analyzer) (cur, next *Analysis, err
 	if err != nil {
 		return nil, nil, err
 	}
-	return a.finish(p, a.tagger), a.finish(p, other.tagger), nil
+	cur, next = a.finish(p, a.tagger), a.finish(p, other.tagger)
+	p.release()
+	return cur, next, nil
 }
 
 // Tokens are a record's normalized tokens with their speakers and
@@ -450,6 +499,7 @@ func (a *Analyzer) WithTaxonomy(tax *taxonomy.Taxonomy) (*Analyzer, error) {
 	lex.neutralize(tax.TopicTerms())
 	b := *a
 	b.lex = lex
+	b.vocab = lex.vocab(a.stop)
 	tagger, err := tax.Compile(a.tokenize, a.signalSources()...)
 	if err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)
@@ -505,15 +555,10 @@ func isBreak(w string) bool {
 
 // scoreClauses fills raw scores, with contrast: the clause after 但是/不过
 // outweighs the clauses before it in the same sentence.
-func (a *Analyzer) scoreClauses(tokens []taxonomy.Token, clauses []clause) {
-	buf := make([]string, 0, 32)
+func scoreClauses(infos []wordInfo, clauses []clause) {
 	for i := range clauses {
 		c := &clauses[i]
-		buf = buf[:0]
-		for _, t := range tokens[c.lo:c.hi] {
-			buf = append(buf, t.Text)
-		}
-		c.raw, c.cued = a.lex.clauseScore(buf, c.exclaim, c.question)
+		c.raw, c.cued = clauseScore(infos[c.lo:c.hi], c.exclaim, c.question)
 	}
 	for i := range clauses {
 		if !clauses[i].contrast {
@@ -607,18 +652,18 @@ func (a *Analyzer) grade(out *Analysis, hits []taxonomy.Hit, ev *evidenceMaker) 
 	out.Praise = praised
 }
 
+type wordCount struct {
+	w string
+	n int
+}
+
 // keywords are the most frequent content words (two runes or more, not
 // stopwords), most frequent first.
-func (a *Analyzer) keywords(tokens []taxonomy.Token) []string {
-	type count struct {
-		w string
-		n int
-	}
+func keywords(tokens []taxonomy.Token, infos []wordInfo, counts []wordCount) ([]string, []wordCount) {
 	// Records are short: a linear scan beats a map per record.
-	var counts []count
 	index := map[string]int(nil)
-	for _, t := range tokens {
-		if a.stop[t.Text] || len(t.Text) < 4 || utf8.RuneCountInString(t.Text) < 2 || isASCIIWord(t.Text) && strings.Trim(t.Text, "0123456789") == "" {
+	for i, t := range tokens {
+		if infos[i].flags&wStop != 0 || len(t.Text) < 4 || utf8.RuneCountInString(t.Text) < 2 || isASCIIWord(t.Text) && strings.Trim(t.Text, "0123456789") == "" {
 			continue
 		}
 		found := -1
@@ -638,7 +683,7 @@ func (a *Analyzer) keywords(tokens []taxonomy.Token) []string {
 			counts[found].n++
 			continue
 		}
-		counts = append(counts, count{t.Text, 1})
+		counts = append(counts, wordCount{t.Text, 1})
 		if len(counts) == 64 { // long text: switch to a map
 			index = make(map[string]int, 256)
 			for i, c := range counts {
@@ -648,12 +693,12 @@ func (a *Analyzer) keywords(tokens []taxonomy.Token) []string {
 			index[t.Text] = len(counts) - 1
 		}
 	}
-	slices.SortStableFunc(counts, func(a, b count) int { return cmp.Compare(b.n, a.n) })
+	slices.SortStableFunc(counts, func(a, b wordCount) int { return cmp.Compare(b.n, a.n) })
 	out := make([]string, 0, min(len(counts), maxKeywords))
 	for _, c := range counts[:min(len(counts), maxKeywords)] {
 		out = append(out, c.w)
 	}
-	return out
+	return out, counts
 }
 
 // evidenceMaker turns matcher spans (analyzer-global code points) into

@@ -72,33 +72,68 @@ func NewNormalizer() (*Normalizer, error) {
 // Normalized is text prepared for analysis.
 type Normalized struct {
 	Text string
-	// Offs[i] is the original code-point offset of the i-th rune of Text;
-	// Offs[len] is the original length, so End offsets map too.
-	Offs []int32
+	// offs[i] is the original code-point offset of the i-th rune of Text;
+	// nil while the mapping is one to one (the common case: full-width
+	// punctuation folds rune for rune).
+	offs  []int32
+	runes int   // runes in Text
+	end   int32 // the original length in code points, where End offsets map
 }
 
 // Orig maps a code-point offset in the normalized text to the original.
 func (n *Normalized) Orig(i int) int {
-	if i < 0 {
+	switch {
+	case i < 0:
 		return 0
+	case i >= n.runes:
+		return int(n.end)
+	case n.offs == nil:
+		return i
 	}
-	if i >= len(n.Offs) {
-		return int(n.Offs[len(n.Offs)-1])
-	}
-	return int(n.Offs[i])
+	return int(n.offs[i])
 }
 
 // Normalize folds full-width forms to half-width, lower-cases Latin letters,
 // converts traditional characters to simplified, drops control characters
 // (NUL among them: gojieba would stop at it), and collapses whitespace runs
-// to one space. Emoji and other symbols pass through untouched.
+// to one space. Emoji and other symbols pass through untouched. Text that
+// needs none of this is returned as it is, without a copy.
 func (n *Normalizer) Normalize(s string) Normalized {
-	runes := make([]rune, 0, len(s)/2+1)
-	offs := make([]int32, 0, len(s)/2+2)
-	hasTrad := false
-	space := false
-	i := int32(0)
-	for _, r := range s {
+	var (
+		buf     []byte  // the output, from the first change on
+		offs    []int32 // from the first rune not at its own offset on
+		runes   int     // runes written
+		i       int32   // runes read
+		hasTrad bool
+		space   bool
+	)
+	// emit writes r for original rune i (at byte b of s).
+	emit := func(r rune, b int, orig rune) {
+		if buf == nil && r != orig {
+			buf = append(make([]byte, 0, len(s)+8), s[:b]...)
+		}
+		if buf != nil {
+			buf = utf8.AppendRune(buf, r)
+		}
+		if offs == nil && int32(runes) != i {
+			offs = make([]int32, runes, len(s)) // a rune is at least a byte
+			for k := range offs {
+				offs[k] = int32(k)
+			}
+		}
+		if offs != nil {
+			offs = append(offs, i)
+		}
+		runes++
+	}
+	last := func() byte {
+		if len(buf) == 0 {
+			return 0
+		}
+		return buf[len(buf)-1]
+	}
+	for b, r := range s {
+		orig := r
 		switch {
 		case r == utf8.RuneError:
 			r = ' ' // invalid bytes: never reach the segmenter
@@ -110,41 +145,54 @@ func (n *Normalizer) Normalize(s string) Normalized {
 		if r >= 'A' && r <= 'Z' {
 			r += 'a' - 'A'
 		}
-		if unicode.IsSpace(r) || (unicode.IsControl(r)) || r == 0x200B || r == 0xFEFF {
-			// Newlines are kept as clause breaks; other space collapses.
-			if r == '\n' || r == '\r' {
-				if len(runes) > 0 && runes[len(runes)-1] == ' ' {
-					runes[len(runes)-1] = '\n'
-				} else if len(runes) == 0 || runes[len(runes)-1] != '\n' {
-					runes = append(runes, '\n')
-					offs = append(offs, i)
-				}
-				space = true
-			} else if unicode.IsSpace(r) && !space && len(runes) > 0 {
-				runes = append(runes, ' ')
-				offs = append(offs, i)
-				space = true
+		if r < 0x80 && r > ' ' && r != 0x7F || r >= 0xA0 && !unicode.IsSpace(r) && !unicode.IsControl(r) && r != 0x200B && r != 0xFEFF {
+			space = false
+			if !hasTrad && n.isTrad(r) {
+				hasTrad = true
 			}
+			emit(r, b, orig)
 			i++
 			continue
 		}
-		space = false
-		if !hasTrad && n.isTrad(r) {
-			hasTrad = true
+		// Whitespace and control characters. Newlines are kept as clause
+		// breaks; other space collapses to one.
+		if buf == nil {
+			// From here on the output may differ from s in length.
+			buf = append(make([]byte, 0, len(s)+8), s[:b]...)
 		}
-		runes = append(runes, r)
-		offs = append(offs, i)
+		switch {
+		case r == '\n' || r == '\r':
+			if last() == ' ' {
+				buf[len(buf)-1] = '\n'
+			} else if runes == 0 || last() != '\n' {
+				emit('\n', b, orig)
+			}
+			space = true
+		case unicode.IsSpace(r) && !space && runes > 0:
+			emit(' ', b, orig)
+			space = true
+		}
 		i++
 	}
-	for len(runes) > 0 && (runes[len(runes)-1] == ' ' || runes[len(runes)-1] == '\n') {
-		runes = runes[:len(runes)-1]
-		offs = offs[:len(offs)-1]
+	if buf != nil {
+		for len(buf) > 0 && (buf[len(buf)-1] == ' ' || buf[len(buf)-1] == '\n') {
+			buf = buf[:len(buf)-1]
+			runes--
+			if offs != nil {
+				offs = offs[:runes]
+			}
+		}
+	}
+	out := Normalized{Text: s, offs: offs, runes: runes, end: i}
+	if buf != nil {
+		out.Text = string(buf)
 	}
 	if hasTrad {
-		n.toSimplified(runes)
+		rs := []rune(out.Text)
+		n.toSimplified(rs)
+		out.Text = string(rs)
 	}
-	offs = append(offs, i)
-	return Normalized{Text: string(runes), Offs: offs}
+	return out
 }
 
 // toSimplified converts in place. Phrase-level conversion is used when it

@@ -115,22 +115,92 @@ func (lx *Lexicon) neutralize(words []string) {
 	}
 }
 
+// wordInfo is all the scorer and the clause splitter know of a word, so a
+// token costs one map lookup (see Analyzer.info) instead of one per list.
+type wordInfo struct {
+	weight float64 // polarity, when flags has wWeighted
+	degree float64 // multiplier, when flags has wDegree
+	flags  wordFlag
+}
+
+type wordFlag uint8
+
+const (
+	wWeighted   wordFlag = 1 << iota // a polarity cue (its own entry or a hand-written suffix)
+	wNegator                         // 不, 没有 …
+	wDegree                          // 非常, 有点 …
+	wContrast                        // 但是, 不过 …
+	wRhetorical                      // 难道, 凭什么 …
+	wStop                            // a stopword: skipped in a negator's scope, never a keyword
+	wConnective                      // 然后, 结果 …: may split an unpunctuated clause
+)
+
+// vocab builds the lookup table of every word the lexicon, the stopwords
+// and the connectives name.
+func (lx *Lexicon) vocab(stop map[string]bool) map[string]wordInfo {
+	v := make(map[string]wordInfo, len(lx.weights)+len(stop)+64)
+	add := func(w string, f wordFlag) {
+		in := v[w]
+		in.flags |= f
+		v[w] = in
+	}
+	for w := range lx.weights {
+		add(w, 0)
+	}
+	for w, d := range lx.degree {
+		if d != 0 {
+			add(w, wDegree)
+		}
+	}
+	for _, set := range []struct {
+		words map[string]bool
+		flag  wordFlag
+	}{{lx.negators, wNegator}, {lx.contrast, wContrast}, {lx.rhetorical, wRhetorical}, {stop, wStop}, {connectives, wConnective}} {
+		for w, ok := range set.words {
+			if ok {
+				add(w, set.flag)
+			}
+		}
+	}
+	for w, in := range v {
+		if x, ok := lx.weight(w); ok {
+			in.weight = x
+			in.flags |= wWeighted
+		}
+		in.degree = lx.degree[w]
+		v[w] = in
+	}
+	return v
+}
+
+// info looks a token up in the analyzer's vocabulary; a compound outside
+// it may still carry the polarity of a hand-written word it ends with.
+func (a *Analyzer) info(w string) wordInfo {
+	if in, ok := a.vocab[w]; ok {
+		return in
+	}
+	if x, ok := a.lex.suffixWeight(w); ok {
+		return wordInfo{weight: x, flags: wWeighted}
+	}
+	return wordInfo{}
+}
+
 // clauseScore scores one clause's tokens. It returns the raw (unsquashed)
 // score and whether any polarity cue was seen.
-func (lx *Lexicon) clauseScore(toks []string, exclaim int, question bool) (float64, bool) {
+func clauseScore(toks []wordInfo, exclaim int, question bool) (float64, bool) {
 	sum := 0.0
 	cued := false
 	rhetorical := false
 	for i, t := range toks {
-		if lx.rhetorical[t] {
+		if t.flags&wRhetorical != 0 {
 			rhetorical = true
 		}
-		w, ok := lx.weight(t)
-		if !ok {
+		if t.flags&wWeighted == 0 {
 			continue
 		}
+		w := t.weight
 		cued = true
-		neg, mult := lx.modifiers(toks, i)
+		neg, mult := modifiers(toks, i)
 		if neg {
 			if w > 0 {
 				w = -w * negFlipPos
@@ -160,6 +230,11 @@ func (lx *Lexicon) weight(t string) (float64, bool) {
 	if w, ok := lx.weights[t]; ok {
 		return w, true
 	}
+	return lx.suffixWeight(t)
+}
+
+// suffixWeight is the weight of the longest hand-written entry t ends with.
+func (lx *Lexicon) suffixWeight(t string) (float64, bool) {
 	if len(t) < 9 { // fewer than three CJK runes
 		return 0, false
 	}
@@ -184,16 +259,16 @@ func (lx *Lexicon) weight(t string) (float64, bool) {
 // the first other content word (a negator governs only the next word that
 // carries meaning: in 没有 什么 意思, 没有 governs 意思; in 不 适合 小孩子,
 // only 适合).
-func (lx *Lexicon) modifiers(toks []string, i int) (neg bool, mult float64) {
+func modifiers(toks []wordInfo, i int) (neg bool, mult float64) {
 	mult = 1.0
 	for j := i - 1; j >= 0 && j >= i-negWindow; j-- {
-		p := toks[j]
+		p := toks[j].flags
 		switch {
-		case lx.negators[p]:
+		case p&wNegator != 0:
 			neg = !neg
-		case lx.degree[p] != 0:
-			mult *= lx.degree[p]
-		case lx.stop[p]:
+		case p&wDegree != 0:
+			mult *= toks[j].degree
+		case p&wStop != 0:
 		default:
 			return neg, mult
 		}
@@ -228,13 +303,14 @@ func (a *Analyzer) Words(text string) (words []string, negated []bool) {
 	masked, _ := MaskPII(text)
 	norm := a.norm.Normalize(masked)
 	var clause []string
+	var infos []wordInfo
 	flush := func() {
 		for i, w := range clause {
-			neg, _ := a.lex.modifiers(clause, i)
+			neg, _ := modifiers(infos, i)
 			words = append(words, w)
 			negated = append(negated, neg)
 		}
-		clause = clause[:0]
+		clause, infos = clause[:0], infos[:0]
 	}
 	for _, w := range a.seg.Cut(norm.Text) {
 		if isBreak(w) {
@@ -242,6 +318,7 @@ func (a *Analyzer) Words(text string) (words []string, negated []bool) {
 			continue
 		}
 		clause = append(clause, w)
+		infos = append(infos, a.info(w))
 	}
 	flush()
 	return words, negated
