@@ -115,6 +115,15 @@ func Open(opt Options) (*Corpus, error) {
 	st.OnCommit(ru.apply)
 	searchDir := filepath.Join(opt.Dir, "search.bleve")
 	se, err := OpenSearch(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
+	if errors.Is(err, ErrIndexOutdated) {
+		// Derived data of an older release: rebuilt from the store.
+		opt.Log.Warn("search index has an older layout: rebuilding it from the store", "dir", searchDir)
+		if rerr := os.RemoveAll(searchDir); rerr != nil {
+			st.Close()
+			return nil, fmt.Errorf("index: %w; removing it: %w", err, rerr)
+		}
+		se, err = OpenSearch(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
+	}
 	if errors.Is(err, ErrIndexUnreadable) {
 		// Derived data: keep the broken copy for a post-mortem, rebuild.
 		aside := fmt.Sprintf("%s.unreadable-%s", searchDir, opt.Now().UTC().Format("20060102T150405"))

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2"
+
 	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
 	"dongting/index"
@@ -366,5 +368,53 @@ func TestUnreadableIndexIsRebuilt(t *testing.T) {
 	aside, _ := filepath.Glob(filepath.Join(dir, "search.bleve.unreadable-*"))
 	if len(aside) != 1 {
 		t.Errorf("broken index not kept aside: %v", aside)
+	}
+}
+
+// An index built with an older mapping (here: one without the layout
+// mark, as every index before the combined facet field) is removed and
+// rebuilt from the store, facets included.
+func TestOutdatedIndexIsRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	c := openCorpus(t, dir)
+	ingestAll(t, c, corpus)
+	c.Close()
+	old, err := bleve.Open(filepath.Join(dir, "search.bleve"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.DeleteInternal([]byte("layout")); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	var logs bytes.Buffer
+	c = indextest.Open(t, index.Options{Dir: dir, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+	defer c.Close()
+	if !strings.Contains(logs.String(), "search index has an older layout: rebuilding it from the store") {
+		t.Errorf("log: %s", logs.String())
+	}
+	if err := c.WaitIndexed(context.Background(), c.Store().LastSeq()); err != nil {
+		t.Fatal(err)
+	}
+	p := search(t, c, index.Query{Facets: []string{"sentiment", "kind"}})
+	if p.Total != uint64(len(corpus)) {
+		t.Fatalf("total %d after the rebuild", p.Total)
+	}
+	kinds := map[string]int{}
+	for _, f := range p.Facets["kind"] {
+		kinds[f.Value] = f.Count
+	}
+	if kinds["complaint"] != 2 || kinds["survey"] != 1 || len(kinds) != 4 {
+		t.Errorf("kind facet %v", p.Facets["kind"])
+	}
+	n := 0
+	for i, f := range p.Facets["sentiment"] {
+		n += f.Count
+		if i > 0 && f.Count > p.Facets["sentiment"][i-1].Count {
+			t.Errorf("sentiment facet not most frequent first: %v", p.Facets["sentiment"])
+		}
+	}
+	if n != len(corpus) {
+		t.Errorf("sentiment facet counts %d records: %v", n, p.Facets["sentiment"])
 	}
 }

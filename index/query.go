@@ -45,6 +45,19 @@ var (
 	}
 )
 
+// maxFacetTerms bounds the distinct values the combined facet counts: all
+// of them in practice (a taxonomy of a few hundred nodes, a few years of
+// months).
+const maxFacetTerms = 100_000
+
+// facetSize is how many values each facet returns.
+func facetSize(f string) int {
+	if f == "touchpoint" || f == "month" {
+		return 50
+	}
+	return 20
+}
+
 // MaxPageSize bounds one page of hits; deeper pages use the cursor.
 const MaxPageSize = 200
 
@@ -155,15 +168,14 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 		req.SearchAfter = c.After
 	}
 	for _, f := range q.Facets {
-		field, ok := FacetFields[f]
-		if !ok {
+		if _, ok := FacetFields[f]; !ok {
 			return nil, &QueryError{"facets", fmt.Sprintf("no facet %q (scene, touchpoint, channel, sentiment, severity, kind, dimension, month)", f)}
 		}
-		n := 20
-		if f == "touchpoint" || f == "month" {
-			n = 50
-		}
-		req.AddFacet(f, bleve.NewFacetRequest(field, n))
+	}
+	if len(q.Facets) > 0 {
+		// One terms facet over the combined field counts every facet's
+		// values at once; page splits it by field.
+		req.AddFacet(facetField, bleve.NewFacetRequest(facetField, maxFacetTerms))
 	}
 	if q.Highlight {
 		req.Highlight = bleve.NewHighlightWithStyle("html")

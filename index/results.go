@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
 
 	"dongting/analyzer"
 )
@@ -103,20 +104,40 @@ func (c *Corpus) page(q *Query, req *bleve.SearchRequest, res *bleve.SearchResul
 		}
 		p.Next = encodeCursor(q.sortOrder(), after)
 	}
-	if len(res.Facets) > 0 {
-		p.Facets = make(map[string][]Count, len(res.Facets))
-		for name, f := range res.Facets {
-			counts := []Count{}
-			if f.Terms != nil {
-				for _, t := range f.Terms.Terms() {
-					counts = append(counts, Count{t.Term, t.Count})
-				}
-			}
-			sort.SliceStable(counts, func(i, j int) bool { return counts[i].Count > counts[j].Count })
-			p.Facets[name] = counts
-		}
+	if len(q.Facets) > 0 {
+		p.Facets = splitFacets(q.Facets, res.Facets[facetField])
 	}
 	return p, nil
+}
+
+// splitFacets turns the combined facet's "field=value" counts into each
+// asked facet's values, most frequent first (ties by value), at most
+// facetSize of them.
+func splitFacets(asked []string, f *search.FacetResult) map[string][]Count {
+	out := make(map[string][]Count, len(asked))
+	byField := map[string]string{} // index field → facet name
+	for _, name := range asked {
+		out[name] = []Count{}
+		byField[FacetFields[name]] = name
+	}
+	if f != nil && f.Terms != nil {
+		for _, t := range f.Terms.Terms() {
+			field, value, ok := strings.Cut(t.Term, "=")
+			if name, asked := byField[field]; ok && asked {
+				out[name] = append(out[name], Count{value, t.Count})
+			}
+		}
+	}
+	for name, counts := range out {
+		slices.SortFunc(counts, func(a, b Count) int {
+			if a.Count != b.Count {
+				return b.Count - a.Count
+			}
+			return strings.Compare(a.Value, b.Value)
+		})
+		out[name] = counts[:min(len(counts), facetSize(name))]
+	}
+	return out
 }
 
 // Each runs the query over its whole result set, page by page in the

@@ -265,15 +265,24 @@ func (n *names) name(tx *bolt.Tx, id uint32) string {
 	return s
 }
 
-// interner assigns ids inside one write transaction.
+// interner assigns ids inside one write transaction. It remembers every
+// name and day it has resolved: a commit of a few hundred records asks for
+// the same few dozen names thousands of times.
 type interner struct {
 	n      *names
 	tx     *bolt.Tx
 	staged map[string]uint32
+	seen   map[nameRef]uint32
+	days   map[string]uint16
+}
+
+type nameRef struct {
+	kind byte
+	name string
 }
 
 func (n *names) interner(tx *bolt.Tx) *interner {
-	in := &interner{n: n, tx: tx, staged: map[string]uint32{}}
+	in := &interner{n: n, tx: tx, staged: map[string]uint32{}, seen: map[nameRef]uint32{}, days: map[string]uint16{}}
 	tx.OnCommit(func() {
 		n.mu.Lock()
 		for full, id := range in.staged {
@@ -286,6 +295,29 @@ func (n *names) interner(tx *bolt.Tx) *interner {
 }
 
 func (in *interner) id(kind byte, name string) (uint32, error) {
+	if id, ok := in.seen[nameRef{kind, name}]; ok {
+		return id, nil
+	}
+	id, err := in.resolve(kind, name)
+	if err == nil {
+		in.seen[nameRef{kind, name}] = id
+	}
+	return id, err
+}
+
+// day parses a cell's day once per transaction.
+func (in *interner) day(s string) (uint16, bool) {
+	if d, ok := in.days[s]; ok {
+		return d, true
+	}
+	d, ok := parseDay(s)
+	if ok {
+		in.days[s] = d
+	}
+	return d, ok
+}
+
+func (in *interner) resolve(kind byte, name string) (uint32, error) {
 	full := string(kind) + name
 	if id, ok := in.staged[full]; ok {
 		return id, nil
@@ -540,17 +572,14 @@ func (r *rollups) apply(tx *bolt.Tx, changes []Change) error {
 // key interns a cell's names.
 func (r *rollups) key(in *interner, c Cell) (cellKey, error) {
 	var ids [5]uint32
-	for i, p := range []struct {
-		kind byte
-		name string
-	}{{nameOrg, c.Org}, {nameNode, c.Node}, {nameNode, c.Dim}, {nameChannel, c.Channel}, {nameKind, c.Kind}} {
+	for i, p := range [5]nameRef{{nameOrg, c.Org}, {nameNode, c.Node}, {nameNode, c.Dim}, {nameChannel, c.Channel}, {nameKind, c.Kind}} {
 		id, err := in.id(p.kind, p.name)
 		if err != nil {
 			return cellKey{}, err
 		}
 		ids[i] = id
 	}
-	day, ok := parseDay(c.Day)
+	day, ok := in.day(c.Day)
 	if !ok {
 		return cellKey{}, fmt.Errorf("day %q out of range", c.Day)
 	}
