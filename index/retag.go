@@ -3,7 +3,6 @@ package index
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"runtime"
 
@@ -83,7 +82,7 @@ func (c *Corpus) RetagBatch(ctx context.Context, after, bound uint64, limit int,
 				return err
 			}
 			st.Seq = seq
-			b, err := json.Marshal(st)
+			b, err := encodeStored(st)
 			if err != nil {
 				return err
 			}
