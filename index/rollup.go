@@ -645,6 +645,7 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
 		folded = folded[:0]
 		merged := map[cellKey]*Counts{}
+		var slab []Counts
 		lb := tx.Bucket(bucketLog)
 		c := lb.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -661,7 +662,10 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 			err := e.eachAll(func(k *cellKey, c *Counts) {
 				d := merged[*k]
 				if d == nil {
-					d = new(Counts)
+					if len(slab) == 0 {
+						slab = make([]Counts, 4096) // one allocation for many cells
+					}
+					d, slab = &slab[0], slab[1:]
 					merged[*k] = d
 				}
 				d.Add(c)
@@ -744,8 +748,7 @@ func decodeDay(v []byte, out []dayEntry) ([]dayEntry, error) {
 	return out, nil
 }
 
-func encodeDay(entries []dayEntry) []byte {
-	var b []byte
+func appendDay(b []byte, entries []dayEntry) []byte {
 	for i := range entries {
 		b = append(b, entries[i].ck[:]...)
 		b = appendCounts(b, &entries[i].c)
@@ -760,42 +763,55 @@ type cellDelta struct {
 
 // writeCells adds deltas to the stored day cells, in key order:
 // neighbouring cells share pages, so each page is searched from a warm
-// cache and dirtied once.
+// cache and dirtied once. The deltas are sorted once by full key, so a
+// day's deltas sit together; values are encoded into shared chunks that
+// live until the commit (bbolt keeps the slices it is given).
 func writeCells(tx *bolt.Tx, cells map[cellKey]*Counts) error {
 	b := tx.Bucket(bucketRollups)
-	byDay := map[[dayKeyLen]byte][]cellDelta{}
+	type delta struct {
+		k cellKey
+		c *Counts
+	}
+	list := make([]delta, 0, len(cells))
 	for k, d := range cells {
 		if !d.zero() {
-			dk := [dayKeyLen]byte(k[:dayKeyLen])
-			byDay[dk] = append(byDay[dk], cellDelta{k, *d})
+			list = append(list, delta{k, d})
 		}
 	}
-	keys := make([][dayKeyLen]byte, 0, len(byDay))
-	for k := range byDay {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b [dayKeyLen]byte) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(list, func(a, b delta) int { return bytes.Compare(a.k[:], b.k[:]) })
 	var entries []dayEntry
-	for _, k := range keys {
+	var arena []byte
+	for lo := 0; lo < len(list); {
+		dk := list[lo].k[:dayKeyLen]
+		hi := lo + 1
+		for hi < len(list) && [dayKeyLen]byte(list[hi].k[:dayKeyLen]) == [dayKeyLen]byte(dk) {
+			hi++
+		}
 		var err error
-		if entries, err = decodeDay(b.Get(k[:]), entries); err != nil {
+		if entries, err = decodeDay(b.Get(dk), entries); err != nil {
 			return err
 		}
-		for _, d := range byDay[k] {
-			ck := [8]byte(d.key[dayKeyLen:])
+		for _, d := range list[lo:hi] {
+			ck := [8]byte(d.k[dayKeyLen:])
 			i := slices.IndexFunc(entries, func(e dayEntry) bool { return e.ck == ck })
 			if i < 0 {
 				entries = append(entries, dayEntry{ck: ck})
 				i = len(entries) - 1
 			}
-			entries[i].c.Add(&d.c)
+			entries[i].c.Add(d.c)
 		}
+		lo = hi
 		entries = slices.DeleteFunc(entries, func(e dayEntry) bool { return e.c.zero() })
 		if len(entries) == 0 {
-			err = b.Delete(k[:])
+			err = b.Delete(dk)
 		} else {
 			slices.SortFunc(entries, func(a, b dayEntry) int { return bytes.Compare(a.ck[:], b.ck[:]) })
-			err = b.Put(k[:], encodeDay(entries))
+			if cap(arena)-len(arena) < 64*1024 {
+				arena = make([]byte, 0, 1<<20)
+			}
+			start := len(arena)
+			arena = appendDay(arena, entries)
+			err = b.Put(dk, arena[start:len(arena):len(arena)])
 		}
 		if err != nil {
 			return fmt.Errorf("rollups: %w", err)
