@@ -92,26 +92,27 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 	}
 	must := []query.Query{main}
 	for _, f := range []struct {
-		field  string
-		values []string
+		field, kind string
+		values      []string
 	}{
-		{"touchpoint", q.Touchpoint}, {"scene", q.Scene}, {"dimension", q.Dimension},
-		{"sentiment", q.Sentiment}, {"severity", q.Severity}, {"channel", q.Channel}, {"kind", q.Kind},
+		{filterField, "touchpoint", q.Touchpoint}, {facetField, "scene", q.Scene}, {facetField, "dimension", q.Dimension},
+		{facetField, "sentiment", q.Sentiment}, {facetField, "severity", q.Severity}, {facetField, "channel", q.Channel},
+		{facetField, "kind", q.Kind},
 	} {
 		if len(f.values) == 0 {
 			continue
 		}
 		any := make([]query.Query, len(f.values))
 		for i, v := range f.values {
-			t := bleve.NewTermQuery(v)
+			t := bleve.NewTermQuery(term(f.kind, v))
 			t.SetField(f.field)
 			any[i] = t
 		}
 		must = append(must, bleve.NewDisjunctionQuery(any...))
 	}
 	if q.Org != "" {
-		t := bleve.NewTermQuery(q.Org)
-		t.SetField("org")
+		t := bleve.NewTermQuery(term("org", q.Org))
+		t.SetField(filterField)
 		must = append(must, t)
 	}
 	if !q.From.IsZero() || !q.To.IsZero() {

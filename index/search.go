@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -25,9 +24,9 @@ var (
 	keyLayout = []byte("layout")
 )
 
-// indexLayout is the current mapping's name. v2: facets come from one
-// combined "facet" field.
-const indexLayout = "v2-facet"
+// indexLayout is the current mapping's name. v3: exact-match values in
+// two combined fields (facet, filter) instead of one field each.
+const indexLayout = "v3-combined"
 
 // ErrIndexUnreadable is a search index directory that exists but does not
 // open (corrupted, or written by an incompatible version). The index is
@@ -46,23 +45,26 @@ type Search struct {
 	loc *time.Location
 }
 
-// facetFields are exact-match fields for filters, and the values the
-// facets count. month is precomputed (YYYY-MM in the service's time zone):
-// a terms facet on it is several times cheaper than a date-range facet.
-// filterFields are exact-match only.
-//
-// None of them has doc values: every facet value of a record is also in
-// one keyword field, facet ("scene=repair", "channel=hotline" …), the only
-// field with doc values. A query's facets then read one field per hit
-// instead of one per facet, and segments build one doc-value column, not
-// eight.
-var (
-	facetFields  = []string{"kind", "channel", "scene", "tag", "dimension", "sentiment", "severity", "month"}
-	filterFields = []string{"org", "touchpoint", "redline"}
+// Every exact-match value of a record is a "field=value" term of one of
+// two keyword fields: facet (kind, channel, scene, tag, dimension,
+// sentiment, severity, month), the only field with doc values, which both
+// filters and facets read; and filter (every level of the org path, the
+// touchpoint with its ancestors, red lines), for filters only. Two fields
+// instead of eleven: a segment builds two dictionaries and one doc-value
+// column per batch, and a query's facets read one column per hit. month is
+// precomputed (YYYY-MM in the service's time zone): a terms facet on it is
+// several times cheaper than a date-range facet.
+const (
+	facetField  = "facet"
+	filterField = "filter"
 )
 
-// facetField holds every facet value of a record as "field=value".
-const facetField = "facet"
+// facetFields are the facet field's value kinds, in the order a document
+// lists them.
+var facetFields = []string{"kind", "channel", "scene", "tag", "dimension", "sentiment", "severity", "month"}
+
+// term is one exact-match value as indexed.
+func term(field, value string) string { return field + "=" + value }
 
 func newMapping() mapping.IndexMapping {
 	doc := bleve.NewDocumentMapping()
@@ -75,17 +77,12 @@ func newMapping() mapping.IndexMapping {
 	// No composite _all field: every query names its field, and building
 	// _all costs segment time for every document.
 	doc.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
-	for _, f := range append(slices.Clone(facetFields), filterFields...) {
+	for _, f := range []string{facetField, filterField} {
 		k := bleve.NewKeywordFieldMapping()
-		k.Store = false
-		k.IncludeTermVectors = false
-		k.IncludeInAll = false
-		k.DocValues = false
+		k.Store, k.IncludeTermVectors, k.IncludeInAll = false, false, false
+		k.DocValues = f == facetField
 		doc.AddFieldMappingsAt(f, k)
 	}
-	facet := bleve.NewKeywordFieldMapping()
-	facet.Store, facet.IncludeTermVectors, facet.IncludeInAll, facet.DocValues = false, false, false, true
-	doc.AddFieldMappingsAt(facetField, facet)
 	occurred := bleve.NewDateTimeFieldMapping()
 	occurred.Store = false
 	occurred.IncludeInAll = false
@@ -191,25 +188,28 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 	return nil
 }
 
-// document is what the index keeps of a record: the masked text and the
-// keyword fields filters and facets need. Everything else is read from the
-// store when a hit is shown.
+// document is what the index keeps of a record: the masked text, the
+// time and survey scores, and the exact-match values filters and facets
+// need. Everything else is read from the store when a hit is shown.
 func (s *Search) document(st *Stored) map[string]any {
 	r, a := &st.Record, st.Analysis
 	doc := map[string]any{"text": st.Text()}
-	put := func(field, v string) {
+	var facets, filters []string
+	facet := func(field, v string) {
 		if v != "" {
-			doc[field] = v
+			facets = append(facets, term(field, v))
 		}
 	}
-	put("kind", r.Kind)
-	put("channel", r.Channel)
+	facet("kind", r.Kind)
+	facet("channel", r.Channel)
 	if r.Org != "" {
-		doc["org"] = OrgPrefixes(r.Org)
+		for _, o := range OrgPrefixes(r.Org) {
+			filters = append(filters, term("org", o))
+		}
 	}
 	if t, err := time.Parse(time.RFC3339, r.OccurredAt); err == nil {
 		doc["occurred"] = t
-		doc["month"] = t.In(s.loc).Format("2006-01")
+		facet("month", t.In(s.loc).Format("2006-01"))
 	}
 	if r.NPS != nil {
 		doc["nps"] = float64(*r.NPS)
@@ -218,10 +218,10 @@ func (s *Search) document(st *Stored) map[string]any {
 		doc["csat"] = float64(*r.CSAT)
 	}
 	if a != nil {
-		doc["sentiment"] = a.Sentiment.Label
-		doc["severity"] = a.Severity
-		if len(a.Redline) > 0 {
-			doc["redline"] = a.Redline
+		facet("sentiment", a.Sentiment.Label)
+		facet("severity", a.Severity)
+		for _, id := range a.Redline {
+			filters = appendNew(filters, term("redline", id))
 		}
 		var scenes, tags, under, dims []string
 		for _, t := range a.Tags {
@@ -235,25 +235,24 @@ func (s *Search) document(st *Stored) map[string]any {
 		for _, d := range a.Dimensions {
 			dims = appendNew(dims, d.ID)
 		}
-		for field, v := range map[string][]string{"scene": scenes, "tag": tags, "touchpoint": under, "dimension": dims} {
-			if len(v) > 0 {
-				doc[field] = v
-			}
+		for _, v := range scenes {
+			facet("scene", v)
 		}
-	}
-	var facets []string
-	for _, f := range facetFields {
-		switch v := doc[f].(type) {
-		case string:
-			facets = append(facets, f+"="+v)
-		case []string:
-			for _, x := range v {
-				facets = append(facets, f+"="+x)
-			}
+		for _, v := range tags {
+			facet("tag", v)
+		}
+		for _, v := range dims {
+			facet("dimension", v)
+		}
+		for _, v := range under {
+			filters = append(filters, term("touchpoint", v))
 		}
 	}
 	if len(facets) > 0 {
 		doc[facetField] = facets
+	}
+	if len(filters) > 0 {
+		doc[filterField] = filters
 	}
 	return doc
 }
