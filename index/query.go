@@ -45,11 +45,6 @@ var (
 	}
 )
 
-// maxFacetTerms bounds the distinct values the combined facet counts: all
-// of them in practice (a taxonomy of a few hundred nodes, a few years of
-// months).
-const maxFacetTerms = 100_000
-
 // facetSize is how many values each facet returns.
 func facetSize(f string) int {
 	if f == "touchpoint" || f == "month" {
@@ -173,10 +168,12 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 			return nil, &QueryError{"facets", fmt.Sprintf("no facet %q (scene, touchpoint, channel, sentiment, severity, kind, dimension, month)", f)}
 		}
 	}
-	if len(q.Facets) > 0 {
-		// One terms facet over the combined field counts every facet's
-		// values at once; page splits it by field.
-		req.AddFacet(facetField, bleve.NewFacetRequest(facetField, maxFacetTerms))
+	for _, f := range q.Facets {
+		// Every facet reads the one combined column (visited once per
+		// hit); each keeps the terms of its own field.
+		fr := bleve.NewFacetRequest(facetField, facetSize(f))
+		fr.SetPrefixFilter(FacetFields[f] + "=")
+		req.AddFacet(f, fr)
 	}
 	if q.Highlight {
 		req.Highlight = bleve.NewHighlightWithStyle("html")
@@ -226,6 +223,13 @@ func (s *Search) convert(e taxonomy.Expr) (query.Query, error) {
 	case taxonomy.OpTerm, taxonomy.OpExact, taxonomy.OpPhrase:
 		if !hasSearchable(text) {
 			return nil, &QueryError{"q", fmt.Sprintf("%q has no searchable word", text)}
+		}
+		// A query that is one word is a term query: a phrase of one word
+		// would check positions for nothing.
+		if toks := s.idx.Mapping().AnalyzerNamed(analyzerQuery).Analyze([]byte(text)); len(toks) == 1 {
+			t := bleve.NewTermQuery(string(toks[0].Term))
+			t.SetField("text")
+			return t, nil
 		}
 		m := bleve.NewMatchPhraseQuery(text)
 		m.SetField("text")

@@ -105,37 +105,32 @@ func (c *Corpus) page(q *Query, req *bleve.SearchRequest, res *bleve.SearchResul
 		p.Next = encodeCursor(q.sortOrder(), after)
 	}
 	if len(q.Facets) > 0 {
-		p.Facets = splitFacets(q.Facets, res.Facets[facetField])
+		p.Facets = facetCounts(q.Facets, res.Facets)
 	}
 	return p, nil
 }
 
-// splitFacets turns the combined facet's "field=value" counts into each
-// asked facet's values, most frequent first (ties by value), at most
-// facetSize of them.
-func splitFacets(asked []string, f *search.FacetResult) map[string][]Count {
+// facetCounts turns the facets' "field=value" terms into values, most
+// frequent first (ties by value).
+func facetCounts(asked []string, res search.FacetResults) map[string][]Count {
 	out := make(map[string][]Count, len(asked))
-	byField := map[string]string{} // index field → facet name
 	for _, name := range asked {
-		out[name] = []Count{}
-		byField[FacetFields[name]] = name
-	}
-	if f != nil && f.Terms != nil {
-		for _, t := range f.Terms.Terms() {
-			field, value, ok := strings.Cut(t.Term, "=")
-			if name, asked := byField[field]; ok && asked {
-				out[name] = append(out[name], Count{value, t.Count})
+		counts := []Count{}
+		if f := res[name]; f != nil && f.Terms != nil {
+			prefix := FacetFields[name] + "="
+			for _, t := range f.Terms.Terms() {
+				if v, ok := strings.CutPrefix(t.Term, prefix); ok {
+					counts = append(counts, Count{v, t.Count})
+				}
 			}
 		}
-	}
-	for name, counts := range out {
 		slices.SortFunc(counts, func(a, b Count) int {
 			if a.Count != b.Count {
 				return b.Count - a.Count
 			}
 			return strings.Compare(a.Value, b.Value)
 		})
-		out[name] = counts[:min(len(counts), facetSize(name))]
+		out[name] = counts
 	}
 	return out
 }
