@@ -366,16 +366,25 @@ type rollups struct {
 	mu        sync.RWMutex
 	pending   map[uint64]*logEntry // decoded unfolded log entries by log key
 	foldedTo  uint64               // log keys up to this are folded
-	foldEvery int                  // fold once this many commits wait
-	kick      chan struct{}
+	foldEvery int                  // fold once this many commits wait…
+	foldCells int                  // …or this many deltas (~20 bytes each in memory)
+	// pendingCells counts the deltas committed since the last fold began.
+	pendingCells int
+	kick         chan struct{}
 }
+
+// foldInterval is how often the log is folded when it does not fill up
+// first. A fold rewrites every page it touches, and with a day grain and
+// every org level one record touches ~35 cells across the tree: the
+// bigger a fold, the more of its deltas share a page.
+const foldInterval = 15 * time.Second
 
 // logEntry is one commit's deltas by series (org, node, dim ids), kept
 // encoded as they are in the log: per series, each delta's day, channel
 // and kind (the key past the prefix) and then its counts (appendCounts).
-// Up to foldEvery commits of ~1,000 records wait in memory, ~25,000 deltas
-// each: decoded (176 bytes a delta) they were the biggest thing in the heap;
-// encoded they take ~20 bytes.
+// Up to foldCells deltas (~30,000 records) wait in memory: decoded (176
+// bytes a delta) they were the biggest thing in the heap; encoded they take
+// ~20 bytes.
 type logEntry struct {
 	bySeries map[[prefixLen]byte][]byte
 	cells    int
@@ -594,8 +603,10 @@ func (r *rollups) apply(tx *bolt.Tx, changes []Change) error {
 			r.pending[seq] = entry
 		}
 		n := len(r.pending)
+		r.pendingCells += entry.cells
+		cells := r.pendingCells
 		r.mu.Unlock()
-		if n >= r.foldEvery {
+		if n >= r.foldEvery || cells >= r.foldCells {
 			select {
 			case r.kick <- struct{}{}:
 			default:
@@ -644,8 +655,8 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 	var folded []uint64
 	err := db.Update(func(tx *bolt.Tx) error {
 		folded = folded[:0]
-		merged := map[cellKey]*Counts{}
-		var slab []Counts
+		var entries []*logEntry
+		series := map[[prefixLen]byte]struct{}{}
 		lb := tx.Bucket(bucketLog)
 		c := lb.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -659,27 +670,35 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 					return err
 				}
 			}
-			err := e.eachAll(func(k *cellKey, c *Counts) {
-				d := merged[*k]
-				if d == nil {
-					if len(slab) == 0 {
-						slab = make([]Counts, 4096) // one allocation for many cells
-					}
-					d, slab = &slab[0], slab[1:]
-					merged[*k] = d
-				}
-				d.Add(c)
-			})
-			if err != nil {
-				return err
+			for p := range e.bySeries {
+				series[p] = struct{}{}
 			}
+			entries = append(entries, e)
 			folded = append(folded, seq)
 		}
 		if len(folded) == 0 {
 			return nil
 		}
-		if err := writeCells(tx, merged); err != nil {
-			return err
+		// One series at a time, in key order: only that series' deltas
+		// are held decoded, however many commits are folded.
+		order := make([][prefixLen]byte, 0, len(series))
+		for p := range series {
+			order = append(order, p)
+		}
+		slices.SortFunc(order, func(a, b [prefixLen]byte) int { return bytes.Compare(a[:], b[:]) })
+		w := cellWriter{b: tx.Bucket(bucketRollups)}
+		var deltas []cellDelta
+		for _, p := range order {
+			deltas = deltas[:0]
+			for _, e := range entries {
+				err := e.each(p, func(k *cellKey, c *Counts) { deltas = append(deltas, cellDelta{*k, *c}) })
+				if err != nil {
+					return err
+				}
+			}
+			if err := w.write(deltas); err != nil {
+				return err
+			}
 		}
 		for _, seq := range folded {
 			if err := lb.Delete(SeqKey(seq)); err != nil {
@@ -698,6 +717,10 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 		delete(r.pending, seq)
 		r.foldedTo = max(r.foldedTo, seq)
 	}
+	r.pendingCells = 0 // what was committed during the fold waits on
+	for _, e := range r.pending {
+		r.pendingCells += e.cells
+	}
 	r.mu.Unlock()
 	return len(folded), nil
 }
@@ -705,7 +728,7 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 // foldLoop folds the log every few seconds, or sooner when it grows.
 func (r *rollups) foldLoop(ctx context.Context, db *bolt.DB, log *slog.Logger, done chan<- struct{}) {
 	defer close(done)
-	tick := time.NewTicker(3 * time.Second)
+	tick := time.NewTicker(foldInterval)
 	defer tick.Stop()
 	for {
 		select {
@@ -761,57 +784,53 @@ type cellDelta struct {
 	c   Counts
 }
 
-// writeCells adds deltas to the stored day cells, in key order:
-// neighbouring cells share pages, so each page is searched from a warm
-// cache and dirtied once. The deltas are sorted once by full key, so a
-// day's deltas sit together; values are encoded into shared chunks that
+// cellWriter adds deltas to the stored day cells, series by series in key
+// order: neighbouring cells share pages, so each page is searched from a
+// warm cache and dirtied once. Values are encoded into shared chunks that
 // live until the commit (bbolt keeps the slices it is given).
-func writeCells(tx *bolt.Tx, cells map[cellKey]*Counts) error {
-	b := tx.Bucket(bucketRollups)
-	type delta struct {
-		k cellKey
-		c *Counts
-	}
-	list := make([]delta, 0, len(cells))
-	for k, d := range cells {
-		if !d.zero() {
-			list = append(list, delta{k, d})
-		}
-	}
-	slices.SortFunc(list, func(a, b delta) int { return bytes.Compare(a.k[:], b.k[:]) })
-	var entries []dayEntry
-	var arena []byte
-	for lo := 0; lo < len(list); {
-		dk := list[lo].k[:dayKeyLen]
+type cellWriter struct {
+	b       *bolt.Bucket
+	arena   []byte
+	entries []dayEntry
+}
+
+// write adds one series' deltas (any order, keys may repeat).
+func (w *cellWriter) write(deltas []cellDelta) error {
+	slices.SortFunc(deltas, func(a, b cellDelta) int { return bytes.Compare(a.key[:], b.key[:]) })
+	for lo := 0; lo < len(deltas); {
+		dk := [dayKeyLen]byte(deltas[lo].key[:dayKeyLen])
 		hi := lo + 1
-		for hi < len(list) && [dayKeyLen]byte(list[hi].k[:dayKeyLen]) == [dayKeyLen]byte(dk) {
+		for hi < len(deltas) && [dayKeyLen]byte(deltas[hi].key[:dayKeyLen]) == dk {
 			hi++
 		}
 		var err error
-		if entries, err = decodeDay(b.Get(dk), entries); err != nil {
+		if w.entries, err = decodeDay(w.b.Get(dk[:]), w.entries); err != nil {
 			return err
 		}
-		for _, d := range list[lo:hi] {
-			ck := [8]byte(d.k[dayKeyLen:])
-			i := slices.IndexFunc(entries, func(e dayEntry) bool { return e.ck == ck })
-			if i < 0 {
-				entries = append(entries, dayEntry{ck: ck})
-				i = len(entries) - 1
+		for i := lo; i < hi; i++ {
+			ck := [8]byte(deltas[i].key[dayKeyLen:])
+			j := slices.IndexFunc(w.entries, func(e dayEntry) bool { return e.ck == ck })
+			if j < 0 {
+				w.entries = append(w.entries, dayEntry{ck: ck})
+				j = len(w.entries) - 1
 			}
-			entries[i].c.Add(d.c)
+			w.entries[j].c.Add(&deltas[i].c)
 		}
 		lo = hi
-		entries = slices.DeleteFunc(entries, func(e dayEntry) bool { return e.c.zero() })
-		if len(entries) == 0 {
-			err = b.Delete(dk)
+		w.entries = slices.DeleteFunc(w.entries, func(e dayEntry) bool { return e.c.zero() })
+		if cap(w.arena)-len(w.arena) < 64*1024 {
+			w.arena = make([]byte, 0, 1<<20)
+		}
+		ks := len(w.arena)
+		w.arena = append(w.arena, dk[:]...)
+		key := w.arena[ks:len(w.arena):len(w.arena)]
+		if len(w.entries) == 0 {
+			err = w.b.Delete(key)
 		} else {
-			slices.SortFunc(entries, func(a, b dayEntry) int { return bytes.Compare(a.ck[:], b.ck[:]) })
-			if cap(arena)-len(arena) < 64*1024 {
-				arena = make([]byte, 0, 1<<20)
-			}
-			start := len(arena)
-			arena = appendDay(arena, entries)
-			err = b.Put(dk, arena[start:len(arena):len(arena)])
+			slices.SortFunc(w.entries, func(a, b dayEntry) int { return bytes.Compare(a.ck[:], b.ck[:]) })
+			start := len(w.arena)
+			w.arena = appendDay(w.arena, w.entries)
+			err = w.b.Put(key, w.arena[start:len(w.arena):len(w.arena)])
 		}
 		if err != nil {
 			return fmt.Errorf("rollups: %w", err)
