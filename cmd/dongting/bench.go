@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -53,6 +54,7 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	mode := fset.String("mode", "", "run one mode in this process (baseline, full); default: both, in child processes")
 	dir := fset.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
 	cpuprofile := fset.String("cpuprofile", "", "with -mode: write a CPU profile here")
+	heapprofile := fset.String("heapprofile", "", "with -mode: write a heap profile here whenever the heap reaches a new high (checked every 2 s)")
 	if err := fset.Parse(args); err != nil {
 		return err
 	}
@@ -67,6 +69,10 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 				return err
 			}
 			defer pprof.StopCPUProfile()
+		}
+		if *heapprofile != "" {
+			stop := watchHeap(*heapprofile)
+			defer stop()
 		}
 		return m.benchOne(ctx, c, *mode, *n, *dir)
 	}
@@ -297,6 +303,35 @@ func benchSearch(ctx context.Context, corpus *index.Corpus) (p50, p99 float64) {
 	}
 	slices.Sort(ms)
 	return ms[len(ms)/2], ms[len(ms)*99/100]
+}
+
+// watchHeap writes a heap profile to path each time the heap in use
+// reaches a new high, so the profile shows what the peak was made of.
+func watchHeap(path string) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		var high uint64
+		tick := time.NewTicker(2 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse <= high {
+				continue
+			}
+			high = ms.HeapInuse
+			if f, err := os.Create(path); err == nil {
+				pprof.Lookup("heap").WriteTo(f, 0)
+				f.Close()
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // peakRSSMB reads the process's high-water resident set (Linux).
