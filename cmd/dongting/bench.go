@@ -194,7 +194,7 @@ func (m *Main) benchBaseline(c *common, g *demo.Generator, n int, dir string, pr
 // by the background indexer) and times it until everything is searchable;
 // then it measures word queries with facets.
 func (m *Main) benchFull(ctx context.Context, c *common, g *demo.Generator, n int, dir string, progress func(int, time.Time), res *benchResult) (float64, error) {
-	corpus, fsys, err := m.openCorpus(c, &storeFlags{dir: dir, tz: "Asia/Shanghai"}, nil, nil, false)
+	corpus, fsys, err := m.openCorpus(c, &storeFlags{dir: dir, tz: "Asia/Shanghai", memoryMB: defaultMemoryLimitMB}, nil, nil, false)
 	if err != nil {
 		return 0, err
 	}
