@@ -349,7 +349,7 @@ func TestUnreadableIndexIsRebuilt(t *testing.T) {
 	c := openCorpus(t, dir)
 	ingestAll(t, c, corpus)
 	c.Close()
-	meta := filepath.Join(dir, "search.bleve", "index_meta.json")
+	meta := filepath.Join(dir, "search.bleve", "shard-1", "index_meta.json")
 	if err := os.WriteFile(meta, []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +379,7 @@ func TestOutdatedIndexIsRebuilt(t *testing.T) {
 	c := openCorpus(t, dir)
 	ingestAll(t, c, corpus)
 	c.Close()
-	old, err := bleve.Open(filepath.Join(dir, "search.bleve"))
+	old, err := bleve.Open(filepath.Join(dir, "search.bleve", "shard-0"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,10 @@ var (
 	}
 )
 
+// maxFacetValues bounds the values a shard reports per facet: all of them
+// in practice (a taxonomy of a few hundred nodes, a few years of months).
+const maxFacetValues = 10_000
+
 // facetSize is how many values each facet returns.
 func facetSize(f string) int {
 	if f == "touchpoint" || f == "month" {
@@ -171,7 +175,9 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 	for _, f := range q.Facets {
 		// Every facet reads the one combined column (visited once per
 		// hit); each keeps the terms of its own field.
-		fr := bleve.NewFacetRequest(facetField, facetSize(f))
+		// Each shard counts all of its values (a few hundred at most) so
+		// the merged counts are exact; facetCounts keeps the top ones.
+		fr := bleve.NewFacetRequest(facetField, maxFacetValues)
 		fr.SetPrefixFilter(FacetFields[f] + "=")
 		req.AddFacet(f, fr)
 	}
@@ -226,7 +232,7 @@ func (s *Search) convert(e taxonomy.Expr) (query.Query, error) {
 		}
 		// A query that is one word is a term query: a phrase of one word
 		// would check positions for nothing.
-		if toks := s.idx.Mapping().AnalyzerNamed(analyzerQuery).Analyze([]byte(text)); len(toks) == 1 {
+		if toks := s.mapping().AnalyzerNamed(analyzerQuery).Analyze([]byte(text)); len(toks) == 1 {
 			t := bleve.NewTermQuery(string(toks[0].Term))
 			t.SetField("text")
 			return t, nil

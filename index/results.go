@@ -130,7 +130,7 @@ func facetCounts(asked []string, res search.FacetResults) map[string][]Count {
 			}
 			return strings.Compare(a.Value, b.Value)
 		})
-		out[name] = counts
+		out[name] = counts[:min(len(counts), facetSize(name))]
 	}
 	return out
 }

@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,8 +31,8 @@ var (
 
 // indexLayout is the current mapping's name. v3: exact-match values in
 // two combined fields (facet, filter) instead of one field each; v4: the
-// facet column uncompressed.
-const indexLayout = "v4-rawfacet"
+// facet column uncompressed; v5: two shards.
+const indexLayout = "v5-sharded"
 
 // ErrIndexUnreadable is a search index directory that exists but does not
 // open (corrupted, or written by an incompatible version). The index is
@@ -43,9 +46,10 @@ var ErrIndexOutdated = errors.New("search index of an older layout")
 // Search is the Bleve index: derived from the store, rebuilt from it at
 // will. Documents are keyed by the caller's record id.
 type Search struct {
-	idx bleve.Index
-	tax atomic.Pointer[taxonomy.Taxonomy]
-	loc *time.Location
+	shards []bleve.Index
+	alias  bleve.IndexAlias // searches every shard at once
+	tax    atomic.Pointer[taxonomy.Taxonomy]
+	loc    *time.Location
 }
 
 // Every exact-match value of a record is a "field=value" term of one of
@@ -124,60 +128,112 @@ func BaselineMapping() mapping.IndexMapping {
 	return m
 }
 
-// OpenSearch opens the index in dir, creating it if absent. Register must
-// have been called in this process.
+// searchShards is how many Bleve indexes the records are spread over (by
+// a hash of the id). Bleve builds a batch's segment and answers a query on
+// one goroutine per index: with two shards a bulk load builds two segments
+// at once and a query's hits are collected and faceted on two cores.
+const searchShards = 2
+
+func shardDir(dir string, i int) string { return filepath.Join(dir, fmt.Sprintf("shard-%d", i)) }
+
+// shardOf is the shard a record id lives in.
+func shardOf(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % searchShards)
+}
+
+// OpenSearch opens the index in dir (one Bleve index per shard), creating
+// it if absent. Register must have been called in this process.
 func OpenSearch(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Search, error) {
 	if tools.Load() == nil {
 		return nil, errors.New("index: Register the segmenter before opening the search index")
 	}
-	var idx bleve.Index
-	var err error
-	if _, statErr := os.Stat(dir); statErr == nil {
-		idx, err = bleve.Open(dir)
-		if err != nil {
-			return nil, fmt.Errorf("index: open %s: %w: %w", dir, ErrIndexUnreadable, err)
+	se := &Search{loc: loc}
+	se.tax.Store(tax)
+	fail := func(err error) (*Search, error) {
+		for _, sh := range se.shards {
+			sh.Close()
 		}
-		layout, err := idx.GetInternal(keyLayout)
-		if err != nil || string(layout) != indexLayout {
-			idx.Close()
-			return nil, fmt.Errorf("index: %s has layout %q, not %q: %w", dir, layout, indexLayout, ErrIndexOutdated)
+		return nil, err
+	}
+	if _, err := os.Stat(dir); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "index_meta.json")); err == nil {
+			return nil, fmt.Errorf("index: %s is one unsharded index: %w", dir, ErrIndexOutdated)
+		}
+		for i := range searchShards {
+			sh, err := bleve.Open(shardDir(dir, i))
+			if err != nil {
+				return fail(fmt.Errorf("index: open %s: %w: %w", shardDir(dir, i), ErrIndexUnreadable, err))
+			}
+			se.shards = append(se.shards, sh)
+			layout, err := sh.GetInternal(keyLayout)
+			if err != nil || string(layout) != indexLayout {
+				return fail(fmt.Errorf("index: %s has layout %q, not %q: %w", shardDir(dir, i), layout, indexLayout, ErrIndexOutdated))
+			}
 		}
 	} else {
-		idx, err = bleve.New(dir, newMapping())
-		if err == nil {
-			err = idx.SetInternal(keyLayout, []byte(indexLayout))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("index: create %s: %w", dir, err)
+		for i := range searchShards {
+			sh, err := bleve.New(shardDir(dir, i), newMapping())
+			if err == nil {
+				se.shards = append(se.shards, sh)
+				err = sh.SetInternal(keyLayout, []byte(indexLayout))
+			}
+			if err != nil {
+				return fail(fmt.Errorf("index: create %s: %w", shardDir(dir, i), err))
+			}
 		}
 	}
-	se := &Search{idx: idx, loc: loc}
-	se.tax.Store(tax)
+	se.alias = bleve.NewIndexAlias(se.shards...)
 	return se, nil
 }
 
-// Close flushes and closes the index.
-func (s *Search) Close() error { return s.idx.Close() }
-
-// Watermark is the highest store sequence number the index holds.
-func (s *Search) Watermark() (uint64, error) {
-	b, err := s.idx.GetInternal(keyWatermark)
-	if err != nil || len(b) != 8 {
-		return 0, err
+// Close flushes and closes the shards.
+func (s *Search) Close() error {
+	var errs []error
+	for _, sh := range s.shards {
+		errs = append(errs, sh.Close())
 	}
-	return binary.BigEndian.Uint64(b), nil
+	return errors.Join(errs...)
+}
+
+// Watermark is the highest store sequence number every shard holds.
+func (s *Search) Watermark() (uint64, error) {
+	var w uint64
+	for i, sh := range s.shards {
+		b, err := sh.GetInternal(keyWatermark)
+		if err != nil {
+			return 0, err
+		}
+		var v uint64
+		if len(b) == 8 {
+			v = binary.BigEndian.Uint64(b)
+		}
+		if i == 0 || v < w {
+			w = v
+		}
+	}
+	return w, nil
 }
 
 // DocCount is the number of indexed documents.
-func (s *Search) DocCount() (uint64, error) { return s.idx.DocCount() }
+func (s *Search) DocCount() (uint64, error) { return s.alias.DocCount() }
+
+// mapping is the index mapping (the same in every shard).
+func (s *Search) mapping() mapping.IndexMapping { return s.shards[0].Mapping() }
 
 // Apply indexes (or deletes) stored entries and moves the watermark to
-// upTo in the same batch, so the index and its watermark cannot disagree.
+// upTo in the same batch of every shard, so no shard and its watermark can
+// disagree. The shards' batches run at once.
 func (s *Search) Apply(entries []*Stored, upTo uint64) error {
-	b := s.idx.NewBatch()
-	m := s.idx.Mapping()
+	m := s.mapping()
 	kw := m.AnalyzerNamed(keyword.Name)
+	batches := make([]*bleve.Batch, len(s.shards))
+	for i, sh := range s.shards {
+		batches[i] = sh.NewBatch()
+	}
 	for _, st := range entries {
+		b := batches[shardOf(st.Record.ID)]
 		if st.Deleted {
 			b.Delete(st.Record.ID)
 			continue
@@ -199,8 +255,14 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 			return fmt.Errorf("index: record %q: %w", st.Record.ID, err)
 		}
 	}
-	b.SetInternal(keyWatermark, SeqKey(upTo))
-	if err := s.idx.Batch(b); err != nil {
+	errs := make([]error, len(s.shards))
+	var wg sync.WaitGroup
+	for i, sh := range s.shards {
+		batches[i].SetInternal(keyWatermark, SeqKey(upTo))
+		wg.Go(func() { errs[i] = sh.Batch(batches[i]) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("index: batch: %w", err)
 	}
 	return nil
@@ -301,5 +363,12 @@ func OrgPrefixes(org string) []string {
 
 // search runs a prepared request.
 func (s *Search) search(ctx context.Context, req *bleve.SearchRequest) (*bleve.SearchResult, error) {
-	return s.idx.SearchInContext(ctx, req)
+	res, err := s.alias.SearchInContext(ctx, req)
+	if err == nil && res.Status != nil && res.Status.Failed > 0 {
+		// A shard that fails fails the query: no partial answers.
+		for _, e := range res.Status.Errors {
+			return nil, e
+		}
+	}
+	return res, err
 }
