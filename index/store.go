@@ -97,7 +97,7 @@ func (s *Store) derive(tx *bolt.Tx, changes []Change) error {
 
 // A stored entry is its JSON compressed with snappy behind a zero byte
 // (JSON never starts with one): records repeat their field names and tag
-// paths, and compressed they take about a third of the pages. Entries
+// paths, and compressed they are about a third smaller. Entries
 // written as plain JSON by earlier releases still read.
 const snappyMark = 0
 
