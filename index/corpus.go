@@ -184,6 +184,27 @@ func (c *Corpus) Rollups() *Rollups {
 	return &Rollups{db: c.store.DB(), r: c.rollups}
 }
 
+// WaitSettled waits until the search index has stopped merging segments
+// in the background (after a bulk load it goes on for a while), checking
+// twice a second; ctx bounds the wait.
+func (c *Corpus) WaitSettled(ctx context.Context) error {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for quiet := 0; quiet < 3; {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		if c.search.Busy() {
+			quiet = 0
+		} else {
+			quiet++
+		}
+	}
+	return nil
+}
+
 // Location is the time zone of days, weeks and months (rollups, month
 // facets).
 func (c *Corpus) Location() *time.Location { return c.opt.Location }

@@ -418,3 +418,20 @@ func TestOutdatedIndexIsRebuilt(t *testing.T) {
 		t.Errorf("sentiment facet counts %d records: %v", n, p.Facets["sentiment"])
 	}
 }
+
+// After a load the index settles (no background merging) and says so.
+func TestWaitSettled(t *testing.T) {
+	c := openCorpus(t, t.TempDir())
+	defer c.Close()
+	ingestAll(t, c, slices.Clone(corpus))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitSettled(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gone, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if err := c.WaitSettled(gone); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled wait returned %v", err)
+	}
+}

@@ -216,6 +216,19 @@ func (s *Search) Watermark() (uint64, error) {
 	return w, nil
 }
 
+// Busy reports whether any shard is still merging or persisting segments
+// in the background (Bleve's index_bgthreads_active).
+func (s *Search) Busy() bool {
+	for _, sh := range s.shards {
+		if st, ok := sh.StatsMap()["index"].(map[string]any); ok {
+			if active, ok := st["index_bgthreads_active"].(bool); ok && active {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // DocCount is the number of indexed documents.
 func (s *Search) DocCount() (uint64, error) { return s.alias.DocCount() }
 
