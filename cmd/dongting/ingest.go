@@ -30,6 +30,7 @@ func (m *Main) runIngest(ctx context.Context, args []string) error {
 	fset := m.newFlagSet("ingest")
 	c := m.commonFlags(fset)
 	sf := m.storeFlags(fset)
+	memoryFlag(fset, sf)
 	server := fset.String("server", "", "URL of a running server (e.g. http://127.0.0.1:8080); without it, write into -dir directly")
 	apiKey := fset.String("key", m.Getenv("DONGTING_KEY"), "API key for -server (an ingest or admin key; env DONGTING_KEY)")
 	format := fset.String("format", "", "ndjson, json or csv (default: from the file name)")
@@ -281,6 +282,7 @@ func (m *Main) runReindex(ctx context.Context, args []string) error {
 	fset := m.newFlagSet("reindex")
 	c := m.commonFlags(fset)
 	sf := m.storeFlags(fset)
+	memoryFlag(fset, sf)
 	only := fset.String("only", "all", "what to rebuild from the store: index, rollups or all")
 	if err := fset.Parse(args); err != nil {
 		return err

@@ -43,8 +43,12 @@ func (m *Main) storeFlags(fset *flag.FlagSet) *storeFlags {
 	s := &storeFlags{}
 	fset.StringVar(&s.dir, "dir", envOr(m.Getenv, "DONGTING_DIR", "var"), "directory of the record store and search index (env DONGTING_DIR)")
 	fset.StringVar(&s.tz, "tz", envOr(m.Getenv, "DONGTING_TZ", "Asia/Shanghai"), "time zone of days, weeks and months in rollups and trends (env DONGTING_TZ); changing it rebuilds the rollups")
-	fset.IntVar(&s.memoryMB, "memory-limit", defaultMemoryLimitMB, "soft limit of the Go heap in MiB, 0 for none (GOMEMLIMIT, when set, wins)")
 	return s
+}
+
+// memoryFlag adds -memory-limit, for the commands that open the corpus.
+func memoryFlag(fset *flag.FlagSet, s *storeFlags) {
+	fset.IntVar(&s.memoryMB, "memory-limit", defaultMemoryLimitMB, "soft limit of the Go heap in MiB, 0 for none (GOMEMLIMIT, when set, wins)")
 }
 
 // applyMemoryLimit sets the Go heap's soft limit, unless GOMEMLIMIT is set.
@@ -153,6 +157,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	fset := m.newFlagSet("serve")
 	c := m.commonFlags(fset)
 	sf := m.storeFlags(fset)
+	memoryFlag(fset, sf)
 	addr := fset.String("addr", envOr(m.Getenv, "DONGTING_ADDR", "127.0.0.1:8080"), "listen address (env DONGTING_ADDR)")
 	demoN := fset.Int("demo", 0, "on first start (empty store), load this many generated demo records")
 	keyRate := fset.Float64("key-rate", api.DefaultLimits.KeyRate, "requests per second each API key may make (429 with Retry-After beyond)")
