@@ -432,13 +432,21 @@ func (e *logEntry) eachAll(fn func(k *cellKey, c *Counts)) error {
 	return nil
 }
 
-func (r *rollups) contribution(st *Stored, emit func(Cell, *Counts)) {
+// contribution calls emit for every cell a stored record counts in, its
+// counts multiplied by sign (-1 takes a record out). Names are interned
+// once per record (its org levels, nodes, dimensions, channel and kind),
+// not once per cell.
+func (r *rollups) contribution(in *interner, st *Stored, sign int64, emit func(k cellKey, c *Counts)) error {
 	rec, a := &st.Record, st.Analysis
 	t, err := time.Parse(time.RFC3339, rec.OccurredAt)
 	if err != nil || a == nil {
-		return // cannot happen for what prepare stores; nothing to count
+		return nil // cannot happen for what prepare stores; nothing to count
 	}
-	day := t.In(r.loc).Format(DayLayout)
+	dayStr := t.In(r.loc).Format(DayLayout)
+	day, ok := in.day(dayStr)
+	if !ok {
+		return fmt.Errorf("day %q out of range", dayStr)
+	}
 	var base Counts
 	base[CVolume] = 1
 	if rec.NPS != nil {
@@ -503,8 +511,35 @@ func (r *rollups) contribution(st *Stored, emit func(Cell, *Counts)) {
 	if rec.Org != "" {
 		orgs = append(orgs, OrgPrefixes(rec.Org)...)
 	}
-	for _, n := range nodes {
-		for _, d := range dims {
+	// Every name once.
+	ch, err := in.id(nameChannel, rec.Channel)
+	if err != nil {
+		return err
+	}
+	kind, err := in.id(nameKind, rec.Kind)
+	if err != nil {
+		return err
+	}
+	orgIDs := make([]uint32, len(orgs))
+	for i, o := range orgs {
+		if orgIDs[i], err = in.id(nameOrg, o); err != nil {
+			return err
+		}
+	}
+	nodeIDs := make([]uint32, len(nodes))
+	for i, n := range nodes {
+		if nodeIDs[i], err = in.id(nameNode, n.id); err != nil {
+			return err
+		}
+	}
+	dimIDs := make([]uint32, len(dims))
+	for i, d := range dims {
+		if dimIDs[i], err = in.id(nameNode, d.id); err != nil {
+			return err
+		}
+	}
+	for ni, n := range nodes {
+		for di, d := range dims {
 			c := base
 			score, label := n.score, n.label
 			if n.id == All && d.id != All {
@@ -523,67 +558,58 @@ func (r *rollups) contribution(st *Stored, emit func(Cell, *Counts)) {
 				c[CNegPromoters], c[CNegPassives], c[CNegDetractors] = base[CPromoters], base[CPassives], base[CDetractors]
 				c[CNegCSATSum], c[CNegCSATN] = base[CCSATSum], base[CCSATN]
 			}
-			for _, o := range orgs {
-				emit(Cell{Org: o, Node: n.id, Dim: d.id, Day: day, Channel: rec.Channel, Kind: rec.Kind}, &c)
+			if sign != 1 {
+				for i := range c {
+					c[i] *= sign
+				}
+			}
+			for _, o := range orgIDs {
+				emit(makeKey(o, nodeIDs[ni], dimIDs[di], day, ch, kind), &c)
 			}
 		}
 	}
+	return nil
 }
 
-// apply moves the rollups by a set of changes in tx: it sums the deltas of
-// the changes' cells and appends them to the log as one entry.
+// apply moves the rollups by a set of changes in tx: it appends every
+// changed record's cell deltas to the log as one entry (the fold sums
+// them; summing here first cost a map operation per cell inside the write
+// transaction, which every ingest waits for).
 func (r *rollups) apply(tx *bolt.Tx, changes []Change) error {
 	in := r.names.interner(tx)
-	cells := make(map[cellKey]*Counts)
 	orgs := make(map[string]int64)
-	var ierr error
-	add := func(st *Stored, sign int64) {
-		r.contribution(st, func(c Cell, n *Counts) {
-			k, err := r.key(in, c)
-			if err != nil {
-				ierr = err
-				return
-			}
-			d := cells[k]
-			if d == nil {
-				d = new(Counts)
-				cells[k] = d
-			}
-			if sign > 0 {
-				d.Add(n)
-			} else {
-				d.sub(n)
-			}
-		})
+	entry := newLogEntry()
+	var buf []byte
+	emit := func(k cellKey, c *Counts) {
+		buf = append(buf, k[:]...)
+		buf = appendCounts(buf, c)
+		entry.add(k, c)
+	}
+	add := func(st *Stored, sign int64) error {
+		if err := r.contribution(in, st, sign, emit); err != nil {
+			return fmt.Errorf("rollups: %w", err)
+		}
 		if st.Record.Org != "" {
 			for _, o := range OrgPrefixes(st.Record.Org) {
 				orgs[o] += sign
 			}
 		}
+		return nil
 	}
 	for _, ch := range changes {
 		if ch.Old != nil && !ch.Old.Deleted {
-			add(ch.Old, -1)
+			if err := add(ch.Old, -1); err != nil {
+				return err
+			}
 		}
 		if ch.New != nil && !ch.New.Deleted {
-			add(ch.New, 1)
+			if err := add(ch.New, 1); err != nil {
+				return err
+			}
 		}
-	}
-	if ierr != nil {
-		return fmt.Errorf("rollups: %w", ierr)
 	}
 	if err := writeOrgs(tx, orgs); err != nil {
 		return err
-	}
-	entry := newLogEntry()
-	var buf []byte
-	for k, d := range cells {
-		if d.zero() {
-			continue
-		}
-		buf = append(buf, k[:]...)
-		buf = appendCounts(buf, d)
-		entry.add(k, d)
 	}
 	if entry.cells == 0 {
 		return nil
@@ -614,23 +640,6 @@ func (r *rollups) apply(tx *bolt.Tx, changes []Change) error {
 		}
 	})
 	return nil
-}
-
-// key interns a cell's names.
-func (r *rollups) key(in *interner, c Cell) (cellKey, error) {
-	var ids [5]uint32
-	for i, p := range [5]nameRef{{nameOrg, c.Org}, {nameNode, c.Node}, {nameNode, c.Dim}, {nameChannel, c.Channel}, {nameKind, c.Kind}} {
-		id, err := in.id(p.kind, p.name)
-		if err != nil {
-			return cellKey{}, err
-		}
-		ids[i] = id
-	}
-	day, ok := in.day(c.Day)
-	if !ok {
-		return cellKey{}, fmt.Errorf("day %q out of range", c.Day)
-	}
-	return makeKey(ids[0], ids[1], ids[2], day, ids[3], ids[4]), nil
 }
 
 func decodeLog(b []byte) (*logEntry, error) {
