@@ -482,7 +482,12 @@ func (c *Corpus) prepare(r *analyzer.Record, now time.Time) (*Stored, error) {
 	if rec.OccurredAt == "" {
 		rec.OccurredAt = now.Format(time.RFC3339)
 	}
-	return &Stored{Record: rec, Analysis: a, IngestedAt: now}, nil
+	st := &Stored{Record: rec, Analysis: a, IngestedAt: now}
+	// Encoded here, in parallel, not in the write transaction.
+	if st.enc, err = encodeStored(st); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 func maskText(s string) string {

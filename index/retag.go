@@ -32,7 +32,7 @@ func (c *Corpus) RetagBatch(ctx context.Context, after, bound uint64, limit int,
 				last = seq - 1
 				break
 			}
-			st, err := decodeStored(v)
+			st, err := decodeStored(k, v)
 			if err != nil {
 				return fmt.Errorf("store: entry %d: %w", seq, err)
 			}
@@ -131,7 +131,7 @@ func (c *Corpus) Newest(before uint64, limit int, fn func(*Stored) error) (uint6
 		n := 0
 		for ; k != nil && n < limit; k, v = cur.Prev() {
 			low = binary.BigEndian.Uint64(k)
-			st, err := decodeStored(v)
+			st, err := decodeStored(k, v)
 			if err != nil {
 				return fmt.Errorf("store: entry %d: %w", low, err)
 			}

@@ -933,7 +933,7 @@ func (r *rollups) rebuild(db *bolt.DB, progress func(done int)) error {
 		err := db.View(func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucketRecords).Cursor()
 			for k, v := c.Seek(SeqKey(after + 1)); k != nil && len(changes) < chunk; k, v = c.Next() {
-				st, err := decodeStored(v)
+				st, err := decodeStored(k, v)
 				if err != nil {
 					return fmt.Errorf("entry %d: %w", binary.BigEndian.Uint64(k), err)
 				}

@@ -35,11 +35,16 @@ var ErrNotFound = errors.New("not found")
 // search index and the rollups are derived. Its words are PII-masked and its
 // customer id is a keyed hash.
 type Stored struct {
-	Seq        uint64             `json:"seq"`
+	// Seq is the entry's key; it is not in the stored bytes (decodeStored
+	// sets it from the key), so a record can be encoded before its write
+	// transaction assigns it.
+	Seq        uint64             `json:"seq,omitempty"`
 	Record     analyzer.Record    `json:"record"`
 	Analysis   *analyzer.Analysis `json:"analysis,omitempty"`
 	IngestedAt time.Time          `json:"ingested_at"`
 	Deleted    bool               `json:"deleted,omitempty"`
+
+	enc []byte // encodeStored of the entry without Seq, made by the caller of Put
 }
 
 // Text is the searchable text: the record's text, or its turns one per line.
@@ -102,7 +107,10 @@ func (s *Store) derive(tx *bolt.Tx, changes []Change) error {
 const snappyMark = 0
 
 func encodeStored(st *Stored) ([]byte, error) {
+	seq := st.Seq
+	st.Seq = 0 // the key holds it
 	js, err := json.Marshal(st)
+	st.Seq = seq
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +120,9 @@ func encodeStored(st *Stored) ([]byte, error) {
 	return out[:1+len(enc)], nil
 }
 
-func decodeStored(b []byte) (*Stored, error) {
+// decodeStored reads an entry stored under key (an 8-byte sequence
+// number; entries of earlier releases also carry it inside).
+func decodeStored(key, b []byte) (*Stored, error) {
 	if len(b) > 0 && b[0] == snappyMark {
 		js, err := snappy.Decode(nil, b[1:])
 		if err != nil {
@@ -123,6 +133,9 @@ func decodeStored(b []byte) (*Stored, error) {
 	st := new(Stored)
 	if err := json.Unmarshal(b, st); err != nil {
 		return nil, err
+	}
+	if len(key) == 8 {
+		st.Seq = binary.BigEndian.Uint64(key)
 	}
 	return st, nil
 }
@@ -205,6 +218,21 @@ type Outcome struct {
 // the change).
 func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 	out := make([]Outcome, len(items))
+	// Encoded before the write transaction, which every writer waits for
+	// (Corpus.Ingest encodes in its parallel analysis already).
+	for _, it := range items {
+		if it.enc == nil {
+			var err error
+			if it.enc, err = encodeStored(it); err != nil {
+				return nil, fmt.Errorf("store: put: %w", err)
+			}
+		}
+	}
+	defer func() {
+		for _, it := range items {
+			it.enc = nil
+		}
+	}()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		recs, ids := tx.Bucket(bucketRecords), tx.Bucket(bucketIDs)
 		recs.FillPercent = 1.0 // not stored in the file: set in every write tx
@@ -220,7 +248,7 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 			if old := ids.Get(id); old != nil {
 				out[i].Replaced = true
 				if len(s.onCommit) > 0 {
-					prev, err := decodeStored(recs.Get(old))
+					prev, err := decodeStored(old, recs.Get(old))
 					if err != nil {
 						return fmt.Errorf("record %q: %w", it.Record.ID, err)
 					}
@@ -230,11 +258,7 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 					return err
 				}
 			}
-			b, err := encodeStored(it)
-			if err != nil {
-				return err
-			}
-			if err := recs.Put(SeqKey(seq), b); err != nil {
+			if err := recs.Put(SeqKey(seq), it.enc); err != nil {
 				return err
 			}
 			if err := ids.Put(id, SeqKey(seq)); err != nil {
@@ -261,7 +285,7 @@ func (s *Store) Delete(id string, now time.Time) (uint64, error) {
 		if old == nil {
 			return ErrNotFound
 		}
-		prev, err := decodeStored(recs.Get(old))
+		prev, err := decodeStored(old, recs.Get(old))
 		if err != nil {
 			return fmt.Errorf("record %q: %w", id, err)
 		}
@@ -332,7 +356,7 @@ func getTx(tx *bolt.Tx, id string) (*Stored, error) {
 	if b == nil {
 		return nil, ErrNotFound
 	}
-	st, err := decodeStored(b)
+	st, err := decodeStored(seq, b)
 	if err != nil {
 		return nil, fmt.Errorf("store: record %q: %w", id, err)
 	}
@@ -349,7 +373,7 @@ func (s *Store) Scan(after uint64, limit int, fn func(*Stored) error) error {
 		c := tx.Bucket(bucketRecords).Cursor()
 		n := 0
 		for k, v := c.Seek(SeqKey(after + 1)); k != nil && n < limit; k, v = c.Next() {
-			st, err := decodeStored(v)
+			st, err := decodeStored(k, v)
 			if err != nil {
 				return fmt.Errorf("store: entry %d: %w", binary.BigEndian.Uint64(k), err)
 			}

@@ -1,11 +1,13 @@
 package index
 
 import (
+	"bytes"
 	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/golang/snappy"
 	bolt "go.etcd.io/bbolt"
 
 	"dongting/analyzer"
@@ -35,9 +37,15 @@ func TestStoredFormat(t *testing.T) {
 	}
 	_ = st.DB().View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketRecords).Get(SeqKey(1))
-		s, err := decodeStored(v)
+		s, err := decodeStored(SeqKey(1), v)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if s.Seq != 1 {
+			t.Errorf("decoded seq %d", s.Seq)
+		}
+		if bytes.Contains(snappyDecode(t, v), []byte(`"seq"`)) {
+			t.Error("the entry stores its own sequence number")
 		}
 		js, _ := json.Marshal(s)
 		if len(v) == 0 || v[0] != snappyMark || len(v) >= len(js) {
@@ -50,7 +58,11 @@ func TestStoredFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got[0] == nil || got[0].Record.Text != text || got[1] == nil || got[1].Record.Text != "保洁很干净" {
-		t.Errorf("read back %+v %+v", got[0], got[1])
+		t.Fatalf("read back %+v %+v", got[0], got[1])
+	}
+	// The sequence number comes from the key (new entries do not hold it).
+	if got[0].Seq != 1 || got[1].Seq != 2 {
+		t.Errorf("sequence numbers %d, %d", got[0].Seq, got[1].Seq)
 	}
 	var seen []string
 	if err := st.Scan(0, 10, func(s *Stored) error { seen = append(seen, s.Record.ID); return nil }); err != nil {
@@ -60,7 +72,16 @@ func TestStoredFormat(t *testing.T) {
 		t.Errorf("scan %v", seen)
 	}
 	// A corrupt compressed entry is an error, not a panic.
-	if _, err := decodeStored([]byte{snappyMark, 0xff, 0xff}); err == nil {
+	if _, err := decodeStored(SeqKey(3), []byte{snappyMark, 0xff, 0xff}); err == nil {
 		t.Error("corrupt entry decoded")
 	}
+}
+
+func snappyDecode(t *testing.T, v []byte) []byte {
+	t.Helper()
+	js, err := snappy.Decode(nil, v[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
