@@ -31,8 +31,9 @@ var (
 
 // indexLayout is the current mapping's name. v3: exact-match values in
 // two combined fields (facet, filter) instead of one field each; v4: the
-// facet column uncompressed; v5: two shards.
-const indexLayout = "v5-sharded"
+// facet column uncompressed; v5: two shards; v6: the facet column one
+// chunk per document (v4 and v5 facets counted wrong documents).
+const indexLayout = "v6-dvchunk"
 
 // ErrIndexUnreadable is a search index directory that exists but does not
 // open (corrupted, or written by an incompatible version). The index is
@@ -282,7 +283,10 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 }
 
 // facetOptions index the facet field's terms with uncompressed doc values.
-const facetOptions = bleveindex.IndexField | bleveindex.DocValues | bleveindex.SkipDVCompression
+// SkipDVCompression works only together with SkipDVChunking (one chunk per
+// document, as Bleve's geo fields use it): alone, zapx v17.2.5 reads the
+// terms of other documents in a chunk (TestFacetsCountTheHits caught it).
+const facetOptions = bleveindex.IndexField | bleveindex.DocValues | bleveindex.SkipDVCompression | bleveindex.SkipDVChunking
 
 // document is what the index keeps of a record: the masked text, the
 // time and survey scores and the filter values (mapped by the index
