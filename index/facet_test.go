@@ -4,10 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"dongting/analyzer"
-	"dongting/data"
 	"dongting/index"
-	"dongting/index/demo"
+	"dongting/index/indextest"
 )
 
 // Facets count the hits of a filtered or worded query, not the whole
@@ -15,15 +13,7 @@ import (
 // facets add up to its total and name only that channel. (Checked against
 // brute force over the stored records for a word query.)
 func TestFacetsCountTheHits(t *testing.T) {
-	tm, err := demo.Load(data.FS())
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := demo.NewGenerator(tm, 7, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	recs := make([]analyzer.Record, 3000)
-	for i := range recs {
-		recs[i] = g.Next()
-	}
+	recs := indextest.Demo(t, 7, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), 3000)
 	c := openCorpus(t, t.TempDir())
 	defer c.Close()
 	for lo := 0; lo < len(recs); lo += 500 { // several segments

@@ -5,11 +5,30 @@ package indextest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
+	"dongting/data"
 	"dongting/index"
+	"dongting/index/demo"
 )
+
+// Demo generates n demo records (the embedded templates) from seed, over
+// the year that ends at end.
+func Demo(tb testing.TB, seed uint64, end time.Time, n int) []analyzer.Record {
+	tb.Helper()
+	tm, err := demo.Load(data.FS())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	g := demo.NewGenerator(tm, seed, end)
+	out := make([]analyzer.Record, n)
+	for i := range out {
+		out[i] = g.Next()
+	}
+	return out
+}
 
 // Open opens a corpus in opt.Dir (Analyzer is filled in when nil).
 func Open(tb testing.TB, opt index.Options) *index.Corpus {

@@ -13,7 +13,6 @@ import (
 	"dongting/analyzer"
 	"dongting/data"
 	"dongting/index"
-	"dongting/index/demo"
 	"dongting/index/indextest"
 	"dongting/index/scoring"
 	"dongting/taxonomy"
@@ -28,16 +27,7 @@ func openCorpus(t testing.TB, dir string) *index.Corpus {
 func ingest(t testing.TB, c *index.Corpus, recs []analyzer.Record) { indextest.Ingest(t, c, recs) }
 
 func generate(t testing.TB, seed uint64, n int) []analyzer.Record {
-	tm, err := demo.Load(data.FS())
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := demo.NewGenerator(tm, seed, end)
-	out := make([]analyzer.Record, n)
-	for i := range out {
-		out[i] = g.Next()
-	}
-	return out
+	return indextest.Demo(t, seed, end, n)
 }
 
 // build stores 600 demo records, then re-sends 150 ids with other content
