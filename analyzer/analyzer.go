@@ -62,7 +62,6 @@ func LoadResources(fsys fs.FS, taxonomyName string) (*Resources, error) {
 			res.Stopwords[w] = true
 		}
 	}
-	res.Lexicon.stop = res.Stopwords
 	return res, nil
 }
 

@@ -29,7 +29,6 @@ type Lexicon struct {
 	degree     map[string]float64
 	contrast   map[string]bool
 	rhetorical map[string]bool
-	stop       map[string]bool // skipped when looking for a negator's scope
 	hand       int
 }
 

@@ -112,13 +112,21 @@ type llmBody struct {
 	RecordIDs []string `json:"record_ids"`
 }
 
-// recordsBody reads the body and fetches its 1 to max records.
-func (s *Server) recordsBody(c echo.Context, body *llmBody, max int) ([]*index.Stored, error) {
+// maxAskedRecords bounds the records a suggestion request names.
+const maxAskedRecords = 20
+
+// llmRecords is the start of every LLM request about stored records: LLM
+// help must be on; the body is read and its 1 to maxAskedRecords records
+// fetched.
+func (s *Server) llmRecords(c echo.Context, body *llmBody) ([]*index.Stored, error) {
+	if !s.llm.Enabled() {
+		return nil, llmError(llm.ErrNotConfigured)
+	}
 	if err := decodeSmallJSON(c, body); err != nil {
 		return nil, err
 	}
-	if len(body.RecordIDs) == 0 || len(body.RecordIDs) > max {
-		return nil, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: "record_ids", Message: "give 1 to " + strconv.Itoa(max) + " record ids"}
+	if len(body.RecordIDs) == 0 || len(body.RecordIDs) > maxAskedRecords {
+		return nil, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: "record_ids", Message: "give 1 to " + strconv.Itoa(maxAskedRecords) + " record ids"}
 	}
 	recs, err := s.found(body.RecordIDs)
 	if err != nil {
@@ -131,11 +139,8 @@ func (s *Server) recordsBody(c echo.Context, body *llmBody, max int) ([]*index.S
 }
 
 func (s *Server) llmSuggestNode(c echo.Context) error {
-	if !s.llm.Enabled() {
-		return llmError(llm.ErrNotConfigured)
-	}
 	var body llmBody
-	recs, err := s.recordsBody(c, &body, 20)
+	recs, err := s.llmRecords(c, &body)
 	if err != nil {
 		return err
 	}
@@ -150,11 +155,8 @@ func (s *Server) llmSuggestNode(c echo.Context) error {
 }
 
 func (s *Server) llmSuggestTags(c echo.Context) error {
-	if !s.llm.Enabled() {
-		return llmError(llm.ErrNotConfigured)
-	}
 	var body llmBody
-	recs, err := s.recordsBody(c, &body, 20)
+	recs, err := s.llmRecords(c, &body)
 	if err != nil {
 		return err
 	}

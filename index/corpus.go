@@ -196,7 +196,11 @@ func (c *Corpus) WaitSettled(ctx context.Context) error {
 			return ctx.Err()
 		case <-tick.C:
 		}
-		if c.search.Busy() {
+		busy, err := c.search.Busy()
+		if err != nil {
+			return err
+		}
+		if busy {
 			quiet = 0
 		} else {
 			quiet++

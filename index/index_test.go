@@ -371,22 +371,44 @@ func TestUnreadableIndexIsRebuilt(t *testing.T) {
 	}
 }
 
-// An index built with an older mapping (here: one without the layout
-// mark, as every index before the combined facet field) is removed and
-// rebuilt from the store, facets included.
+// An index of an older layout (a shard without the current layout mark,
+// or one unsharded index as before the shards) is removed and rebuilt from
+// the store, facets included.
 func TestOutdatedIndexIsRebuilt(t *testing.T) {
+	t.Run("shard without the layout mark", func(t *testing.T) {
+		testOutdated(t, func(dir string) {
+			old, err := bleve.Open(filepath.Join(dir, "shard-0"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := old.DeleteInternal([]byte("layout")); err != nil {
+				t.Fatal(err)
+			}
+			old.Close()
+		})
+	})
+	t.Run("one unsharded index", func(t *testing.T) {
+		testOutdated(t, func(dir string) {
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			old, err := bleve.New(dir, index.BaselineMapping())
+			if err != nil {
+				t.Fatal(err)
+			}
+			old.Close()
+		})
+	})
+}
+
+// testOutdated stores the corpus, lets age turn the search index into an
+// older one, and checks that opening rebuilds it.
+func testOutdated(t *testing.T, age func(searchDir string)) {
 	dir := t.TempDir()
 	c := openCorpus(t, dir)
 	ingestAll(t, c, corpus)
 	c.Close()
-	old, err := bleve.Open(filepath.Join(dir, "search.bleve", "shard-0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := old.DeleteInternal([]byte("layout")); err != nil {
-		t.Fatal(err)
-	}
-	old.Close()
+	age(filepath.Join(dir, "search.bleve"))
 	var logs bytes.Buffer
 	c = indextest.Open(t, index.Options{Dir: dir, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 	defer c.Close()

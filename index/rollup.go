@@ -422,16 +422,6 @@ func (e *logEntry) each(prefix [prefixLen]byte, fn func(k *cellKey, c *Counts)) 
 	return nil
 }
 
-// eachAll calls fn for every delta of every series.
-func (e *logEntry) eachAll(fn func(k *cellKey, c *Counts)) error {
-	for p := range e.bySeries {
-		if err := e.each(p, fn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // contribution calls emit for every cell a stored record counts in, its
 // counts multiplied by sign (-1 takes a record out). Names are interned
 // once per record (its org levels, nodes, dimensions, channel and kind),

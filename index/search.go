@@ -67,10 +67,6 @@ const (
 	filterField = "filter"
 )
 
-// facetFields are the facet field's value kinds, in the order a document
-// lists them.
-var facetFields = []string{"kind", "channel", "scene", "tag", "dimension", "sentiment", "severity", "month"}
-
 // term is one exact-match value as indexed.
 func term(field, value string) string { return field + "=" + value }
 
@@ -219,15 +215,18 @@ func (s *Search) Watermark() (uint64, error) {
 
 // Busy reports whether any shard is still merging or persisting segments
 // in the background (Bleve's index_bgthreads_active).
-func (s *Search) Busy() bool {
-	for _, sh := range s.shards {
-		if st, ok := sh.StatsMap()["index"].(map[string]any); ok {
-			if active, ok := st["index_bgthreads_active"].(bool); ok && active {
-				return true
-			}
+// A Bleve without that statistic is an error, not "idle".
+func (s *Search) Busy() (bool, error) {
+	busy := false
+	for i, sh := range s.shards {
+		st, _ := sh.StatsMap()["index"].(map[string]any)
+		active, ok := st["index_bgthreads_active"].(bool)
+		if !ok {
+			return false, fmt.Errorf("index: shard %d reports no index_bgthreads_active", i)
 		}
+		busy = busy || active
 	}
-	return false
+	return busy, nil
 }
 
 // DocCount is the number of indexed documents.

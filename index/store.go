@@ -107,10 +107,9 @@ func (s *Store) derive(tx *bolt.Tx, changes []Change) error {
 const snappyMark = 0
 
 func encodeStored(st *Stored) ([]byte, error) {
-	seq := st.Seq
-	st.Seq = 0 // the key holds it
-	js, err := json.Marshal(st)
-	st.Seq = seq
+	bare := *st
+	bare.Seq = 0 // the key holds it
+	js, err := json.Marshal(&bare)
 	if err != nil {
 		return nil, err
 	}

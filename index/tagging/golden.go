@@ -111,10 +111,7 @@ type NodeScore struct {
 // GoldenReport scores a change on the golden set: micro-averaged over every
 // (case, node) pair, and per node that is expected or predicted.
 type GoldenReport struct {
-	Cases      int         `json:"cases"`
-	Before     PRF         `json:"before"`
-	After      PRF         `json:"after"`
-	Worse      bool        `json:"worse"`
+	Summary
 	WorseNodes []string    `json:"worse_nodes"`
 	Nodes      []NodeScore `json:"nodes"`
 }
@@ -147,7 +144,7 @@ func CompareGolden(ctx context.Context, cases []GoldenCase, before, after *analy
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("golden: %w", err)
 	}
-	rep := &GoldenReport{Cases: len(cases), WorseNodes: []string{}}
+	rep := &GoldenReport{Summary: Summary{Cases: len(cases)}, WorseNodes: []string{}}
 	nodes := map[string]*NodeScore{}
 	score := func(side int, exp, pred []string, micro *PRF) {
 		for _, id := range exp {

@@ -338,7 +338,7 @@ func (m *Manager) store(ctx context.Context, src []byte, ch change) (*Result, er
 				return nil, err
 			}
 			res.Golden = rep
-			v.Golden = &Summary{Cases: rep.Cases, Before: rep.Before, After: rep.After, Worse: rep.Worse}
+			v.Golden = &rep.Summary
 			if rep.Worse && !ch.force {
 				return nil, &RefusedError{Golden: rep}
 			}
