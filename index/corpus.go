@@ -186,7 +186,9 @@ func (c *Corpus) Rollups() *Rollups {
 
 // WaitSettled waits until the search index has stopped merging segments
 // in the background (after a bulk load it goes on for a while), checking
-// twice a second; ctx bounds the wait.
+// twice a second; ctx bounds the wait. Bleve counts an index reopened
+// without a write since as busy (its persisted epoch is unknown until the
+// first write), so call it after writing.
 func (c *Corpus) WaitSettled(ctx context.Context) error {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()

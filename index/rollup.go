@@ -721,6 +721,13 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 		r.pendingCells += e.cells
 	}
 	r.mu.Unlock()
+	// The fold read and rewrote much of the rollup tree through bbolt's
+	// map; those pages need not stay in this process's resident set.
+	if len(folded) > 0 {
+		if err := releaseMapped(db); err != nil {
+			return len(folded), err
+		}
+	}
 	return len(folded), nil
 }
 
