@@ -45,10 +45,6 @@ var (
 	}
 )
 
-// maxFacetValues bounds the values a shard reports per facet: all of them
-// in practice (a taxonomy of a few hundred nodes, a few years of months).
-const maxFacetValues = 10_000
-
 // facetSize is how many values each facet returns.
 func facetSize(f string) int {
 	if f == "touchpoint" || f == "month" {
@@ -149,11 +145,11 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 	order := q.sortOrder()
 	switch order {
 	case "relevance":
-		req.SortBy([]string{"-_score", "_id"})
+		req.SortBy([]string{"-_score", idField})
 	case "newest":
-		req.SortBy([]string{"-occurred", "_id"})
+		req.SortBy([]string{"-occurred", idField})
 	case "oldest":
-		req.SortBy([]string{"occurred", "_id"})
+		req.SortBy([]string{"occurred", idField})
 	default:
 		return nil, &QueryError{"sort", fmt.Sprintf("%q is not one of relevance, newest, oldest", q.Sort)}
 	}
@@ -171,15 +167,6 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 		if _, ok := FacetFields[f]; !ok {
 			return nil, &QueryError{"facets", fmt.Sprintf("no facet %q (scene, touchpoint, channel, sentiment, severity, kind, dimension, month)", f)}
 		}
-	}
-	for _, f := range q.Facets {
-		// Every facet reads the one combined column (visited once per
-		// hit); each keeps the terms of its own field.
-		// Each shard counts all of its values (a few hundred at most) so
-		// the merged counts are exact; facetCounts keeps the top ones.
-		fr := bleve.NewFacetRequest(facetField, maxFacetValues)
-		fr.SetPrefixFilter(FacetFields[f] + "=")
-		req.AddFacet(f, fr)
 	}
 	if q.Highlight {
 		req.Highlight = bleve.NewHighlightWithStyle("html")

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/search"
 
 	"dongting/analyzer"
 )
@@ -55,17 +54,17 @@ func (c *Corpus) Search(ctx context.Context, q *Query) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.search.search(ctx, req)
+	res, counts, err := c.search.search(ctx, req, q.Facets)
 	if err != nil && q.Cursor != "" && ctx.Err() == nil {
 		return nil, &QueryError{"cursor", "not a cursor returned by this service"}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("index: search: %w", err)
 	}
-	return c.page(q, req, res)
+	return c.page(q, req, res, counts)
 }
 
-func (c *Corpus) page(q *Query, req *bleve.SearchRequest, res *bleve.SearchResult) (*Page, error) {
+func (c *Corpus) page(q *Query, req *bleve.SearchRequest, res *bleve.SearchResult, counts map[string]int) (*Page, error) {
 	p := &Page{Total: res.Total, Hits: make([]Hit, 0, len(res.Hits)), TookMS: float64(res.Took.Microseconds()) / 1000}
 	ids := make([]string, len(res.Hits))
 	for i, h := range res.Hits {
@@ -105,23 +104,21 @@ func (c *Corpus) page(q *Query, req *bleve.SearchRequest, res *bleve.SearchResul
 		p.Next = encodeCursor(q.sortOrder(), after)
 	}
 	if len(q.Facets) > 0 {
-		p.Facets = facetCounts(q.Facets, res.Facets)
+		p.Facets = facetCounts(q.Facets, counts)
 	}
 	return p, nil
 }
 
-// facetCounts turns the facets' "field=value" terms into values, most
-// frequent first (ties by value).
-func facetCounts(asked []string, res search.FacetResults) map[string][]Count {
+// facetCounts turns the counted "field=value" terms into each asked
+// facet's values, most frequent first (ties by value).
+func facetCounts(asked []string, terms map[string]int) map[string][]Count {
 	out := make(map[string][]Count, len(asked))
 	for _, name := range asked {
 		counts := []Count{}
-		if f := res[name]; f != nil && f.Terms != nil {
-			prefix := FacetFields[name] + "="
-			for _, t := range f.Terms.Terms() {
-				if v, ok := strings.CutPrefix(t.Term, prefix); ok {
-					counts = append(counts, Count{v, t.Count})
-				}
+		prefix := FacetFields[name] + "="
+		for t, n := range terms {
+			if v, ok := strings.CutPrefix(t, prefix); ok {
+				counts = append(counts, Count{v, n})
 			}
 		}
 		slices.SortFunc(counts, func(a, b Count) int {
