@@ -95,7 +95,7 @@ func Open(opt Options) (*Corpus, error) {
 		return nil, err
 	}
 	ru := &rollups{loc: opt.Location, pending: map[uint64]*logEntry{},
-		foldEvery: 1000, foldCells: 1 << 20, kick: make(chan struct{}, 1)}
+		foldEvery: 1000, foldCells: 1 << 20, foldChunk: defaultFoldChunk, kick: make(chan struct{}, 1)}
 	ru.tax.Store(opt.Analyzer.Taxonomy())
 	stale, err := initRollups(st.DB(), opt.Location)
 	if err == nil {

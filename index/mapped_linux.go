@@ -17,15 +17,12 @@ import (
 // a shared file mapping only unmaps them: the next read faults a page back
 // from the page cache, its contents unchanged. The read transaction keeps
 // bbolt from remapping meanwhile.
-func releaseMapped(db *bolt.DB) error { return db.View(releaseTx) }
-
-// releaseTx is releaseMapped inside an open transaction, read or write
-// (bbolt remaps only while a write transaction commits). Nodes a write
-// transaction has read point into the map; they read the same bytes back.
-func releaseTx(tx *bolt.Tx) error {
-	_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, tx.DB().Info().Data, uintptr(tx.Size()), syscall.MADV_DONTNEED)
-	if errno != 0 {
-		return fmt.Errorf("store: release mapped pages: %w", errno)
-	}
-	return nil
+func releaseMapped(db *bolt.DB) error {
+	return db.View(func(tx *bolt.Tx) error {
+		_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, db.Info().Data, uintptr(tx.Size()), syscall.MADV_DONTNEED)
+		if errno != 0 {
+			return fmt.Errorf("store: release mapped pages: %w", errno)
+		}
+		return nil
+	})
 }

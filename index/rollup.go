@@ -363,6 +363,12 @@ type rollups struct {
 	loc   *time.Location
 	names names
 
+	foldMu    sync.Mutex // one fold at a time
+	foldChunk int        // series per fold transaction
+	// afterChunk, when set (tests), runs between a fold's transactions; an
+	// error stops the fold there, as a crash would.
+	afterChunk func() error
+
 	mu        sync.RWMutex
 	pending   map[uint64]*logEntry // decoded unfolded log entries by log key
 	foldedTo  uint64               // log keys up to this are folded
@@ -386,6 +392,7 @@ const foldInterval = 15 * time.Second
 // bytes a delta) they were the biggest thing in the heap; encoded they take
 // ~20 bytes.
 type logEntry struct {
+	seq      uint64 // its log key
 	bySeries map[[prefixLen]byte][]byte
 	cells    int
 }
@@ -610,6 +617,7 @@ func (r *rollups) apply(tx *bolt.Tx, changes []Change) error {
 	if err != nil {
 		return err
 	}
+	entry.seq = seq
 	if err := b.Put(SeqKey(seq), buf); err != nil {
 		return fmt.Errorf("rollups: %w", err)
 	}
@@ -632,8 +640,9 @@ func (r *rollups) apply(tx *bolt.Tx, changes []Change) error {
 	return nil
 }
 
-func decodeLog(b []byte) (*logEntry, error) {
+func decodeLog(seq uint64, b []byte) (*logEntry, error) {
 	e := newLogEntry()
+	e.seq = seq
 	for len(b) > 0 {
 		if len(b) < len(cellKey{}) {
 			return nil, errors.New("rollups: corrupt log entry")
@@ -649,98 +658,151 @@ func decodeLog(b []byte) (*logEntry, error) {
 	return e, nil
 }
 
-// releaseEvery is how many series a fold writes between releases of the
-// store's mapped pages (~25 MB of pages at 400k records).
-const releaseEvery = 1024
+// defaultFoldChunk is how many series one fold transaction writes. A bulk load
+// in random day order touches most of the rollup tree in every fold (~400
+// MB of pages at 400k records); in chunks, each transaction holds the
+// nodes of a slice of the tree and its mapped pages are released before
+// the next.
+const defaultFoldChunk = 2048
 
-// fold merges every log entry into the cells in one transaction.
+// foldMark, while a fold is under way, says how far it got: the log
+// entries up to Seq are folded into the cells of every series up to
+// Series (inclusive). Readers skip those deltas; a fold interrupted by a
+// crash resumes from it. It is written in each chunk's transaction and
+// deleted with the folded entries in the last.
+type foldMark struct {
+	Seq    uint64
+	Series [prefixLen]byte
+}
+
+var keyFoldMark = []byte("rollup_fold_mark")
+
+func readMark(tx *bolt.Tx) (foldMark, bool) {
+	b := tx.Bucket(bucketMeta).Get(keyFoldMark)
+	if len(b) != 8+prefixLen {
+		return foldMark{}, false
+	}
+	return foldMark{Seq: binary.BigEndian.Uint64(b), Series: [prefixLen]byte(b[8:])}, true
+}
+
+// covers reports whether the mark says the delta of log entry seq for
+// series p is already in the cells.
+func (m *foldMark) covers(seq uint64, p [prefixLen]byte) bool {
+	return seq <= m.Seq && bytes.Compare(p[:], m.Series[:]) <= 0
+}
+
+// fold merges the log entries present when it starts into the cells,
+// foldChunk series per transaction in key order; the last transaction
+// deletes the entries. It returns how many entries it folded.
 func (r *rollups) fold(db *bolt.DB) (int, error) {
-	var folded []uint64
-	err := db.Update(func(tx *bolt.Tx) error {
-		folded = folded[:0]
-		var entries []*logEntry
-		series := map[[prefixLen]byte]struct{}{}
-		lb := tx.Bucket(bucketLog)
-		c := lb.Cursor()
+	r.foldMu.Lock()
+	defer r.foldMu.Unlock()
+	var (
+		entries []*logEntry
+		mark    foldMark
+		resumed bool
+	)
+	err := db.View(func(tx *bolt.Tx) error {
+		mark, resumed = readMark(tx)
+		c := tx.Bucket(bucketLog).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			seq := binary.BigEndian.Uint64(k)
+			if resumed && seq > mark.Seq {
+				break // an interrupted fold finishes its own entries first
+			}
 			r.mu.RLock()
 			e := r.pending[seq]
 			r.mu.RUnlock()
 			if e == nil {
 				var err error
-				if e, err = decodeLog(v); err != nil {
+				if e, err = decodeLog(seq, v); err != nil {
 					return err
 				}
-			}
-			for p := range e.bySeries {
-				series[p] = struct{}{}
 			}
 			entries = append(entries, e)
-			folded = append(folded, seq)
-		}
-		if len(folded) == 0 {
-			return nil
-		}
-		// One series at a time, in key order: only that series' deltas
-		// are held decoded, however many commits are folded.
-		order := make([][prefixLen]byte, 0, len(series))
-		for p := range series {
-			order = append(order, p)
-		}
-		slices.SortFunc(order, func(a, b [prefixLen]byte) int { return bytes.Compare(a[:], b[:]) })
-		w := cellWriter{b: tx.Bucket(bucketRollups)}
-		var deltas []cellDelta
-		for i, p := range order {
-			// A bulk load in random day order touches most of the tree
-			// in every fold (400 MB at 400k records): its pages leave
-			// the resident set as the fold goes, not only at the end.
-			if i%releaseEvery == releaseEvery-1 {
-				if err := releaseTx(tx); err != nil {
-					return err
-				}
-			}
-			deltas = deltas[:0]
-			for _, e := range entries {
-				err := e.each(p, func(k *cellKey, c *Counts) { deltas = append(deltas, cellDelta{*k, *c}) })
-				if err != nil {
-					return err
-				}
-			}
-			if err := w.write(deltas); err != nil {
-				return err
-			}
-		}
-		for _, seq := range folded {
-			if err := lb.Delete(SeqKey(seq)); err != nil {
-				return err
-			}
 		}
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("rollups: fold: %w", err)
 	}
+	if len(entries) == 0 {
+		return 0, nil
+	}
+	last := entries[len(entries)-1].seq
+	series := map[[prefixLen]byte]struct{}{}
+	for _, e := range entries {
+		for p := range e.bySeries {
+			if !resumed || bytes.Compare(p[:], mark.Series[:]) > 0 {
+				series[p] = struct{}{}
+			}
+		}
+	}
+	// One series at a time, in key order: only that series' deltas are
+	// held decoded, however many commits are folded.
+	order := make([][prefixLen]byte, 0, len(series))
+	for p := range series {
+		order = append(order, p)
+	}
+	slices.SortFunc(order, func(a, b [prefixLen]byte) int { return bytes.Compare(a[:], b[:]) })
+	var deltas []cellDelta
+	step := r.foldChunk
+	for lo := 0; lo < len(order) || lo == 0; lo += step {
+		chunk := order[lo:min(lo+step, len(order))]
+		final := lo+step >= len(order)
+		err := db.Update(func(tx *bolt.Tx) error {
+			w := cellWriter{b: tx.Bucket(bucketRollups)}
+			for _, p := range chunk {
+				deltas = deltas[:0]
+				for _, e := range entries {
+					err := e.each(p, func(k *cellKey, c *Counts) { deltas = append(deltas, cellDelta{*k, *c}) })
+					if err != nil {
+						return err
+					}
+				}
+				if err := w.write(deltas); err != nil {
+					return err
+				}
+			}
+			meta := tx.Bucket(bucketMeta)
+			if !final {
+				m := binary.BigEndian.AppendUint64(nil, last)
+				return meta.Put(keyFoldMark, append(m, chunk[len(chunk)-1][:]...))
+			}
+			lb := tx.Bucket(bucketLog)
+			for _, e := range entries {
+				if err := lb.Delete(SeqKey(e.seq)); err != nil {
+					return err
+				}
+			}
+			return meta.Delete(keyFoldMark)
+		})
+		if err != nil {
+			return 0, fmt.Errorf("rollups: fold: %w", err)
+		}
+		// The chunk's pages need not stay in this process's resident set.
+		if err := releaseMapped(db); err != nil {
+			return 0, err
+		}
+		if r.afterChunk != nil && !final {
+			if err := r.afterChunk(); err != nil {
+				return 0, err
+			}
+		}
+	}
 	// Readers that still see the log entries in their snapshot read them
 	// from the file; new readers see the folded cells.
 	r.mu.Lock()
-	for _, seq := range folded {
-		delete(r.pending, seq)
-		r.foldedTo = max(r.foldedTo, seq)
+	for _, e := range entries {
+		delete(r.pending, e.seq)
 	}
+	r.foldedTo = max(r.foldedTo, last)
 	r.pendingCells = 0 // what was committed during the fold waits on
 	for _, e := range r.pending {
 		r.pendingCells += e.cells
 	}
 	r.mu.Unlock()
-	// The fold read and rewrote much of the rollup tree through bbolt's
-	// map; those pages need not stay in this process's resident set.
-	if len(folded) > 0 {
-		if err := releaseMapped(db); err != nil {
-			return len(folded), err
-		}
-	}
-	return len(folded), nil
+	return len(entries), nil
 }
 
 // foldLoop folds the log every few seconds, or sooner when it grows.
@@ -914,8 +976,10 @@ func initRollups(db *bolt.DB, loc *time.Location) (stale bool, err error) {
 // interrupted rebuild is redone at the next open.
 func (r *rollups) rebuild(db *bolt.DB, progress func(done int)) error {
 	err := db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketMeta).Delete(keyRollupOK); err != nil {
-			return err
+		for _, k := range [][]byte{keyRollupOK, keyFoldMark} {
+			if err := tx.Bucket(bucketMeta).Delete(k); err != nil {
+				return err
+			}
 		}
 		for _, name := range [][]byte{bucketRollups, bucketOrgs, bucketLog} {
 			if err := tx.DeleteBucket(name); err != nil {
@@ -1014,6 +1078,7 @@ func TagParents(tg analyzer.Tag, tax *taxonomy.Taxonomy) []string {
 func (r *Rollups) View(fn func(v *RollupView) error) error {
 	return r.db.View(func(tx *bolt.Tx) error {
 		v := &RollupView{tx: tx, r: r.r}
+		v.mark, v.marked = readMark(tx)
 		// The unfolded commits this snapshot holds, decoded.
 		c := tx.Bucket(bucketLog).Cursor()
 		for k, val := c.First(); k != nil; k, val = c.Next() {
@@ -1023,7 +1088,7 @@ func (r *Rollups) View(fn func(v *RollupView) error) error {
 			r.r.mu.RUnlock()
 			if e == nil { // committed a moment ago, or folded since: read it here
 				var err error
-				if e, err = decodeLog(val); err != nil {
+				if e, err = decodeLog(seq, val); err != nil {
 					return err
 				}
 			}
@@ -1035,9 +1100,17 @@ func (r *Rollups) View(fn func(v *RollupView) error) error {
 
 // RollupView reads cells inside one transaction.
 type RollupView struct {
-	tx  *bolt.Tx
-	r   *rollups
-	log []*logEntry
+	tx     *bolt.Tx
+	r      *rollups
+	log    []*logEntry
+	mark   foldMark // a fold under way: these deltas are in the cells
+	marked bool
+}
+
+// unfolded reports whether the snapshot's cells lack e's deltas of
+// series p.
+func (v *RollupView) unfolded(e *logEntry, p [prefixLen]byte) bool {
+	return !v.marked || !v.mark.covers(e.seq, p)
 }
 
 // series resolves a series' ids and day range.
@@ -1086,6 +1159,9 @@ func (v *RollupView) scan(start [dayKeyLen]byte, hi uint16, fn func(k *cellKey, 
 	lo := cellKey{}
 	copy(lo[:], start[:])
 	for _, e := range v.log {
+		if !v.unfolded(e, [prefixLen]byte(prefix)) {
+			continue
+		}
 		err := e.each([prefixLen]byte(prefix), func(k *cellKey, c *Counts) {
 			if d := k.day(); d >= lo.day() && d <= hi {
 				fn(k, c)

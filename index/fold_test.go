@@ -1,0 +1,116 @@
+package index_test
+
+import (
+	"errors"
+	"maps"
+	"testing"
+	"time"
+
+	"dongting/index"
+	"dongting/index/indextest"
+)
+
+// rollupTotals sums every org × node series (dimension All) and every org ×
+// dimension series (node All) over the demo year, as one snapshot.
+func rollupTotals(t *testing.T, c *index.Corpus) map[string]index.Counts {
+	t.Helper()
+	out := map[string]index.Counts{}
+	nodes := []string{index.All, index.Untagged}
+	for _, n := range c.Rollups().Taxonomy().Nodes() {
+		nodes = append(nodes, n.ID)
+	}
+	err := c.Rollups().View(func(v *index.RollupView) error {
+		for org := range v.Orgs() {
+			for _, node := range nodes {
+				var sum index.Counts
+				err := v.EachDay(org, node, index.All, "20250101", "20261231", nil, func(_ string, n *index.Counts) { sum.Add(n) })
+				if err != nil {
+					return err
+				}
+				if sum != (index.Counts{}) {
+					out[org+" "+node] = sum
+				}
+				sum = index.Counts{}
+				err = v.EachDay(org, index.All, node, "20250101", "20261231", nil, func(_ string, n *index.Counts) { sum.Add(n) })
+				if err != nil {
+					return err
+				}
+				if sum != (index.Counts{}) {
+					out[org+" dim "+node] = sum
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A fold goes in several transactions, a slice of the series each. A
+// reader between them sees the same totals as before and after (the fold
+// mark keeps it from counting a folded delta twice), and a fold stopped
+// halfway resumes from its mark and counts nothing twice.
+func TestFoldInChunks(t *testing.T) {
+	end := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	recs := indextest.Demo(t, 11, end, 600)
+	dir := t.TempDir()
+	c := openCorpus(t, dir)
+	ingestAll(t, c, recs[:400])
+	want := rollupTotals(t, c)
+	if len(want) < 50 {
+		t.Fatalf("only %d series: the test needs many", len(want))
+	}
+	chunks := 0
+	index.FoldInChunks(c, 300, func() error {
+		chunks++
+		if got := rollupTotals(t, c); !maps.Equal(got, want) {
+			t.Errorf("between chunks %d and %d the totals differ", chunks, chunks+1)
+		}
+		return nil
+	})
+	if n, err := index.FoldNow(c); err != nil || n == 0 {
+		t.Fatalf("fold: %d commits, %v", n, err)
+	}
+	if chunks < 5 {
+		t.Errorf("the fold went in %d transactions", chunks+1)
+	}
+	if got := rollupTotals(t, c); !maps.Equal(got, want) {
+		t.Error("the totals differ after the fold")
+	}
+	if n, err := index.FoldNow(c); err != nil || n != 0 {
+		t.Errorf("a second fold found %d commits (%v)", n, err)
+	}
+
+	// Stopped after three transactions: readers still see exact totals;
+	// closing resumes the fold, and the reopened store agrees.
+	ingestAll(t, c, recs[400:])
+	want = rollupTotals(t, c)
+	crash := errors.New("stopped")
+	chunks = 0
+	index.FoldInChunks(c, 300, func() error {
+		if chunks++; chunks == 3 {
+			return crash
+		}
+		return nil
+	})
+	if _, err := index.FoldNow(c); !errors.Is(err, crash) {
+		t.Fatalf("fold: %v, want the stop", err)
+	}
+	if got := rollupTotals(t, c); !maps.Equal(got, want) {
+		t.Error("the totals differ after a fold stopped halfway")
+	}
+	index.FoldInChunks(c, 300, nil)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c = openCorpus(t, dir)
+	defer c.Close()
+	if got := rollupTotals(t, c); !maps.Equal(got, want) {
+		t.Error("the totals differ after the stopped fold resumed")
+	}
+	if n, err := index.FoldNow(c); err != nil || n != 0 {
+		t.Errorf("after resuming, a fold found %d commits (%v)", n, err)
+	}
+}
