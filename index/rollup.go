@@ -805,15 +805,29 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 	return len(entries), nil
 }
 
-// foldLoop folds the log every few seconds, or sooner when it grows.
+// releaseInterval is how often the store's mapped pages are released
+// (releaseMapped) besides after every fold transaction: id lookups, the
+// indexer's reads and trend queries touch pages too. A page read again
+// after a release costs a minor fault.
+const releaseInterval = 3 * time.Second
+
+// foldLoop folds the log every few seconds, or sooner when it grows, and
+// releases the store's mapped pages in between.
 func (r *rollups) foldLoop(ctx context.Context, db *bolt.DB, log *slog.Logger, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(foldInterval)
 	defer tick.Stop()
+	release := time.NewTicker(releaseInterval)
+	defer release.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-release.C:
+			if err := releaseMapped(db); err != nil {
+				log.Error("rollups", "err", err)
+			}
+			continue
 		case <-tick.C:
 		case <-r.kick:
 		}
