@@ -1,6 +1,7 @@
 package index_test
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -42,24 +43,53 @@ func checkFacets(t *testing.T, c *index.Corpus, channel string) {
 		t.Errorf("channel %s: total %d, sentiment facet %v (sum %d), channel facet %v", channel, p.Total, p.Facets["sentiment"], n, p.Facets["channel"])
 	}
 
-	// A word: the facet against the stored analyses of every hit.
-	want := map[string]int{}
+	// A word: facets of both columns against the stored records and
+	// analyses of every hit.
+	want := map[string]map[string]int{"sentiment": {}, "kind": {}, "month": {}}
 	var total uint64
 	err := c.Each(t.Context(), index.Query{Q: "漏水"}, func(h *index.Hit) error {
-		want[h.Analysis.Sentiment.Label]++
+		want["sentiment"][h.Analysis.Sentiment.Label]++
+		want["kind"][h.Record.Kind]++
+		at, err := time.Parse(time.RFC3339, h.Record.OccurredAt)
+		want["month"][at.In(c.Location()).Format("2006-01")]++
 		total++
-		return nil
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p = search(t, c, index.Query{Q: "漏水", Facets: []string{"sentiment"}, Size: 1})
+	p = search(t, c, index.Query{Q: "漏水", Facets: []string{"sentiment", "kind", "month"}, Size: 1})
 	if p.Total != total || total == 0 {
 		t.Fatalf("total %d, Each saw %d", p.Total, total)
 	}
-	for _, f := range p.Facets["sentiment"] {
-		if want[f.Value] != f.Count {
-			t.Errorf("sentiment %s: facet %d, hits %d", f.Value, f.Count, want[f.Value])
+	for name, counts := range want {
+		got := map[string]int{}
+		for _, f := range p.Facets[name] {
+			got[f.Value] = f.Count
+		}
+		if !maps.Equal(got, counts) {
+			t.Errorf("%s facet %v, hits %v", name, got, counts)
 		}
 	}
+
+	// A filter on the second column: its facet names only its value.
+	kind := recs0Kind(t, c)
+	p = search(t, c, index.Query{Kind: []string{kind}, Facets: []string{"kind", "channel"}, Size: 1})
+	n = 0
+	for _, f := range p.Facets["channel"] {
+		n += f.Count
+	}
+	if len(p.Facets["kind"]) != 1 || p.Facets["kind"][0].Value != kind || uint64(p.Facets["kind"][0].Count) != p.Total || uint64(n) != p.Total || p.Total == 0 {
+		t.Errorf("kind %s: total %d, kind facet %v, channel facet sums to %d", kind, p.Total, p.Facets["kind"], n)
+	}
+}
+
+// recs0Kind is the kind of some indexed record.
+func recs0Kind(t *testing.T, c *index.Corpus) string {
+	t.Helper()
+	p := search(t, c, index.Query{Size: 1})
+	if len(p.Hits) == 0 {
+		t.Fatal("no records")
+	}
+	return p.Hits[0].Kind
 }

@@ -90,9 +90,9 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 		field, kind string
 		values      []string
 	}{
-		{filterField, "touchpoint", q.Touchpoint}, {facetField, "scene", q.Scene}, {facetField, "dimension", q.Dimension},
-		{facetField, "sentiment", q.Sentiment}, {facetField, "severity", q.Severity}, {facetField, "channel", q.Channel},
-		{facetField, "kind", q.Kind},
+		{filterField, "touchpoint", q.Touchpoint}, {facetColumn("scene"), "scene", q.Scene}, {facetColumn("dimension"), "dimension", q.Dimension},
+		{facetColumn("sentiment"), "sentiment", q.Sentiment}, {facetColumn("severity"), "severity", q.Severity}, {facetColumn("channel"), "channel", q.Channel},
+		{facetColumn("kind"), "kind", q.Kind},
 	} {
 		if len(f.values) == 0 {
 			continue
@@ -145,11 +145,11 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 	order := q.sortOrder()
 	switch order {
 	case "relevance":
-		req.SortBy([]string{"-_score", idField})
+		req.SortBy([]string{"-_score", "_id"})
 	case "newest":
-		req.SortBy([]string{"-occurred", idField})
+		req.SortBy([]string{"-occurred", "_id"})
 	case "oldest":
-		req.SortBy([]string{"occurred", idField})
+		req.SortBy([]string{"occurred", "_id"})
 	default:
 		return nil, &QueryError{"sort", fmt.Sprintf("%q is not one of relevance, newest, oldest", q.Sort)}
 	}

@@ -32,9 +32,9 @@ var (
 // indexLayout is the current mapping's name. v3: exact-match values in
 // two combined fields (facet, filter) instead of one field each; v4: the
 // facet column uncompressed; v5: two shards; v6: the facet column one
-// chunk per document (v4 and v5 facets counted wrong documents); v7: the
-// id as a doc-value column (idField).
-const indexLayout = "v7-rid"
+// chunk per document (v4 and v5 facets counted wrong documents); v7: two
+// facet columns (facet, facet_more).
+const indexLayout = "v7-facet2"
 
 // ErrIndexUnreadable is a search index directory that exists but does not
 // open (corrupted, or written by an incompatible version). The index is
@@ -55,24 +55,31 @@ type Search struct {
 }
 
 // Every exact-match value of a record is a "field=value" term of one of
-// two keyword fields: facet (kind, channel, scene, tag, dimension,
-// sentiment, severity, month), the only field with doc values, which both
-// filters and facets read; and filter (every level of the org path, the
-// touchpoint with its ancestors, red lines), for filters only. Two fields
-// instead of eleven: a segment builds two dictionaries and one doc-value
-// column per batch, and a query's facets read one column per hit. month is
-// precomputed (YYYY-MM in the service's time zone): a terms facet on it is
-// several times cheaper than a date-range facet.
+// three keyword fields: facet (channel, scene, tag, sentiment: the facets
+// a dashboard asks for with every query) and facet_more (kind, dimension,
+// severity, month), the fields with doc values, which both filters and
+// facets read; and filter (every level of the org path, the touchpoint
+// with its ancestors, red lines), for filters only. Three fields instead
+// of eleven: a segment builds three dictionaries and two doc-value columns
+// per batch; a query with the usual four facets reads one column per hit,
+// and only the terms it counts (the facet pass splits every term of the
+// column it reads: half of its time). month is precomputed (YYYY-MM in the
+// service's time zone): a terms facet on it is several times cheaper than
+// a date-range facet.
 const (
-	facetField  = "facet"
-	filterField = "filter"
+	facetField     = "facet"
+	facetMoreField = "facet_more"
+	filterField    = "filter"
 )
 
-// idField holds the record id again, as an uncompressed doc-value column:
-// the tie-break of every sort order. Sorting on Bleve's own "_id" reads
-// each hit's compressed stored fields (the text with it) to find its id;
-// at a million records that was half the time of ranking a common word.
-const idField = "rid"
+// facetColumn is the doc-value field holding a facet field's terms.
+func facetColumn(field string) string {
+	switch field {
+	case "kind", "dimension", "severity", "month":
+		return facetMoreField
+	}
+	return facetField
+}
 
 // term is one exact-match value as indexed.
 func term(field, value string) string { return field + "=" + value }
@@ -88,10 +95,10 @@ func newMapping() mapping.IndexMapping {
 	// No composite _all field: every query names its field, and building
 	// _all costs segment time for every document.
 	doc.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
-	for _, f := range []string{facetField, filterField} {
+	for _, f := range []string{facetField, facetMoreField, filterField} {
 		k := bleve.NewKeywordFieldMapping()
 		k.Store, k.IncludeTermVectors, k.IncludeInAll = false, false, false
-		k.DocValues = f == facetField
+		k.DocValues = f != filterField
 		doc.AddFieldMappingsAt(f, k)
 	}
 	occurred := bleve.NewDateTimeFieldMapping()
@@ -267,9 +274,8 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 			// faceted query's time. The mapping cannot say so; the field
 			// is added here with the option.
 			for _, f := range facets {
-				doc.AddField(document.NewTextFieldCustom(facetField, nil, []byte(f), facetOptions, kw))
+				doc.AddField(document.NewTextFieldCustom(f.column, nil, []byte(f.term), facetOptions, kw))
 			}
-			doc.AddField(document.NewTextFieldCustom(idField, nil, []byte(st.Record.ID), facetOptions, kw))
 			err = b.IndexAdvanced(doc)
 		}
 		if err != nil {
@@ -295,17 +301,21 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 // terms of other documents in a chunk (TestFacetsCountTheHits caught it).
 const facetOptions = bleveindex.IndexField | bleveindex.DocValues | bleveindex.SkipDVCompression | bleveindex.SkipDVChunking
 
+// facetTerm is a "field=value" term and the doc-value column it goes in.
+type facetTerm struct{ column, term string }
+
 // document is what the index keeps of a record: the masked text, the
 // time and survey scores and the filter values (mapped by the index
 // mapping), and the facet terms (added by Apply). Everything else is read
 // from the store when a hit is shown.
-func (s *Search) document(st *Stored) (map[string]any, []string) {
+func (s *Search) document(st *Stored) (map[string]any, []facetTerm) {
 	r, a := &st.Record, st.Analysis
 	doc := map[string]any{"text": st.Text()}
-	var facets, filters []string
+	var facets []facetTerm
+	var filters []string
 	facet := func(field, v string) {
 		if v != "" {
-			facets = append(facets, term(field, v))
+			facets = append(facets, facetTerm{facetColumn(field), term(field, v)})
 		}
 	}
 	facet("kind", r.Kind)
