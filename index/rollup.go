@@ -663,7 +663,7 @@ func decodeLog(seq uint64, b []byte) (*logEntry, error) {
 // MB of pages at 400k records); in chunks, each transaction holds the
 // nodes of a slice of the tree and its mapped pages are released before
 // the next.
-const defaultFoldChunk = 2048
+const defaultFoldChunk = 512
 
 // foldMark, while a fold is under way, says how far it got: the log
 // entries up to Seq are folded into the cells of every series up to
@@ -809,7 +809,7 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 // (releaseMapped) besides after every fold transaction: id lookups, the
 // indexer's reads and trend queries touch pages too. A page read again
 // after a release costs a minor fault.
-const releaseInterval = 3 * time.Second
+const releaseInterval = time.Second
 
 // foldLoop folds the log every few seconds, or sooner when it grows, and
 // releases the store's mapped pages in between.
