@@ -354,10 +354,11 @@ func (in *interner) resolve(kind byte, name string) (uint32, error) {
 // A commit does not update the cells in place: with a day grain and every
 // org level, one record moves ~20–40 cells scattered over the whole tree.
 // A commit appends its summed deltas to rollup_log instead (sequential,
-// one key), and a folder merges the log into the cells every few seconds
-// in one transaction, where many commits share cells and pages. Readers
-// add the unfolded deltas their own snapshot holds (kept decoded in
-// memory), so answers are exact at every moment.
+// one key), and a folder merges the log into the cells every few seconds,
+// where many commits share cells and pages (in transactions of a slice of
+// the series each, see fold). Readers add the unfolded deltas their own
+// snapshot holds (kept in memory), less those a fold under way has already
+// written (foldMark), so answers are exact at every moment.
 type rollups struct {
 	tax   atomic.Pointer[taxonomy.Taxonomy]
 	loc   *time.Location
