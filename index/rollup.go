@@ -748,6 +748,8 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 	slices.SortFunc(order, func(a, b [prefixLen]byte) int { return bytes.Compare(a[:], b[:]) })
 	var deltas []cellDelta
 	step := r.foldChunk
+	// At least one transaction: with no series left (a resumed fold whose
+	// last chunk is all that remains to delete), it only deletes.
 	for lo := 0; lo < len(order) || lo == 0; lo += step {
 		chunk := order[lo:min(lo+step, len(order))]
 		final := lo+step >= len(order)
