@@ -95,7 +95,7 @@ func Open(opt Options) (*Corpus, error) {
 		return nil, err
 	}
 	ru := &rollups{loc: opt.Location, pending: map[uint64]*logEntry{},
-		foldEvery: 1000, foldCells: 1 << 20, foldChunk: defaultFoldChunk, kick: make(chan struct{}, 1)}
+		foldEvery: 1000, foldCells: 1 << 22, foldChunk: defaultFoldChunk, kick: make(chan struct{}, 1)}
 	ru.tax.Store(opt.Analyzer.Taxonomy())
 	stale, err := initRollups(st.DB(), opt.Location)
 	if err == nil {
@@ -184,12 +184,16 @@ func (c *Corpus) Rollups() *Rollups {
 	return &Rollups{db: c.store.DB(), r: c.rollups}
 }
 
-// WaitSettled waits until the search index has stopped merging segments
-// in the background (after a bulk load it goes on for a while), checking
-// twice a second; ctx bounds the wait. Bleve counts an index reopened
-// without a write since as busy (its persisted epoch is unknown until the
-// first write), so call it after writing.
+// WaitSettled folds the rollup deltas that wait in the log and waits
+// until the search index has stopped merging segments in the background
+// (after a bulk load both go on for a while), checking twice a second; ctx
+// bounds the wait. Bleve counts an index reopened without a write since as
+// busy (its persisted epoch is unknown until the first write), so call it
+// after writing.
 func (c *Corpus) WaitSettled(ctx context.Context) error {
+	if _, err := c.rollups.fold(c.store.DB()); err != nil {
+		return err
+	}
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for quiet := 0; quiet < 3; {

@@ -102,6 +102,13 @@ func TestSearch(t *testing.T) {
 		{"severity", index.Query{Severity: []string{"P1"}}, []string{"r1"}},
 		{"sentiment", index.Query{Sentiment: []string{"positive"}}, []string{"r2"}},
 		{"date range", index.Query{From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC)}, []string{"r3", "r4"}},
+		// r3 is at 2026-04-01T02:00:00Z: a range includes its start and
+		// excludes its end, to the second.
+		{"range starting at the second", index.Query{From: time.Date(2026, 4, 1, 2, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 2, 0, 1, 0, time.UTC)}, []string{"r3"}},
+		{"range starting a second later", index.Query{From: time.Date(2026, 4, 1, 2, 0, 1, 0, time.UTC), To: time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC)}, nil},
+		{"range ending at the second", index.Query{From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 2, 0, 0, 0, time.UTC)}, nil},
+		{"open start", index.Query{To: time.Date(2026, 3, 5, 10, 0, 1, 0, time.UTC)}, []string{"r1", "r2"}},
+		{"open end", index.Query{From: time.Date(2026, 4, 3, 12, 0, 0, 0, time.UTC)}, []string{"r4", "r5"}},
 		{"nps range", index.Query{NPSMin: ptr(0), NPSMax: ptr(6)}, []string{"r3"}},
 		{"query and filter", index.Query{Q: "电梯", Org: "华东区域"}, nil},
 	}
@@ -177,6 +184,7 @@ func TestCursorPagination(t *testing.T) {
 		seen := map[string]bool{}
 		q := index.Query{Q: "楼道", Sort: sort, Size: 10}
 		pages := 0
+		var last string // occurred_at of the previous hit
 		for {
 			p := search(t, c, q)
 			pages++
@@ -185,6 +193,10 @@ func TestCursorPagination(t *testing.T) {
 					t.Fatalf("%s: %s on two pages", sort, h.ID)
 				}
 				seen[h.ID] = true
+				if (sort == "newest" && last != "" && h.OccurredAt > last) || (sort == "oldest" && h.OccurredAt < last) {
+					t.Errorf("%s: %s (%s) after a hit of %s", sort, h.ID, h.OccurredAt, last)
+				}
+				last = h.OccurredAt
 			}
 			if p.Next == "" {
 				break
@@ -441,7 +453,8 @@ func testOutdated(t *testing.T, age func(searchDir string)) {
 	}
 }
 
-// After a load the index settles (no background merging) and says so.
+// After a load the index settles (no background merging, the rollup log
+// folded) and says so.
 func TestWaitSettled(t *testing.T) {
 	c := openCorpus(t, t.TempDir())
 	defer c.Close()
@@ -450,6 +463,9 @@ func TestWaitSettled(t *testing.T) {
 	defer cancel()
 	if err := c.WaitSettled(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if n, err := index.FoldNow(c); err != nil || n != 0 {
+		t.Errorf("after settling, %d commits were left to fold (%v)", n, err)
 	}
 	gone, cancel2 := context.WithCancel(context.Background())
 	cancel2()

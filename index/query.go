@@ -25,8 +25,8 @@ type Query struct {
 	Severity   []string
 	Channel    []string
 	Kind       []string
-	Org        string // an org path selects its subtree
-	From, To   time.Time
+	Org        string    // an org path selects its subtree
+	From, To   time.Time // occurred in [From, To), to the second
 	NPSMin     *int
 	NPSMax     *int
 	Sort       string // relevance (default with Q), newest (default without), oldest
@@ -112,7 +112,7 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 	}
 	if !q.From.IsZero() || !q.To.IsZero() {
 		incl, excl := true, false
-		dr := bleve.NewDateRangeInclusiveQuery(q.From, q.To, &incl, &excl)
+		dr := bleve.NewDateRangeInclusiveQuery(indexedTime(q.From), indexedTime(q.To), &incl, &excl)
 		dr.SetField("occurred")
 		must = append(must, dr)
 	}

@@ -389,7 +389,7 @@ const foldInterval = 15 * time.Second
 // logEntry is one commit's deltas by series (org, node, dim ids), kept
 // encoded as they are in the log: per series, each delta's day, channel
 // and kind (the key past the prefix) and then its counts (appendCounts).
-// Up to foldCells deltas (~30,000 records) wait in memory: decoded (176
+// Up to foldCells deltas (~120,000 records) wait in memory: decoded (176
 // bytes a delta) they were the biggest thing in the heap; encoded they take
 // ~20 bytes.
 type logEntry struct {
