@@ -177,7 +177,7 @@ func TestCursorPagination(t *testing.T) {
 	var recs []analyzer.Record
 	for i := range 45 {
 		recs = append(recs, analyzer.Record{ID: fmt.Sprintf("p%02d", i), Kind: "complaint",
-			OccurredAt: time.Date(2026, 1, 1, 0, i%7, 0, 0, time.UTC).Format(time.RFC3339), Text: "楼道灯坏了好几天没人修"})
+			OccurredAt: time.Date(2026, time.Month(1+i%5), 1+i%7, i%3, 0, 0, 0, time.UTC).Format(time.RFC3339), Text: "楼道灯坏了好几天没人修"})
 	}
 	ingestAll(t, c, recs)
 	for _, sort := range []string{"newest", "oldest", "relevance"} {

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
+	"strconv"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -111,23 +111,27 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 		must = append(must, t)
 	}
 	if !q.From.IsZero() || !q.To.IsZero() {
-		incl, excl := true, false
-		dr := bleve.NewDateRangeInclusiveQuery(indexedTime(q.From), indexedTime(q.To), &incl, &excl)
-		dr.SetField("occurred")
-		must = append(must, dr)
+		must = append(must, s.timeRange(q.From, q.To))
 	}
 	if q.NPSMin != nil || q.NPSMax != nil {
-		lo, hi := math.Inf(-1), math.Inf(1)
+		lo, hi := 0, 10
 		if q.NPSMin != nil {
-			lo = float64(*q.NPSMin)
+			lo = max(lo, *q.NPSMin)
 		}
 		if q.NPSMax != nil {
-			hi = float64(*q.NPSMax)
+			hi = min(hi, *q.NPSMax)
 		}
-		incl := true
-		nr := bleve.NewNumericRangeInclusiveQuery(&lo, &hi, &incl, &incl)
-		nr.SetField("nps")
-		must = append(must, nr)
+		var any []query.Query
+		for v := lo; v <= hi; v++ {
+			t := bleve.NewTermQuery(term("nps", strconv.Itoa(v)))
+			t.SetField(filterField)
+			any = append(any, t)
+		}
+		if len(any) == 0 {
+			must = append(must, bleve.NewMatchNoneQuery())
+		} else {
+			must = append(must, bleve.NewDisjunctionQuery(any...))
+		}
 	}
 	var top query.Query = must[0]
 	if len(must) > 1 {
@@ -147,9 +151,9 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 	case "relevance":
 		req.SortBy([]string{"-_score", "_id"})
 	case "newest":
-		req.SortBy([]string{"-occurred", "_id"})
+		req.SortBy([]string{"-" + timeSortField, "_id"})
 	case "oldest":
-		req.SortBy([]string{"occurred", "_id"})
+		req.SortBy([]string{timeSortField, "_id"})
 	default:
 		return nil, &QueryError{"sort", fmt.Sprintf("%q is not one of relevance, newest, oldest", q.Sort)}
 	}

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,8 +34,9 @@ var (
 // two combined fields (facet, filter) instead of one field each; v4: the
 // facet column uncompressed; v5: two shards; v6: the facet column one
 // chunk per document (v4 and v5 facets counted wrong documents); v7: two
-// facet columns (facet, facet_more); v8: occurred in seconds (indexedTime).
-const indexLayout = "v8-seconds"
+// facet columns (facet, facet_more); v8: time and NPS as exact terms
+// (timerange.go), no numeric or date fields.
+const indexLayout = "v8-timeterms"
 
 // ErrIndexUnreadable is a search index directory that exists but does not
 // open (corrupted, or written by an incompatible version). The index is
@@ -59,7 +61,10 @@ type Search struct {
 // a dashboard asks for with every query) and facet_more (kind, dimension,
 // severity, month), the fields with doc values, which both filters and
 // facets read; and filter (every level of the org path, the touchpoint
-// with its ancestors, red lines), for filters only. Three fields instead
+// with its ancestors, red lines, the day, the NPS score), for filters
+// only. Besides text, the only other field is ts (timerange.go): no
+// numeric or date fields, whose 16 terms a value cost more segment and
+// merge time than the text at 1M records. Three fields instead
 // of eleven: a segment builds three dictionaries and two doc-value columns
 // per batch; a query with the usual four facets reads one column per hit,
 // and only the terms it counts (the facet pass splits every term of the
@@ -84,21 +89,6 @@ func facetColumn(field string) string {
 // term is one exact-match value as indexed.
 func term(field, value string) string { return field + "=" + value }
 
-// indexedTime is how a time is indexed in the occurred field: its Unix
-// seconds as the nanoseconds of a time just after the epoch. Bleve indexes
-// a date as 16 prefix-coded terms of its nanoseconds, and for nanoseconds
-// the eight finest are distinct for every distinct second: at 1M records
-// ~9.5M dictionary terms, which cost a seventh of the bulk load's CPU in
-// segment building and merging. Counting seconds, only the two finest are
-// near-unique (~2M terms); order, ranges and sorting are unchanged, to the
-// second. Zero stays zero (an open end of a range).
-func indexedTime(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return time.Unix(0, t.Unix())
-}
-
 func newMapping() mapping.IndexMapping {
 	doc := bleve.NewDocumentMapping()
 	text := bleve.NewTextFieldMapping()
@@ -116,16 +106,9 @@ func newMapping() mapping.IndexMapping {
 		k.DocValues = f != filterField
 		doc.AddFieldMappingsAt(f, k)
 	}
-	occurred := bleve.NewDateTimeFieldMapping()
-	occurred.Store = false
-	occurred.IncludeInAll = false
-	doc.AddFieldMappingsAt("occurred", occurred)
-	for _, f := range []string{"nps", "csat"} {
-		n := bleve.NewNumericFieldMapping()
-		n.Store = false
-		n.IncludeInAll = false
-		doc.AddFieldMappingsAt(f, n)
-	}
+	ts := bleve.NewKeywordFieldMapping() // doc values: the time sorts
+	ts.Store, ts.IncludeTermVectors, ts.IncludeInAll = false, false, false
+	doc.AddFieldMappingsAt(timeSortField, ts)
 	m := bleve.NewIndexMapping()
 	m.DefaultMapping = doc
 	m.DefaultAnalyzer = keyword.Name
@@ -341,14 +324,12 @@ func (s *Search) document(st *Stored) (map[string]any, []facetTerm) {
 		}
 	}
 	if t, err := time.Parse(time.RFC3339, r.OccurredAt); err == nil {
-		doc["occurred"] = indexedTime(t)
-		facet("month", t.In(s.loc).Format("2006-01"))
+		doc[timeSortField] = t.UTC().Format(timeSortLayout)
+		filters = append(filters, term("day", t.In(s.loc).Format(dayLayout)))
+		facet("month", t.In(s.loc).Format(monthLayout))
 	}
 	if r.NPS != nil {
-		doc["nps"] = float64(*r.NPS)
-	}
-	if r.CSAT != nil {
-		doc["csat"] = float64(*r.CSAT)
+		filters = append(filters, term("nps", strconv.Itoa(*r.NPS)))
 	}
 	if a != nil {
 		facet("sentiment", a.Sentiment.Label)

@@ -1,0 +1,122 @@
+package index_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"dongting/analyzer"
+	"dongting/index"
+)
+
+// Time ranges (months, days and seconds combined) and NPS ranges select
+// exactly the records a plain comparison selects: random records, random
+// ranges, ends on month, day and record boundaries and open ends.
+func TestTimeAndNPSRanges(t *testing.T) {
+	c := openCorpus(t, t.TempDir())
+	defer c.Close()
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	zones := []*time.Location{sh, time.UTC, time.FixedZone("", -5*3600)}
+	rng := rand.New(rand.NewPCG(3, 4))
+	start := time.Date(2026, 1, 28, 0, 0, 0, 0, sh)
+	span := time.Date(2026, 5, 3, 0, 0, 0, 0, sh).Sub(start)
+	// boundary picks a time near a month or day start in Shanghai, or any.
+	boundary := func() time.Time {
+		t := start.Add(time.Duration(rng.Int64N(int64(span))))
+		switch rng.IntN(4) {
+		case 0:
+			y, m, _ := t.In(sh).Date()
+			t = time.Date(y, m, 1, 0, 0, 0, 0, sh)
+		case 1:
+			y, m, d := t.In(sh).Date()
+			t = time.Date(y, m, d, 0, 0, 0, 0, sh)
+		}
+		return t.Truncate(time.Second).Add(time.Duration(rng.IntN(3)-1) * time.Second)
+	}
+	type rec struct {
+		id  string
+		at  time.Time
+		nps *int
+	}
+	var recs []analyzer.Record
+	var want []rec
+	for i := range 400 {
+		at := boundary()
+		r := analyzer.Record{ID: fmt.Sprintf("t%03d", i), Kind: "survey", Text: "物业服务还可以",
+			OccurredAt: at.In(zones[i%len(zones)]).Format(time.RFC3339)}
+		if i%3 > 0 {
+			r.NPS = ptr(rng.IntN(11))
+		}
+		recs = append(recs, r)
+		want = append(want, rec{r.ID, at, r.NPS})
+	}
+	ingestAll(t, c, recs)
+
+	for i := range 400 {
+		var q index.Query
+		if i%2 == 0 {
+			q.From, q.To = boundary(), boundary()
+			if q.To.Before(q.From) {
+				q.From, q.To = q.To, q.From
+			}
+			switch i % 10 {
+			case 0:
+				q.From = time.Time{}
+			case 2:
+				q.To = time.Time{}
+			case 4:
+				q.From = want[rng.IntN(len(want))].at // a record's own second
+				q.To = q.From.Add(time.Duration(rng.IntN(3)) * time.Second)
+			}
+			if q.From.Equal(q.To) {
+				q.To = q.To.Add(time.Second)
+			}
+		}
+		if i%3 == 0 {
+			lo, hi := rng.IntN(12)-1, rng.IntN(12)
+			q.NPSMin, q.NPSMax = &lo, &hi
+			if i%9 == 0 {
+				q.NPSMax = nil
+			}
+		}
+		var expect []string
+		for _, r := range want {
+			inTime := (q.From.IsZero() || !r.at.Before(q.From)) && (q.To.IsZero() || r.at.Before(q.To))
+			inNPS := (q.NPSMin == nil && q.NPSMax == nil) ||
+				r.nps != nil && (q.NPSMin == nil || *r.nps >= *q.NPSMin) && (q.NPSMax == nil || *r.nps <= *q.NPSMax)
+			if inTime && inNPS {
+				expect = append(expect, r.id)
+			}
+		}
+		var got []string
+		err := c.Each(context.Background(), q, func(h *index.Hit) error { got = append(got, h.ID); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, expect) {
+			t.Fatalf("from %v to %v, nps %v–%v: got %d records, want %d\nmissing %v\nextra %v",
+				q.From, q.To, deref(q.NPSMin), deref(q.NPSMax), len(got), len(expect), minus(expect, got), minus(got, expect))
+		}
+	}
+}
+
+func deref(p *int) any {
+	if p == nil {
+		return "open"
+	}
+	return *p
+}
+
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
