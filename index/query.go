@@ -110,7 +110,8 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 		t.SetField(filterField)
 		must = append(must, t)
 	}
-	if !q.From.IsZero() || !q.To.IsZero() {
+	ranged := !q.From.IsZero() || !q.To.IsZero()
+	if ranged && q.Q == "" {
 		must = append(must, s.timeRange(q.From, q.To))
 	}
 	if q.NPSMin != nil || q.NPSMax != nil {
@@ -136,6 +137,9 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 	var top query.Query = must[0]
 	if len(must) > 1 {
 		top = bleve.NewConjunctionQuery(must...)
+	}
+	if ranged && q.Q != "" {
+		top = inSeconds(top, q.From.Truncate(time.Second), q.To.Truncate(time.Second))
 	}
 
 	size := q.Size

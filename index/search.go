@@ -35,8 +35,9 @@ var (
 // facet column uncompressed; v5: two shards; v6: the facet column one
 // chunk per document (v4 and v5 facets counted wrong documents); v7: two
 // facet columns (facet, facet_more); v8: time and NPS as exact terms
-// (timerange.go), no numeric or date fields.
-const indexLayout = "v8-timeterms"
+// (timerange.go), no numeric or date fields; v9: hour terms, ts
+// uncompressed.
+const indexLayout = "v9-hourterms-ts"
 
 // ErrIndexUnreadable is a search index directory that exists but does not
 // open (corrupted, or written by an incompatible version). The index is
@@ -61,7 +62,7 @@ type Search struct {
 // a dashboard asks for with every query) and facet_more (kind, dimension,
 // severity, month), the fields with doc values, which both filters and
 // facets read; and filter (every level of the org path, the touchpoint
-// with its ancestors, red lines, the day, the NPS score), for filters
+// with its ancestors, red lines, the day and hour, the NPS score), for filters
 // only. Besides text, the only other field is ts (timerange.go): no
 // numeric or date fields, whose 16 terms a value cost more segment and
 // merge time than the text at 1M records. Three fields instead
@@ -106,9 +107,6 @@ func newMapping() mapping.IndexMapping {
 		k.DocValues = f != filterField
 		doc.AddFieldMappingsAt(f, k)
 	}
-	ts := bleve.NewKeywordFieldMapping() // doc values: the time sorts
-	ts.Store, ts.IncludeTermVectors, ts.IncludeInAll = false, false, false
-	doc.AddFieldMappingsAt(timeSortField, ts)
 	m := bleve.NewIndexMapping()
 	m.DefaultMapping = doc
 	m.DefaultAnalyzer = keyword.Name
@@ -267,10 +265,11 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 		doc := document.NewDocument(st.Record.ID)
 		err := m.MapDocument(doc, data)
 		if err == nil {
-			// The facet column is stored without compression: facets read
-			// it for every hit, and decompressing its chunks was half of a
-			// faceted query's time. The mapping cannot say so; the field
-			// is added here with the option.
+			// The facet columns (and ts) are stored without compression:
+			// facets (and time filters) read them for every hit, and
+			// decompressing their chunks was half of a faceted query's
+			// time. The mapping cannot say so; the fields are added here
+			// with the option.
 			for _, f := range facets {
 				doc.AddField(document.NewTextFieldCustom(f.column, nil, []byte(f.term), facetOptions, kw))
 			}
@@ -299,7 +298,8 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 // terms of other documents in a chunk (TestFacetsCountTheHits caught it).
 const facetOptions = bleveindex.IndexField | bleveindex.DocValues | bleveindex.SkipDVCompression | bleveindex.SkipDVChunking
 
-// facetTerm is a "field=value" term and the doc-value column it goes in.
+// facetTerm is a "field=value" term (or a ts term) and the doc-value
+// column it goes in.
 type facetTerm struct{ column, term string }
 
 // document is what the index keeps of a record: the masked text, the
@@ -324,8 +324,8 @@ func (s *Search) document(st *Stored) (map[string]any, []facetTerm) {
 		}
 	}
 	if t, err := time.Parse(time.RFC3339, r.OccurredAt); err == nil {
-		doc[timeSortField] = t.UTC().Format(timeSortLayout)
-		filters = append(filters, term("day", t.In(s.loc).Format(dayLayout)))
+		facets = append(facets, facetTerm{timeSortField, t.UTC().Format(timeSortLayout)})
+		filters = append(filters, term("day", t.In(s.loc).Format(dayLayout)), term("hour", t.In(s.loc).Format(hourLayout)))
 		facet("month", t.In(s.loc).Format(monthLayout))
 	}
 	if r.NPS != nil {

@@ -12,9 +12,10 @@ import (
 	"dongting/index"
 )
 
-// Time ranges (months, days and seconds combined) and NPS ranges select
-// exactly the records a plain comparison selects: random records, random
-// ranges, ends on month, day and record boundaries and open ends.
+// Time ranges (months, days, hours and seconds combined) and NPS ranges select
+// exactly the records a plain comparison selects, with and without a text
+// query (term ranges, or a filter on each hit's time): random records, random
+// ranges, ends on month, day, hour and record boundaries and open ends.
 func TestTimeAndNPSRanges(t *testing.T) {
 	c := openCorpus(t, t.TempDir())
 	defer c.Close()
@@ -26,13 +27,14 @@ func TestTimeAndNPSRanges(t *testing.T) {
 	// boundary picks a time near a month or day start in Shanghai, or any.
 	boundary := func() time.Time {
 		t := start.Add(time.Duration(rng.Int64N(int64(span))))
-		switch rng.IntN(4) {
+		y, m, d := t.In(sh).Date()
+		switch rng.IntN(5) {
 		case 0:
-			y, m, _ := t.In(sh).Date()
 			t = time.Date(y, m, 1, 0, 0, 0, 0, sh)
 		case 1:
-			y, m, d := t.In(sh).Date()
 			t = time.Date(y, m, d, 0, 0, 0, 0, sh)
+		case 2:
+			t = time.Date(y, m, d, t.In(sh).Hour(), 0, 0, 0, sh)
 		}
 		return t.Truncate(time.Second).Add(time.Duration(rng.IntN(3)-1) * time.Second)
 	}
@@ -91,15 +93,20 @@ func TestTimeAndNPSRanges(t *testing.T) {
 				expect = append(expect, r.id)
 			}
 		}
-		var got []string
-		err := c.Each(context.Background(), q, func(h *index.Hit) error { got = append(got, h.ID); return nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(got)
-		if !slices.Equal(got, expect) {
-			t.Fatalf("from %v to %v, nps %v–%v: got %d records, want %d\nmissing %v\nextra %v",
-				q.From, q.To, deref(q.NPSMin), deref(q.NPSMax), len(got), len(expect), minus(expect, got), minus(got, expect))
+		// Without a text query the range is term ranges; with one, its
+		// hits are filtered by their time's doc value.
+		for _, text := range []string{"", "物业"} {
+			q.Q = text
+			var got []string
+			err := c.Each(context.Background(), q, func(h *index.Hit) error { got = append(got, h.ID); return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, expect) {
+				t.Fatalf("q %q from %v to %v, nps %v–%v: got %d records, want %d\nmissing %v\nextra %v",
+					text, q.From, q.To, deref(q.NPSMin), deref(q.NPSMax), len(got), len(expect), minus(expect, got), minus(got, expect))
+			}
 		}
 	}
 }
