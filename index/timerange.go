@@ -23,8 +23,8 @@ import (
 //     service's zone;
 //   - month=YYYY-MM in facet_more (also the month facet).
 //
-// A time range [from, to) becomes term ranges on the coarsest terms that
-// fit: whole months in the middle, whole days on either side of them,
+// Without words, a time range [from, to) becomes term ranges on the
+// coarsest terms that fit (with words, see inSeconds): whole months in the middle, whole days on either side of them,
 // whole hours beside those and seconds in the partial hours at the ends.
 // A range over a year reads a dozen month terms, not a million second
 // terms, and at most a few hundred terms in all (every term is a searcher
