@@ -12,7 +12,8 @@ import (
 // Facets count the hits of a filtered or worded query, not the whole
 // index: every hit has one sentiment and one channel, so a channel filter's
 // facets add up to its total and name only that channel. (Checked against
-// brute force over the stored records for a word query.)
+// brute force over the stored records for a word query, with replaced
+// records' old versions deleted in older segments.)
 func TestFacetsCountTheHits(t *testing.T) {
 	recs := indextest.Demo(t, 7, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), 3000)
 	c := openCorpus(t, t.TempDir())
@@ -20,6 +21,12 @@ func TestFacetsCountTheHits(t *testing.T) {
 	for lo := 0; lo < len(recs); lo += 500 { // several segments
 		ingestAll(t, c, recs[lo:lo+500])
 	}
+	// Records sent again with another kind and channel replace their first
+	// version, which stays in the older segments as deleted documents.
+	for i := range 400 {
+		recs[i].Kind, recs[i].Channel = "comment", recs[len(recs)-1].Channel
+	}
+	ingestAll(t, c, recs[:400])
 
 	// Segments as built, and once Bleve has merged them.
 	for _, phase := range []string{"built", "merged"} {

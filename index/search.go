@@ -36,8 +36,8 @@ var (
 // chunk per document (v4 and v5 facets counted wrong documents); v7: two
 // facet columns (facet, facet_more); v8: time and NPS as exact terms
 // (timerange.go), no numeric or date fields; v9: hour terms, ts
-// uncompressed.
-const indexLayout = "v9-hourterms-ts"
+// uncompressed; v10: facet fields without doc values.
+const indexLayout = "v10-facet-postings"
 
 // ErrIndexUnreadable is a search index directory that exists but does not
 // open (corrupted, or written by an incompatible version). The index is
@@ -52,6 +52,7 @@ var ErrIndexOutdated = errors.New("search index of an older layout")
 // will. Documents are keyed by the caller's record id.
 type Search struct {
 	shards []bleve.Index
+	values facetValues      // each segment's facet terms (facets.go)
 	alias  bleve.IndexAlias // searches every shard at once
 	tax    atomic.Pointer[taxonomy.Taxonomy]
 	loc    *time.Location
@@ -60,16 +61,16 @@ type Search struct {
 // Every exact-match value of a record is a "field=value" term of one of
 // three keyword fields: facet (channel, scene, tag, sentiment: the facets
 // a dashboard asks for with every query) and facet_more (kind, dimension,
-// severity, month), the fields with doc values, which both filters and
-// facets read; and filter (every level of the org path, the touchpoint
-// with its ancestors, red lines, the day and hour, the NPS score), for filters
-// only. Besides text, the only other field is ts (timerange.go): no
-// numeric or date fields, whose 16 terms a value cost more segment and
-// merge time than the text at 1M records. Three fields instead
-// of eleven: a segment builds three dictionaries and two doc-value columns
-// per batch; a query with the usual four facets reads one column per hit,
-// and only the terms it counts (the facet pass splits every term of the
-// column it reads: half of its time). month is precomputed (YYYY-MM in the
+// severity, month), which filters and facets read; and filter (every level
+// of the org path, the touchpoint with its ancestors, red lines, the day
+// and hour, the NPS score), for filters only. Besides text, the only other
+// field is ts (timerange.go): no numeric or date fields, whose 16 terms a
+// value cost more segment and merge time than the text at 1M records.
+// Three fields instead of eleven: a segment builds three dictionaries per
+// batch. Facets are counted from the terms' postings (facets.go), so no
+// field but ts has doc values. (The two facet fields are a leftover of
+// reading facets from doc values, where splitting a column's terms was
+// half the cost; they do no harm.) month is precomputed (YYYY-MM in the
 // service's time zone): a terms facet on it is several times cheaper than
 // a date-range facet.
 const (
@@ -104,7 +105,7 @@ func newMapping() mapping.IndexMapping {
 	for _, f := range []string{facetField, facetMoreField, filterField} {
 		k := bleve.NewKeywordFieldMapping()
 		k.Store, k.IncludeTermVectors, k.IncludeInAll = false, false, false
-		k.DocValues = f != filterField
+		k.DocValues = false // facets read postings (facets.go)
 		doc.AddFieldMappingsAt(f, k)
 	}
 	m := bleve.NewIndexMapping()
@@ -265,13 +266,16 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 		doc := document.NewDocument(st.Record.ID)
 		err := m.MapDocument(doc, data)
 		if err == nil {
-			// The facet columns (and ts) are stored without compression:
-			// facets (and time filters) read them for every hit, and
-			// decompressing their chunks was half of a faceted query's
-			// time. The mapping cannot say so; the fields are added here
-			// with the option.
+			// The facet fields are terms only (facets are counted from
+			// their postings); ts has uncompressed doc values, which time
+			// filters read for every hit. The mapping cannot say so; the
+			// fields are added here with their options.
 			for _, f := range facets {
-				doc.AddField(document.NewTextFieldCustom(f.column, nil, []byte(f.term), facetOptions, kw))
+				opts := bleveindex.IndexField
+				if f.column == timeSortField {
+					opts = tsOptions
+				}
+				doc.AddField(document.NewTextFieldCustom(f.column, nil, []byte(f.term), opts, kw))
 			}
 			err = b.IndexAdvanced(doc)
 		}
@@ -292,14 +296,16 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 	return nil
 }
 
-// facetOptions index the facet field's terms with uncompressed doc values.
+// tsOptions index the ts term with uncompressed doc values: decompressing
+// a chunk per hit was half of a query that read a column for every hit.
 // SkipDVCompression works only together with SkipDVChunking (one chunk per
 // document, as Bleve's geo fields use it): alone, zapx v17.2.5 reads the
-// terms of other documents in a chunk (TestFacetsCountTheHits caught it).
-const facetOptions = bleveindex.IndexField | bleveindex.DocValues | bleveindex.SkipDVCompression | bleveindex.SkipDVChunking
+// terms of other documents in a chunk (found when the facets read a
+// column this way; TestFacetsCountTheHits caught it).
+const tsOptions = bleveindex.IndexField | bleveindex.DocValues | bleveindex.SkipDVCompression | bleveindex.SkipDVChunking
 
-// facetTerm is a "field=value" term (or a ts term) and the doc-value
-// column it goes in.
+// facetTerm is a "field=value" term (or a ts term) and the field it goes
+// in.
 type facetTerm struct{ column, term string }
 
 // document is what the index keeps of a record: the masked text, the
