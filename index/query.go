@@ -115,7 +115,7 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 		must = append(must, s.timeRange(q.From, q.To))
 	}
 	if q.NPSMin != nil || q.NPSMax != nil {
-		lo, hi := 0, 10
+		lo, hi := 0, 10 // the scores a record can hold (Record.Validate)
 		if q.NPSMin != nil {
 			lo = max(lo, *q.NPSMin)
 		}

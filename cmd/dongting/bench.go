@@ -37,8 +37,9 @@ type benchResult struct {
 	DiskMB    float64 `json:"disk_mb"`
 	SearchP50 float64 `json:"search_p50_ms,omitempty"` // once merging has settled
 	SearchP99 float64 `json:"search_p99_ms,omitempty"`
-	// RangeP50, RangeP99: the same queries with a time range whose ends
-	// are not midnight (months, days and seconds terms), once settled.
+	// RangeP50, RangeP99: the same word queries with a time range whose
+	// ends are not at midnight (each hit's second is checked), once
+	// settled.
 	RangeP50 float64 `json:"search_range_p50_ms,omitempty"`
 	RangeP99 float64 `json:"search_range_p99_ms,omitempty"`
 	BusyP50  float64 `json:"search_busy_p50_ms,omitempty"` // right after the load, while merging
