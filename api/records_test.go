@@ -314,6 +314,22 @@ func TestSearchAndExport(t *testing.T) {
 	if sc := facets["scene"].([]any); sc[0].(map[string]any)["value"] != "facilities" || sc[0].(map[string]any)["count"] != 15.0 {
 		t.Errorf("scene facet %v", sc)
 	}
+	// A worded search in a time range (to is exclusive: s04 is at exactly
+	// that second) with facets that add up to its total.
+	shanghai := time.FixedZone("CST", 8*3600)
+	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, shanghai), time.Date(2026, 5, 14, 10, 0, 0, 0, shanghai)
+	want := 0
+	for i := range 30 {
+		at := time.Date(2026, time.Month(1+i%9), 10+i%10, 10, 0, 0, 0, shanghai)
+		if (i%4 == 0 || i%4 == 3) && !at.Before(from) && at.Before(to) {
+			want++
+		}
+	}
+	code, out = do(t, "GET", s.URL+"/api/v1/search?q="+url.QueryEscape("电梯")+"&from=2026-03-01&to="+url.QueryEscape(to.Format(time.RFC3339))+"&facets=channel&size=50", "", nil)
+	if ch := out["facets"].(map[string]any)["channel"].([]any); code != 200 || out["total"] != float64(want) || len(hitIDs(out)) != want ||
+		len(ch) != 1 || ch[0].(map[string]any)["count"] != float64(want) || slices.Contains(hitIDs(out), "s04") {
+		t.Errorf("ranged search: %d total %v (want %d) hits %v channel facet %v", code, out["total"], want, hitIDs(out), ch)
+	}
 	// Pages follow the cursor without repeats.
 	seen := map[string]bool{}
 	next := ""
