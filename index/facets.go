@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -140,7 +141,11 @@ func (s *Search) countShard(ctx context.Context, shard int, q query.Query, field
 			}
 		}
 	}
-	s.values.keep(segs)
+	live := make([]segment.Segment, len(segs))
+	for i, sg := range segs {
+		live[i] = sg.Segment()
+	}
+	s.values.keep(live)
 	return nil
 }
 
@@ -190,19 +195,20 @@ func (v *facetValues) terms(seg segment.Segment, dict segment.TermDictionary, fi
 // keep forgets segments merged away once the map outgrows a few
 // snapshots: entries of segments not in segs are dropped (the other
 // shard's live ones among them are read again at their next use).
-func (v *facetValues) keep(segs []*scorch.SegmentSnapshot) {
+func (v *facetValues) keep(segs []segment.Segment) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if len(v.m) < 64*len(FacetFields)*searchShards {
+	if len(v.m) <= maxFacetValues {
 		return
 	}
-	live := map[segment.Segment]bool{}
-	for _, sg := range segs {
-		live[sg.Segment()] = true
-	}
 	for k := range v.m {
-		if !live[k.seg] {
+		if !slices.Contains(segs, k.seg) {
 			delete(v.m, k)
 		}
 	}
 }
+
+// maxFacetValues is how many segment × field entries facetValues holds
+// before it forgets the segments gone: a settled shard at 1M records has
+// ~20 segments.
+const maxFacetValues = 64 * searchShards * 8
