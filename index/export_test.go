@@ -1,5 +1,10 @@
 package index
 
+import (
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	segment "github.com/blevesearch/scorch_segment_api/v2"
+)
+
 // FoldInChunks sets the series per fold transaction and a hook run between
 // a fold's transactions (an error stops the fold there, as a crash would).
 func FoldInChunks(c *Corpus, series int, between func() error) {
@@ -10,3 +15,39 @@ func FoldInChunks(c *Corpus, series int, between func() error) {
 
 // FoldNow folds the rollup log and reports how many commits it folded.
 func FoldNow(c *Corpus) (int, error) { return c.rollups.fold(c.store.DB()) }
+
+// BoundFacetValues sets how many segment × field entries the facet terms
+// cache holds before it forgets the segments gone.
+func BoundFacetValues(c *Corpus, n int) {
+	c.search.values.mu.Lock()
+	defer c.search.values.mu.Unlock()
+	c.search.values.max = n
+}
+
+// FacetValueEntries reports the facet terms cache's entries and how many
+// of them belong to segments no shard holds any more.
+func FacetValueEntries(c *Corpus) (entries, gone int, err error) {
+	live := map[segment.Segment]bool{}
+	for _, sh := range c.search.shards {
+		adv, err := sh.Advanced()
+		if err != nil {
+			return 0, 0, err
+		}
+		r, err := adv.Reader()
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, sg := range r.(*scorch.IndexSnapshot).Segments() {
+			live[sg.Segment()] = true
+		}
+		r.Close()
+	}
+	c.search.values.mu.Lock()
+	defer c.search.values.mu.Unlock()
+	for k := range c.search.values.m {
+		if !live[k.seg] {
+			gone++
+		}
+	}
+	return len(c.search.values.m), gone, nil
+}

@@ -100,3 +100,29 @@ func recs0Kind(t *testing.T, c *index.Corpus) string {
 	}
 	return p.Hits[0].Kind
 }
+
+// Facets remember each segment's terms; once the cache outgrows its bound
+// it forgets the segments merged away.
+func TestFacetTermsOfMergedSegmentsAreForgotten(t *testing.T) {
+	recs := indextest.Demo(t, 11, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), 1200)
+	c := openCorpus(t, t.TempDir())
+	defer c.Close()
+	index.BoundFacetValues(c, 6)
+	facets := index.Query{Facets: []string{"scene", "channel"}, Size: 1}
+	for lo := 0; lo < len(recs); lo += 100 { // a segment or two per batch
+		ingestAll(t, c, recs[lo:lo+100])
+		search(t, c, facets)
+	}
+	if err := c.WaitSettled(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, gone, err := index.FacetValueEntries(c); err != nil || gone == 0 {
+		t.Fatalf("before searching the merged index: %d entries of merged segments (%v): the test needs some", gone, err)
+	}
+	if p := search(t, c, facets); p.Total != uint64(len(recs)) {
+		t.Fatalf("total %d", p.Total)
+	}
+	if entries, gone, err := index.FacetValueEntries(c); err != nil || gone != 0 || entries == 0 {
+		t.Errorf("after a search: %d entries, %d of merged segments (%v)", entries, gone, err)
+	}
+}

@@ -153,8 +153,9 @@ func (s *Search) countShard(ctx context.Context, shard int, q query.Query, field
 // Segments never change, and walking their dictionaries for every query
 // was a tenth of a common word's query at 1M records.
 type facetValues struct {
-	mu sync.Mutex
-	m  map[valueKey][][]byte
+	mu  sync.Mutex
+	m   map[valueKey][][]byte
+	max int // entries held before the segments gone are forgotten (0: maxFacetValues)
 }
 
 type valueKey struct {
@@ -198,7 +199,11 @@ func (v *facetValues) terms(seg segment.Segment, dict segment.TermDictionary, fi
 func (v *facetValues) keep(segs []segment.Segment) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if len(v.m) <= maxFacetValues {
+	bound := v.max
+	if bound == 0 {
+		bound = maxFacetValues
+	}
+	if len(v.m) <= bound {
 		return
 	}
 	for k := range v.m {
