@@ -123,7 +123,7 @@ func (s *Search) countShard(ctx context.Context, shard int, q query.Query, field
 		}
 		except := roaring.Flip(hits[i], 0, uint64(sg.FullSize()))
 		for _, f := range fields {
-			dict, err := sg.Segment().Dictionary(facetColumn(f))
+			dict, err := sg.Segment().Dictionary(facetFieldFor(f))
 			if err != nil {
 				return fmt.Errorf("index: facets: %w", err)
 			}

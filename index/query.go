@@ -90,9 +90,9 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 		field, kind string
 		values      []string
 	}{
-		{filterField, "touchpoint", q.Touchpoint}, {facetColumn("scene"), "scene", q.Scene}, {facetColumn("dimension"), "dimension", q.Dimension},
-		{facetColumn("sentiment"), "sentiment", q.Sentiment}, {facetColumn("severity"), "severity", q.Severity}, {facetColumn("channel"), "channel", q.Channel},
-		{facetColumn("kind"), "kind", q.Kind},
+		{filterField, "touchpoint", q.Touchpoint}, {facetFieldFor("scene"), "scene", q.Scene}, {facetFieldFor("dimension"), "dimension", q.Dimension},
+		{facetFieldFor("sentiment"), "sentiment", q.Sentiment}, {facetFieldFor("severity"), "severity", q.Severity}, {facetFieldFor("channel"), "channel", q.Channel},
+		{facetFieldFor("kind"), "kind", q.Kind},
 	} {
 		if len(f.values) == 0 {
 			continue

@@ -79,8 +79,8 @@ const (
 	filterField    = "filter"
 )
 
-// facetColumn is the doc-value field holding a facet field's terms.
-func facetColumn(field string) string {
+// facetFieldFor is the keyword field holding a facet field's terms.
+func facetFieldFor(field string) string {
 	switch field {
 	case "kind", "dimension", "severity", "month":
 		return facetMoreField
@@ -272,10 +272,10 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 			// fields are added here with their options.
 			for _, f := range facets {
 				opts := bleveindex.IndexField
-				if f.column == timeSortField {
+				if f.field == timeSortField {
 					opts = tsOptions
 				}
-				doc.AddField(document.NewTextFieldCustom(f.column, nil, []byte(f.term), opts, kw))
+				doc.AddField(document.NewTextFieldCustom(f.field, nil, []byte(f.term), opts, kw))
 			}
 			err = b.IndexAdvanced(doc)
 		}
@@ -306,7 +306,7 @@ const tsOptions = bleveindex.IndexField | bleveindex.DocValues | bleveindex.Skip
 
 // facetTerm is a "field=value" term (or a ts term) and the field it goes
 // in.
-type facetTerm struct{ column, term string }
+type facetTerm struct{ field, term string }
 
 // document is what the index keeps of a record: the masked text, the
 // time and survey scores and the filter values (mapped by the index
@@ -319,7 +319,7 @@ func (s *Search) document(st *Stored) (map[string]any, []facetTerm) {
 	var filters []string
 	facet := func(field, v string) {
 		if v != "" {
-			facets = append(facets, facetTerm{facetColumn(field), term(field, v)})
+			facets = append(facets, facetTerm{facetFieldFor(field), term(field, v)})
 		}
 	}
 	facet("kind", r.Kind)

@@ -114,7 +114,7 @@ func (s *Search) timeRange(from, to time.Time) query.Query {
 		{s.hours(), timeSortField, "", timeSortLayout, time.UTC},
 		{s.days(), filterField, "hour", hourLayout, s.loc},
 		{s.months(), filterField, "day", dayLayout, s.loc},
-		{unit{}, facetColumn("month"), "month", monthLayout, s.loc},
+		{unit{}, facetFieldFor("month"), "month", monthLayout, s.loc},
 	}
 	var parts []query.Query
 	rest := span{from, to}
