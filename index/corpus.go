@@ -117,7 +117,7 @@ func Open(opt Options) (*Corpus, error) {
 	se, err := OpenSearch(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
 	if errors.Is(err, ErrIndexOutdated) {
 		// Derived data of an older release: rebuilt from the store.
-		opt.Log.Warn("search index has an older layout: rebuilding it from the store", "dir", searchDir)
+		opt.Log.Warn("search index has an older layout or another time zone: rebuilding it from the store", "dir", searchDir, "zone", opt.Location.String())
 		if rerr := os.RemoveAll(searchDir); rerr != nil {
 			st.Close()
 			return nil, fmt.Errorf("index: %w; removing it: %w", err, rerr)

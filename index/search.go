@@ -39,14 +39,19 @@ var (
 // uncompressed; v10: facet fields without doc values.
 const indexLayout = "v10-facet-postings"
 
+// layoutIn names the layout with the zone of its day, hour and month
+// terms: an index built in another zone is rebuilt like an older layout.
+func layoutIn(loc *time.Location) string { return indexLayout + " " + loc.String() }
+
 // ErrIndexUnreadable is a search index directory that exists but does not
 // open (corrupted, or written by an incompatible version). The index is
 // derived, so the corpus moves it aside and rebuilds it from the store.
 var ErrIndexUnreadable = errors.New("search index unreadable")
 
-// ErrIndexOutdated is an index built with an older mapping: the corpus
+// ErrIndexOutdated is an index built with an older mapping or in another
+// time zone (its day, hour and month terms are the zone's): the corpus
 // removes it and rebuilds it from the store.
-var ErrIndexOutdated = errors.New("search index of an older layout")
+var ErrIndexOutdated = errors.New("search index of an older layout or another time zone")
 
 // Search is the Bleve index: derived from the store, rebuilt from it at
 // will. Documents are keyed by the caller's record id.
@@ -176,8 +181,8 @@ func OpenSearch(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Search
 			}
 			se.shards = append(se.shards, sh)
 			layout, err := sh.GetInternal(keyLayout)
-			if err != nil || string(layout) != indexLayout {
-				return fail(fmt.Errorf("index: %s has layout %q, not %q: %w", shardDir(dir, i), layout, indexLayout, ErrIndexOutdated))
+			if err != nil || string(layout) != layoutIn(loc) {
+				return fail(fmt.Errorf("index: %s has layout %q, not %q: %w", shardDir(dir, i), layout, layoutIn(loc), ErrIndexOutdated))
 			}
 		}
 	} else {
@@ -185,7 +190,7 @@ func OpenSearch(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Search
 			sh, err := bleve.New(shardDir(dir, i), newMapping())
 			if err == nil {
 				se.shards = append(se.shards, sh)
-				err = sh.SetInternal(keyLayout, []byte(indexLayout))
+				err = sh.SetInternal(keyLayout, []byte(layoutIn(loc)))
 			}
 			if err != nil {
 				return fail(fmt.Errorf("index: create %s: %w", shardDir(dir, i), err))

@@ -10,6 +10,7 @@ import (
 
 	"dongting/analyzer"
 	"dongting/index"
+	"dongting/index/indextest"
 )
 
 // Time ranges (months, days, hours and seconds combined) and NPS ranges select
@@ -126,4 +127,31 @@ func minus(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// Day, hour and month terms are in the service's zone: reopened in another
+// zone, the index is rebuilt, and a day is that zone's day.
+func TestIndexRebuiltInAnotherZone(t *testing.T) {
+	dir := t.TempDir()
+	// 23:30 UTC on 1 March is 07:30 on 2 March in Shanghai.
+	rec := analyzer.Record{ID: "z1", Kind: "complaint", Text: "楼道灯坏了", OccurredAt: "2026-03-01T23:30:00Z"}
+	c := openCorpus(t, dir)
+	ingestAll(t, c, []analyzer.Record{rec})
+	c.Close()
+
+	c = indextest.Open(t, index.Options{Dir: dir, Location: time.UTC})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitIndexed(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	day := index.Query{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)}
+	if got := ids(search(t, c, day)); !slices.Equal(got, []string{"z1"}) {
+		t.Errorf("1 March in UTC: %v", got)
+	}
+	month := index.Query{Facets: []string{"month"}}
+	if f := search(t, c, month).Facets["month"]; len(f) != 1 || f[0].Value != "2026-03" {
+		t.Errorf("month facet %v", f)
+	}
 }
