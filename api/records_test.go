@@ -432,13 +432,25 @@ func TestOpenAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		OpenAPI string                               `json:"openapi"`
-		Paths   map[string]map[string]map[string]any `json:"paths"`
+		OpenAPI    string                               `json:"openapi"`
+		Paths      map[string]map[string]map[string]any `json:"paths"`
+		Components struct {
+			Parameters map[string]map[string]any `json:"parameters"`
+		} `json:"components"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || doc.OpenAPI == "" {
 		t.Fatalf("openapi.json: %v", err)
 	}
 	resp.Body.Close()
+	// A comma in an unquoted flow-style value ends it, and what follows
+	// becomes a key without a value: every key of a parameter has one.
+	for name, p := range doc.Components.Parameters {
+		for k, v := range p {
+			if v == nil {
+				t.Errorf("parameter %s: key %q has no value (an unquoted comma?)", name, k)
+			}
+		}
+	}
 	described := map[string]bool{}
 	for path, ops := range doc.Paths {
 		for method := range ops {

@@ -127,11 +127,14 @@ func (s *Server) query(c echo.Context) (*index.Query, error) {
 	if err := oneOf("severity", q.Severity, []string{"P1", "P2", "P3", "none"}); err != nil {
 		return nil, err
 	}
+	// A date is midnight in the service's zone, as for trends: the index's
+	// day terms are that zone's, so a date range reads whole days.
 	var err error
-	if q.From, err = parseTime("from", c.QueryParam("from"), shanghai); err != nil {
+	loc := s.corpus.Location()
+	if q.From, err = parseTime("from", c.QueryParam("from"), loc); err != nil {
 		return nil, err
 	}
-	if q.To, err = parseTime("to", c.QueryParam("to"), shanghai); err != nil {
+	if q.To, err = parseTime("to", c.QueryParam("to"), loc); err != nil {
 		return nil, err
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && !q.To.After(q.From) {
