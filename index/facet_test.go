@@ -50,8 +50,8 @@ func checkFacets(t *testing.T, c *index.Corpus, channel string) {
 		t.Errorf("channel %s: total %d, sentiment facet %v (sum %d), channel facet %v", channel, p.Total, p.Facets["sentiment"], n, p.Facets["channel"])
 	}
 
-	// A word: facets of both columns against the stored records and
-	// analyses of every hit.
+	// A word: facets against the stored records and analyses of every
+	// hit.
 	want := map[string]map[string]int{"sentiment": {}, "kind": {}, "month": {}}
 	var total uint64
 	err := c.Each(t.Context(), index.Query{Q: "漏水"}, func(h *index.Hit) error {

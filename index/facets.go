@@ -122,11 +122,11 @@ func (s *Search) countShard(ctx context.Context, shard int, q query.Query, field
 			continue
 		}
 		except := roaring.Flip(hits[i], 0, uint64(sg.FullSize()))
+		dict, err := sg.Segment().Dictionary(facetField)
+		if err != nil {
+			return fmt.Errorf("index: facets: %w", err)
+		}
 		for _, f := range fields {
-			dict, err := sg.Segment().Dictionary(facetFieldFor(f))
-			if err != nil {
-				return fmt.Errorf("index: facets: %w", err)
-			}
 			terms, err := s.values.terms(sg.Segment(), dict, f)
 			if err != nil {
 				return fmt.Errorf("index: facets: %w", err)

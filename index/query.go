@@ -90,9 +90,9 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 		field, kind string
 		values      []string
 	}{
-		{filterField, "touchpoint", q.Touchpoint}, {facetFieldFor("scene"), "scene", q.Scene}, {facetFieldFor("dimension"), "dimension", q.Dimension},
-		{facetFieldFor("sentiment"), "sentiment", q.Sentiment}, {facetFieldFor("severity"), "severity", q.Severity}, {facetFieldFor("channel"), "channel", q.Channel},
-		{facetFieldFor("kind"), "kind", q.Kind},
+		{filterField, "touchpoint", q.Touchpoint}, {facetField, "scene", q.Scene}, {facetField, "dimension", q.Dimension},
+		{facetField, "sentiment", q.Sentiment}, {facetField, "severity", q.Severity}, {facetField, "channel", q.Channel},
+		{facetField, "kind", q.Kind},
 	} {
 		if len(f.values) == 0 {
 			continue

@@ -36,8 +36,9 @@ var (
 // chunk per document (v4 and v5 facets counted wrong documents); v7: two
 // facet columns (facet, facet_more); v8: time and NPS as exact terms
 // (timerange.go), no numeric or date fields; v9: hour terms, ts
-// uncompressed; v10: facet fields without doc values.
-const indexLayout = "v10-facet-postings"
+// uncompressed; v10: facet fields without doc values; v11: one facet
+// field again.
+const indexLayout = "v11-facet"
 
 // layoutIn names the layout with the zone of its day, hour and month
 // terms: an index built in another zone is rebuilt like an older layout.
@@ -64,34 +65,21 @@ type Search struct {
 }
 
 // Every exact-match value of a record is a "field=value" term of one of
-// three keyword fields: facet (channel, scene, tag, sentiment: the facets
-// a dashboard asks for with every query) and facet_more (kind, dimension,
-// severity, month), which filters and facets read; and filter (every level
-// of the org path, the touchpoint with its ancestors, red lines, the day
-// and hour, the NPS score), for filters only. Besides text, the only other
-// field is ts (timerange.go): no numeric or date fields, whose 16 terms a
-// value cost more segment and merge time than the text at 1M records.
-// Three fields instead of eleven: a segment builds three dictionaries per
-// batch. Facets are counted from the terms' postings (facets.go), so no
-// field but ts has doc values. (The two facet fields are a leftover of
-// reading facets from doc values, where splitting a column's terms was
-// half the cost; they do no harm.) month is precomputed (YYYY-MM in the
-// service's time zone): a terms facet on it is several times cheaper than
-// a date-range facet.
+// two keyword fields: facet (kind, channel, scene, tag, dimension,
+// sentiment, severity, month), which filters and facets read, and filter
+// (every level of the org path, the touchpoint with its ancestors, red
+// lines, the day and hour, the NPS score), for filters only. Two fields
+// instead of eleven: a segment builds two dictionaries per batch. Facets
+// are counted from the terms' postings (facets.go), so neither has doc
+// values. Besides text, the only other field is ts (timerange.go): no
+// numeric or date fields, whose 16 terms a value cost more segment and
+// merge time than the text at 1M records. month is precomputed (YYYY-MM in
+// the service's time zone): a terms facet on it is several times cheaper
+// than a date-range facet.
 const (
-	facetField     = "facet"
-	facetMoreField = "facet_more"
-	filterField    = "filter"
+	facetField  = "facet"
+	filterField = "filter"
 )
-
-// facetFieldFor is the keyword field holding a facet field's terms.
-func facetFieldFor(field string) string {
-	switch field {
-	case "kind", "dimension", "severity", "month":
-		return facetMoreField
-	}
-	return facetField
-}
 
 // term is one exact-match value as indexed.
 func term(field, value string) string { return field + "=" + value }
@@ -107,7 +95,7 @@ func newMapping() mapping.IndexMapping {
 	// No composite _all field: every query names its field, and building
 	// _all costs segment time for every document.
 	doc.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
-	for _, f := range []string{facetField, facetMoreField, filterField} {
+	for _, f := range []string{facetField, filterField} {
 		k := bleve.NewKeywordFieldMapping()
 		k.Store, k.IncludeTermVectors, k.IncludeInAll = false, false, false
 		k.DocValues = false // facets read postings (facets.go)
@@ -267,20 +255,15 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 			b.Delete(st.Record.ID)
 			continue
 		}
-		data, facets := s.document(st)
+		data, ts := s.document(st)
 		doc := document.NewDocument(st.Record.ID)
 		err := m.MapDocument(doc, data)
 		if err == nil {
-			// The facet fields are terms only (facets are counted from
-			// their postings); ts has uncompressed doc values, which time
-			// filters read for every hit. The mapping cannot say so; the
-			// fields are added here with their options.
-			for _, f := range facets {
-				opts := bleveindex.IndexField
-				if f.field == timeSortField {
-					opts = tsOptions
-				}
-				doc.AddField(document.NewTextFieldCustom(f.field, nil, []byte(f.term), opts, kw))
+			// ts has uncompressed doc values, which time filters read for
+			// every hit. The mapping cannot say so; the field is added
+			// here with its options.
+			if ts != "" {
+				doc.AddField(document.NewTextFieldCustom(timeSortField, nil, []byte(ts), tsOptions, kw))
 			}
 			err = b.IndexAdvanced(doc)
 		}
@@ -309,22 +292,17 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 // column this way; TestFacetsCountTheHits caught it).
 const tsOptions = bleveindex.IndexField | bleveindex.DocValues | bleveindex.SkipDVCompression | bleveindex.SkipDVChunking
 
-// facetTerm is a "field=value" term (or a ts term) and the field it goes
-// in.
-type facetTerm struct{ field, term string }
-
-// document is what the index keeps of a record: the masked text, the
-// time and survey scores and the filter values (mapped by the index
-// mapping), and the facet terms (added by Apply). Everything else is read
+// document is what the index keeps of a record: the masked text and the
+// facet and filter terms (mapped by the index mapping), and its time as a
+// ts term (added by Apply; "" without a time). Everything else is read
 // from the store when a hit is shown.
-func (s *Search) document(st *Stored) (map[string]any, []facetTerm) {
+func (s *Search) document(st *Stored) (doc map[string]any, ts string) {
 	r, a := &st.Record, st.Analysis
-	doc := map[string]any{"text": st.Text()}
-	var facets []facetTerm
-	var filters []string
+	doc = map[string]any{"text": st.Text()}
+	var facets, filters []string
 	facet := func(field, v string) {
 		if v != "" {
-			facets = append(facets, facetTerm{facetFieldFor(field), term(field, v)})
+			facets = append(facets, term(field, v))
 		}
 	}
 	facet("kind", r.Kind)
@@ -335,7 +313,7 @@ func (s *Search) document(st *Stored) (map[string]any, []facetTerm) {
 		}
 	}
 	if t, err := time.Parse(time.RFC3339, r.OccurredAt); err == nil {
-		facets = append(facets, facetTerm{timeSortField, t.UTC().Format(timeSortLayout)})
+		ts = t.UTC().Format(timeSortLayout)
 		filters = append(filters, term("day", t.In(s.loc).Format(dayLayout)), term("hour", t.In(s.loc).Format(hourLayout)))
 		facet("month", t.In(s.loc).Format(monthLayout))
 	}
@@ -373,10 +351,13 @@ func (s *Search) document(st *Stored) (map[string]any, []facetTerm) {
 			filters = append(filters, term("touchpoint", v))
 		}
 	}
+	if len(facets) > 0 {
+		doc[facetField] = facets
+	}
 	if len(filters) > 0 {
 		doc[filterField] = filters
 	}
-	return doc, facets
+	return doc, ts
 }
 
 func appendNew(list []string, v string) []string {

@@ -21,7 +21,7 @@ import (
 //     newest and oldest sort on;
 //   - hour=YYYYMMDDHH and day=YYYYMMDD in the filter field, in the
 //     service's zone;
-//   - month=YYYY-MM in facet_more (also the month facet).
+//   - month=YYYY-MM in the facet field (also the month facet).
 //
 // Without words, a time range [from, to) becomes term ranges on the
 // coarsest terms that fit (with words, see inSeconds): whole months in the middle, whole days on either side of them,
@@ -114,7 +114,7 @@ func (s *Search) timeRange(from, to time.Time) query.Query {
 		{s.hours(), timeSortField, "", timeSortLayout, time.UTC},
 		{s.days(), filterField, "hour", hourLayout, s.loc},
 		{s.months(), filterField, "day", dayLayout, s.loc},
-		{unit{}, facetFieldFor("month"), "month", monthLayout, s.loc},
+		{unit{}, facetField, "month", monthLayout, s.loc},
 	}
 	var parts []query.Query
 	rest := span{from, to}
