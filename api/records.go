@@ -147,7 +147,7 @@ func (s *Server) putBatch(c echo.Context) error {
 		return err
 	}
 	body := http.MaxBytesReader(c.Response(), c.Request().Body, s.limits.BatchBody)
-	rr, err := analyzer.NewRecordReader(body, format, analyzer.ReadOptions{Columns: csvMapping(c.QueryParam("columns")), Location: shanghai})
+	rr, err := analyzer.NewRecordReader(body, format, analyzer.ReadOptions{Columns: csvMapping(c.QueryParam("columns")), Location: s.corpus.Location()})
 	if err != nil {
 		return batchOpenError(err)
 	}

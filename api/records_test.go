@@ -46,8 +46,15 @@ func newCorpusServer(t *testing.T, limits api.Limits) *corpusServer {
 // its alert engine through the real echo server; withKeys enforces API keys.
 func startServer(t *testing.T, limits api.Limits, withKeys bool) *corpusServer {
 	t.Helper()
+	return startServerIn(t, limits, withKeys, nil)
+}
+
+// startServerIn is startServer with the service in zone loc (nil: the
+// default, Asia/Shanghai).
+func startServerIn(t *testing.T, limits api.Limits, withKeys bool, loc *time.Location) *corpusServer {
+	t.Helper()
 	metrics := api.NewMetrics()
-	c := indextest.Open(t, index.Options{Dir: t.TempDir(), OnIndexed: metrics.OnIndexed})
+	c := indextest.Open(t, index.Options{Dir: t.TempDir(), OnIndexed: metrics.OnIndexed, Location: loc})
 	routing, err := fs.ReadFile(data.FS(), "alerts/routing.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -287,6 +294,45 @@ func TestBatch(t *testing.T) {
 	code, out = do(t, "POST", s.URL+"/api/v1/records/batch", "text/csv", strings.NewReader("id,channel\n1,app\n"))
 	if c, f := errOf(out); code != 400 || c != "invalid_field" || f != "header" {
 		t.Errorf("csv without text: %d %v", code, out)
+	}
+}
+
+// TestServiceZone runs the service in a zone other than the default: CSV
+// times without a zone, search dates and the month facet all follow it.
+func TestServiceZone(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no zone database:", err)
+	}
+	s := startServerIn(t, api.Limits{}, false, ny)
+	csv := "id,occurred_at,text\n" +
+		"late,2026-04-30 23:30,电梯又坏了\n" + // 2026-05-01 03:30 UTC, 11:30 in Shanghai
+		"early,2026-05-01 00:30,电梯没人修\n" +
+		"utc,2026-05-01T02:00:00Z,电梯一直响\n" // 2026-04-30 22:00 in New York
+	code, out := do(t, "POST", s.URL+"/api/v1/records/batch?wait=indexed", "text/csv", strings.NewReader(csv))
+	if code != 200 || out["accepted"] != 3.0 {
+		t.Fatalf("batch: %d %v", code, out)
+	}
+	_, out = do(t, "GET", s.URL+"/api/v1/records/late", "", nil)
+	if at := out["record"].(map[string]any)["occurred_at"]; at != "2026-04-30T23:30:00-04:00" {
+		t.Errorf("a CSV time without a zone is stored as %v, want it read in New York", at)
+	}
+	for _, tt := range []struct {
+		from, to string
+		want     []string
+	}{
+		{"2026-04-30", "2026-05-01", []string{"late", "utc"}},
+		{"2026-05-01", "2026-05-02", []string{"early"}},
+		{"2026-04-30T23:00:00-04:00", "2026-05-01T00:30:00-04:00", []string{"late"}}, // to is exclusive
+	} {
+		code, out := do(t, "GET", s.URL+"/api/v1/search?q="+url.QueryEscape("电梯")+"&sort=oldest&facets=month&from="+url.QueryEscape(tt.from)+"&to="+url.QueryEscape(tt.to), "", nil)
+		if got := hitIDs(out); code != 200 || !slices.Equal(got, tt.want) {
+			t.Errorf("%s–%s: %d %v, want %v", tt.from, tt.to, code, got, tt.want)
+		}
+		month := out["facets"].(map[string]any)["month"].([]any)
+		if wantMonth := tt.from[:7]; len(month) != 1 || month[0].(map[string]any)["value"] != wantMonth {
+			t.Errorf("%s–%s: month facet %v, want all in %s", tt.from, tt.to, month, wantMonth)
+		}
 	}
 }
 

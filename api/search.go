@@ -76,14 +76,6 @@ func optInt(field, v string, lo, hi int) (*int, error) {
 	return &n, nil
 }
 
-var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return loc
-}()
-
 // query reads the search parameters shared by search and export.
 func (s *Server) query(c echo.Context) (*index.Query, error) {
 	q := &index.Query{

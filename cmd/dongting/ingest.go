@@ -64,7 +64,13 @@ func (m *Main) runIngest(ctx context.Context, args []string) error {
 	if *format == analyzer.FormatCSV && total > 0 {
 		total-- // the header
 	}
-	rr, err := analyzer.NewRecordReader(f, *format, analyzer.ReadOptions{Location: shanghai()})
+	// CSV times without a zone are read in -tz: the zone the data
+	// directory's days are in (against a server, pass the server's -tz).
+	loc, err := sf.location()
+	if err != nil {
+		return err
+	}
+	rr, err := analyzer.NewRecordReader(f, *format, analyzer.ReadOptions{Location: loc})
 	if err != nil {
 		return fmt.Errorf("ingest: %s: %w", path, err)
 	}

@@ -42,8 +42,17 @@ const defaultMemoryLimitMB = 768
 func (m *Main) storeFlags(fset *flag.FlagSet) *storeFlags {
 	s := &storeFlags{}
 	fset.StringVar(&s.dir, "dir", envOr(m.Getenv, "DONGTING_DIR", "var"), "directory of the record store and search index (env DONGTING_DIR)")
-	fset.StringVar(&s.tz, "tz", envOr(m.Getenv, "DONGTING_TZ", "Asia/Shanghai"), "time zone of days, weeks and months in rollups and trends (env DONGTING_TZ); changing it rebuilds the rollups")
+	fset.StringVar(&s.tz, "tz", envOr(m.Getenv, "DONGTING_TZ", "Asia/Shanghai"), "time zone of days, weeks and months in rollups, trends and search, and of CSV times without a zone (env DONGTING_TZ); changing it rebuilds the rollups and the search index")
 	return s
+}
+
+// location is the -tz zone.
+func (s *storeFlags) location() (*time.Location, error) {
+	loc, err := time.LoadLocation(s.tz)
+	if err != nil {
+		return nil, fmt.Errorf("-tz %q: not a time zone name (e.g. Asia/Shanghai): %w", s.tz, err)
+	}
+	return loc, nil
 }
 
 // memoryFlag adds -memory-limit, for the commands that open the corpus.
@@ -60,9 +69,9 @@ func (m *Main) applyMemoryLimit(mb int) {
 
 // openCorpus loads the analyzer and opens the corpus in dir.
 func (m *Main) openCorpus(c *common, sf *storeFlags, log *slog.Logger, onIndexed func(int, time.Duration), populate bool) (*index.Corpus, fs.FS, error) {
-	loc, err := time.LoadLocation(sf.tz)
+	loc, err := sf.location()
 	if err != nil {
-		return nil, nil, fmt.Errorf("-tz %q: not a time zone name (e.g. Asia/Shanghai): %w", sf.tz, err)
+		return nil, nil, err
 	}
 	m.applyMemoryLimit(sf.memoryMB)
 	a, fsys, err := m.analyzer(c)

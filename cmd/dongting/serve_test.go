@@ -259,3 +259,28 @@ func TestServeIngestReindex(t *testing.T) {
 		t.Errorf("restored rollups count %d records: %v", volume, err)
 	}
 }
+
+// TestIngestCSVInZone: a direct ingest reads CSV times without a zone in
+// -tz, the zone the data directory's days are in.
+func TestIngestCSVInZone(t *testing.T) {
+	dir := t.TempDir()
+	out, errOut, err := run(t, "", "ingest", "-q", "-tz", "America/New_York", "-dir", dir, "testdata/ingest.csv")
+	var exit exitError
+	if !errors.As(err, &exit) || !strings.Contains(out, "ingested 3 records (1 failed)") {
+		t.Fatalf("ingest: %v\n%s\n%s", err, out, errOut)
+	}
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := index.Open(index.Options{Dir: dir, Analyzer: analyzertest.New(t, "property"), Location: ny})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for id, want := range map[string]string{"csv-1": "2026-05-01T10:00:00-04:00", "csv-4": "2026-05-03T00:00:00-04:00"} {
+		if st, err := c.Get(id); err != nil || st.Record.OccurredAt != want {
+			t.Errorf("%s: %v %+v, want occurred_at %s", id, err, st, want)
+		}
+	}
+}
