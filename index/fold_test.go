@@ -3,9 +3,11 @@ package index_test
 import (
 	"errors"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
+	"dongting/analyzer"
 	"dongting/index"
 	"dongting/index/indextest"
 )
@@ -57,7 +59,13 @@ func TestFoldInChunks(t *testing.T) {
 	recs := indextest.Demo(t, 11, end, 600)
 	dir := t.TempDir()
 	c := openCorpus(t, dir)
-	ingestAll(t, c, recs[:400])
+	// In many commits: a fold sums the deltas of many log entries.
+	inCommits := func(recs []analyzer.Record) {
+		for i := 0; i < len(recs); i += 40 {
+			ingestAll(t, c, recs[i:min(i+40, len(recs))])
+		}
+	}
+	inCommits(recs[:400])
 	want := rollupTotals(t, c)
 	if len(want) < 50 {
 		t.Fatalf("only %d series: the test needs many", len(want))
@@ -85,7 +93,12 @@ func TestFoldInChunks(t *testing.T) {
 
 	// Stopped after three transactions: readers still see exact totals;
 	// closing resumes the fold, and the reopened store agrees.
-	ingestAll(t, c, recs[400:])
+	// Replacements take deltas out of cells that earlier entries put in.
+	changed := slices.Clone(recs[:40])
+	for i := range changed {
+		changed[i].Text, changed[i].Turns = "电梯坏了三天没人修", nil
+	}
+	inCommits(append(changed, recs[400:]...))
 	want = rollupTotals(t, c)
 	crash := errors.New("stopped")
 	chunks = 0

@@ -731,22 +731,25 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 		return 0, nil
 	}
 	last := entries[len(entries)-1].seq
-	series := map[[prefixLen]byte]struct{}{}
+	// Each series' encoded deltas from every entry, gathered in one pass
+	// over the entries (looking a series up in every entry cost a map
+	// access per entry and series).
+	series := map[[prefixLen]byte][][]byte{}
 	for _, e := range entries {
-		for p := range e.bySeries {
+		for p, b := range e.bySeries {
 			if !resumed || bytes.Compare(p[:], mark.Series[:]) > 0 {
-				series[p] = struct{}{}
+				series[p] = append(series[p], b)
 			}
 		}
 	}
-	// One series at a time, in key order: only that series' deltas are
-	// held decoded, however many commits are folded.
+	// One series at a time, in key order: only that series' sums are held
+	// decoded, however many commits are folded.
 	order := make([][prefixLen]byte, 0, len(series))
 	for p := range series {
 		order = append(order, p)
 	}
 	slices.SortFunc(order, func(a, b [prefixLen]byte) int { return bytes.Compare(a[:], b[:]) })
-	var deltas []cellDelta
+	w := newCellWriter()
 	step := r.foldChunk
 	// At least one transaction: with no series left (a resumed fold whose
 	// last chunk is all that remains to delete), it only deletes.
@@ -754,16 +757,9 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 		chunk := order[lo:min(lo+step, len(order))]
 		final := lo+step >= len(order)
 		err := db.Update(func(tx *bolt.Tx) error {
-			w := cellWriter{b: tx.Bucket(bucketRollups)}
+			w.b = tx.Bucket(bucketRollups)
 			for _, p := range chunk {
-				deltas = deltas[:0]
-				for _, e := range entries {
-					err := e.each(p, func(k *cellKey, c *Counts) { deltas = append(deltas, cellDelta{*k, *c}) })
-					if err != nil {
-						return err
-					}
-				}
-				if err := w.write(deltas); err != nil {
+				if err := w.write(p, series[p]); err != nil {
 					return err
 				}
 			}
@@ -876,11 +872,6 @@ func appendDay(b []byte, entries []dayEntry) []byte {
 	return b
 }
 
-type cellDelta struct {
-	key cellKey
-	c   Counts
-}
-
 // cellWriter adds deltas to the stored day cells, series by series in key
 // order: neighbouring cells share pages, so each page is searched from a
 // warm cache and dirtied once. Values are encoded into shared chunks that
@@ -889,31 +880,62 @@ type cellWriter struct {
 	b       *bolt.Bucket
 	arena   []byte
 	entries []dayEntry
+	// A series' deltas summed by day, before the stored days are read:
+	// slot[day] is 1 + the day's index in days and sums (0: not seen).
+	slot []int32
+	days []uint16
+	sums [][]dayEntry
 }
 
-// write adds one series' deltas (any order, keys may repeat).
-func (w *cellWriter) write(deltas []cellDelta) error {
-	slices.SortFunc(deltas, func(a, b cellDelta) int { return bytes.Compare(a.key[:], b.key[:]) })
-	for lo := 0; lo < len(deltas); {
-		dk := [dayKeyLen]byte(deltas[lo].key[:dayKeyLen])
-		hi := lo + 1
-		for hi < len(deltas) && [dayKeyLen]byte(deltas[hi].key[:dayKeyLen]) == dk {
-			hi++
+func newCellWriter() *cellWriter { return &cellWriter{slot: make([]int32, 1<<16)} }
+
+// write adds one series' deltas, encoded as in a log entry (day, channel,
+// kind, counts; any order, keys may repeat), to its stored day cells.
+func (w *cellWriter) write(prefix [prefixLen]byte, parts [][]byte) error {
+	w.days = w.days[:0]
+	defer func() {
+		for _, d := range w.days {
+			w.slot[d] = 0
 		}
+	}()
+	var c Counts
+	for _, b := range parts {
+		for len(b) > 0 {
+			if len(b) < suffixLen {
+				return errors.New("rollups: corrupt log entry")
+			}
+			day := binary.BigEndian.Uint16(b)
+			ck := [8]byte(b[2:suffixLen])
+			var err error
+			if b, err = decodeCounts(b[suffixLen:], &c); err != nil {
+				return err
+			}
+			i := w.slot[day] - 1
+			if i < 0 {
+				w.days = append(w.days, day)
+				i = int32(len(w.days) - 1)
+				w.slot[day] = i + 1
+				if int(i) < len(w.sums) {
+					w.sums[i] = w.sums[i][:0]
+				} else {
+					w.sums = append(w.sums, nil)
+				}
+			}
+			w.sums[i] = addEntry(w.sums[i], ck, &c)
+		}
+	}
+	slices.Sort(w.days)
+	var dk [dayKeyLen]byte
+	copy(dk[:], prefix[:])
+	for _, day := range w.days {
+		binary.BigEndian.PutUint16(dk[prefixLen:], day)
 		var err error
 		if w.entries, err = decodeDay(w.b.Get(dk[:]), w.entries); err != nil {
 			return err
 		}
-		for i := lo; i < hi; i++ {
-			ck := [8]byte(deltas[i].key[dayKeyLen:])
-			j := slices.IndexFunc(w.entries, func(e dayEntry) bool { return e.ck == ck })
-			if j < 0 {
-				w.entries = append(w.entries, dayEntry{ck: ck})
-				j = len(w.entries) - 1
-			}
-			w.entries[j].c.Add(&deltas[i].c)
+		for _, e := range w.sums[w.slot[day]-1] {
+			w.entries = addEntry(w.entries, e.ck, &e.c)
 		}
-		lo = hi
 		w.entries = slices.DeleteFunc(w.entries, func(e dayEntry) bool { return e.c.zero() })
 		if cap(w.arena)-len(w.arena) < 64*1024 {
 			w.arena = make([]byte, 0, 1<<20)
@@ -934,6 +956,18 @@ func (w *cellWriter) write(deltas []cellDelta) error {
 		}
 	}
 	return nil
+}
+
+// addEntry adds c to the entry for channel and kind ck, or appends one.
+// A day holds few channel × kind pairs: a linear search is the fastest.
+func addEntry(es []dayEntry, ck [8]byte, c *Counts) []dayEntry {
+	for i := range es {
+		if es[i].ck == ck {
+			es[i].c.Add(c)
+			return es
+		}
+	}
+	return append(es, dayEntry{ck: ck, c: *c})
 }
 
 func writeOrgs(tx *bolt.Tx, orgs map[string]int64) error {
