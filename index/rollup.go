@@ -959,7 +959,7 @@ func (w *cellWriter) write(prefix [prefixLen]byte, parts [][]byte) error {
 }
 
 // addEntry adds c to the entry for channel and kind ck, or appends one.
-// A day holds few channel × kind pairs: a linear search is the fastest.
+// A day holds few channel × kind pairs: a linear search suffices.
 func addEntry(es []dayEntry, ck [8]byte, c *Counts) []dayEntry {
 	for i := range es {
 		if es[i].ck == ck {
