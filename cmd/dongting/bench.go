@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -51,6 +52,12 @@ type benchResult struct {
 	// AlertShare is the time spent evaluating alerts inside the commits
 	// over the rest of the ingest calls' time.
 	AlertShare float64 `json:"alert_share,omitempty"`
+	// Lag*: from sending a record to its being searchable, with records
+	// arriving one at a time at LagRate a second after the load.
+	LagRate int     `json:"lag_rate,omitempty"`
+	LagP50  float64 `json:"lag_p50_ms,omitempty"`
+	LagP99  float64 `json:"lag_p99_ms,omitempty"`
+	LagMax  float64 `json:"lag_max_ms,omitempty"`
 }
 
 // runBench runs the ingest benchmark: the baseline (jieba + Bleve on the
@@ -122,6 +129,7 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	fmt.Fprintf(m.Stdout, "the same searches with a 3–9 month time range (ends not at midnight) p50/p99: %.1f/%.1f ms\n", full.RangeP50, full.RangeP99)
 	fmt.Fprintf(m.Stdout, "trend (12 months weekly, by scene) p50/p99: %.1f/%.1f ms\n", full.TrendP50, full.TrendP99)
 	fmt.Fprintf(m.Stdout, "alert evaluation adds %.1f%% to ingest time (every record evaluated)\n", 100*full.AlertShare)
+	fmt.Fprintf(m.Stdout, "live traffic after the load, %d records/s one per commit: sent → searchable p50/p99/max %.1f/%.1f/%.1f ms\n", full.LagRate, full.LagP50, full.LagP99, full.LagMax)
 	return nil
 }
 
@@ -275,7 +283,59 @@ func (m *Main) benchFull(ctx context.Context, c *common, g *demo.Generator, n in
 	res.SearchP50, res.SearchP99 = benchSearch(ctx, corpus, false)
 	res.RangeP50, res.RangeP99 = benchSearch(ctx, corpus, true)
 	res.TrendP50, res.TrendP99 = benchTrends(corpus)
+	// Last: it adds records, and so segments to merge.
+	res.LagRate = lagRate
+	if res.LagP50, res.LagP99, res.LagMax, err = benchLag(ctx, corpus, g, lagRate, 20*time.Second); err != nil {
+		corpus.Close()
+		return 0, fmt.Errorf("live traffic: %w", err)
+	}
 	return secs, corpus.Close()
+}
+
+// lagRate is the live traffic benchLag sends, in records a second: far
+// above a hotline's (~100,000 calls a day is ~1.2 a second), far below
+// what a bulk load commits.
+const lagRate = 100
+
+// benchLag measures the index lag under live traffic: records arrive one
+// at a time at rate a second for d, each committed on its own as a
+// hotline system posts them, and the time from sending one to its being
+// searchable (Ingest, then WaitIndexed: ?wait=indexed) is taken for each.
+func benchLag(ctx context.Context, corpus *index.Corpus, g *demo.Generator, rate int, d time.Duration) (p50, p99, maxMS float64, err error) {
+	var (
+		mu   sync.Mutex
+		ms   []float64
+		errs []error
+		wg   sync.WaitGroup
+	)
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	for end := time.Now().Add(d); time.Now().Before(end); <-tick.C {
+		r := g.Next()
+		wg.Go(func() {
+			t := time.Now()
+			out, err := corpus.Ingest(ctx, []*analyzer.Record{&r})
+			if err == nil {
+				err = out[0].Err
+			}
+			if err == nil {
+				err = corpus.WaitIndexed(ctx, out[0].Seq)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			ms = append(ms, float64(time.Since(t).Microseconds())/1000)
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return 0, 0, 0, errs[0]
+	}
+	slices.Sort(ms)
+	return ms[len(ms)/2], ms[len(ms)*99/100], ms[len(ms)-1], nil
 }
 
 // benchEnd is the day the generated records' year ends.
