@@ -20,6 +20,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// -tz must work on machines without a zone database (minimal
+	// containers): the binary carries its own (~450 KB).
+	_ "time/tzdata"
 
 	"dongting/analyzer"
 	"dongting/data"
