@@ -306,11 +306,11 @@ func TestServiceZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startServerIn(t, api.Limits{}, false, ny)
-	csv := "id,occurred_at,text\n" +
+	rows := "id,occurred_at,text\n" +
 		"late,2026-04-30 23:30,电梯又坏了\n" + // 2026-05-01 03:30 UTC, 11:30 in Shanghai
 		"early,2026-05-01 00:30,电梯没人修\n" +
 		"utc,2026-05-01T02:00:00Z,电梯一直响\n" // 2026-04-30 22:00 in New York
-	code, out := do(t, "POST", s.URL+"/api/v1/records/batch?wait=indexed", "text/csv", strings.NewReader(csv))
+	code, out := do(t, "POST", s.URL+"/api/v1/records/batch?wait=indexed", "text/csv", strings.NewReader(rows))
 	if code != 200 || out["accepted"] != 3.0 {
 		t.Fatalf("batch: %d %v", code, out)
 	}

@@ -122,16 +122,16 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 		if q.NPSMax != nil {
 			hi = min(hi, *q.NPSMax)
 		}
-		var any []query.Query
+		var scores []query.Query
 		for v := lo; v <= hi; v++ {
 			t := bleve.NewTermQuery(term("nps", strconv.Itoa(v)))
 			t.SetField(filterField)
-			any = append(any, t)
+			scores = append(scores, t)
 		}
-		if len(any) == 0 {
+		if len(scores) == 0 {
 			must = append(must, bleve.NewMatchNoneQuery())
 		} else {
-			must = append(must, bleve.NewDisjunctionQuery(any...))
+			must = append(must, bleve.NewDisjunctionQuery(scores...))
 		}
 	}
 	var top query.Query = must[0]

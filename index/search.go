@@ -314,8 +314,9 @@ func (s *Search) document(st *Stored) (doc map[string]any, ts string) {
 	}
 	if t, err := time.Parse(time.RFC3339, r.OccurredAt); err == nil {
 		ts = t.UTC().Format(timeSortLayout)
-		filters = append(filters, term("day", t.In(s.loc).Format(dayLayout)), term("hour", t.In(s.loc).Format(hourLayout)))
-		facet("month", t.In(s.loc).Format(monthLayout))
+		local := t.In(s.loc)
+		filters = append(filters, term("day", local.Format(dayLayout)), term("hour", local.Format(hourLayout)))
+		facet("month", local.Format(monthLayout))
 	}
 	if r.NPS != nil {
 		filters = append(filters, term("nps", strconv.Itoa(*r.NPS)))

@@ -334,8 +334,14 @@ func benchLag(ctx context.Context, corpus *index.Corpus, g *demo.Generator, rate
 	if len(errs) > 0 {
 		return 0, 0, 0, errs[0]
 	}
+	p50, p99 = percentiles(ms)
+	return p50, p99, ms[len(ms)-1], nil
+}
+
+// percentiles sorts timings (ms) and returns their p50 and p99.
+func percentiles(ms []float64) (p50, p99 float64) {
 	slices.Sort(ms)
-	return ms[len(ms)/2], ms[len(ms)*99/100], ms[len(ms)-1], nil
+	return ms[len(ms)/2], ms[len(ms)*99/100]
 }
 
 // benchEnd is the day the generated records' year ends.
@@ -389,8 +395,7 @@ func benchTrends(corpus *index.Corpus) (p50, p99 float64) {
 			ms = append(ms, float64(time.Since(t).Microseconds())/1000)
 		}
 	}
-	slices.Sort(ms)
-	return ms[len(ms)/2], ms[len(ms)*99/100]
+	return percentiles(ms)
 }
 
 // benchSearch times word queries with four facets, with a time range of
@@ -413,8 +418,7 @@ func benchSearch(ctx context.Context, corpus *index.Corpus, ranged bool) (p50, p
 			ms = append(ms, float64(time.Since(t).Microseconds())/1000)
 		}
 	}
-	slices.Sort(ms)
-	return ms[len(ms)/2], ms[len(ms)*99/100]
+	return percentiles(ms)
 }
 
 // watchHeap writes a heap profile to path each time the heap in use
