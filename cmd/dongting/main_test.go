@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,16 +17,24 @@ import (
 func run(t *testing.T, stdin string, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
+	m := testMain(t, strings.NewReader(stdin), &out, &errb)
+	err := m.Run(context.Background(), args)
+	return out.String(), errb.String(), err
+}
+
+// testMain is the program with the test's dictionary and the test
+// binary's gojieba, shared.
+func testMain(t *testing.T, stdin io.Reader, stdout, stderr io.Writer) *Main {
+	t.Helper()
 	dict := analyzertest.DictDir(t)
-	m := &Main{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
+	m := &Main{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: func(k string) string {
 		if k == "DONGTING_JIEBA_DICT" {
 			return dict
 		}
 		return ""
 	}}
-	m.seg = analyzertest.Segmenter(t) // share the test binary's gojieba
-	err := m.Run(context.Background(), args)
-	return out.String(), errb.String(), err
+	m.seg = analyzertest.Segmenter(t)
+	return m
 }
 
 func TestAnalyzeFile(t *testing.T) {

@@ -78,15 +78,8 @@ func getJSON(t *testing.T, u, key string) map[string]any {
 // directory, rebuild the index, and check what is searchable.
 func TestServeIngestReindex(t *testing.T) {
 	dir := t.TempDir()
-	dict := analyzertest.DictDir(t)
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	m := &Main{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr, Getenv: func(k string) string {
-		if k == "DONGTING_JIEBA_DICT" {
-			return dict
-		}
-		return ""
-	}}
-	m.seg = analyzertest.Segmenter(t)
+	m := testMain(t, strings.NewReader(""), stdout, stderr)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
