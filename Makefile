@@ -31,8 +31,10 @@ lint:
 
 # Benchmarks: analysis throughput vs raw gojieba Cut on real review text,
 # the matcher, then end-to-end ingest of BENCH_N generated records (analysis
-# + bbolt + Bleve) against a plain jieba + Bleve indexer, with search
-# latency, trend latency and alert cost. The 1M run takes ~10 minutes; `make bench BENCH_N=100000` is quick.
+# + bbolt + Bleve) against a plain jieba + Bleve indexer, with CPU per
+# record, search latency, trend latency, alert cost, index lag under live
+# traffic and a rebuild of the index from the store. The 1M run takes ~15
+# minutes; `make bench BENCH_N=100000` is quick.
 BENCH_N ?= 1000000
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s ./analyzer/ ./taxonomy/
