@@ -39,7 +39,7 @@ func TestBenchRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	var res benchResult
-	if err := m.benchRebuild(c, dir, &res); err != nil {
+	if err := m.benchRebuild(context.Background(), c, dir, &res); err != nil {
 		t.Fatal(err)
 	}
 	if res.RebuildN != 300 || res.RebuildPerSec <= 0 || res.RebuildCPUMicros <= 0 {
