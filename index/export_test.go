@@ -16,38 +16,45 @@ func FoldInChunks(c *Corpus, series int, between func() error) {
 // FoldNow folds the rollup log and reports how many commits it folded.
 func FoldNow(c *Corpus) (int, error) { return c.rollups.fold(c.store.DB()) }
 
-// BoundFacetValues sets how many segment × field entries the facet terms
-// cache holds before it forgets the segments gone.
+// BoundFacetValues sets how many segment × field entries each shard's
+// facet terms cache holds before it forgets the segments gone.
 func BoundFacetValues(c *Corpus, n int) {
-	c.search.values.mu.Lock()
-	defer c.search.values.mu.Unlock()
-	c.search.values.max = n
+	for i := range c.search.values {
+		v := &c.search.values[i]
+		v.mu.Lock()
+		v.max = n
+		v.mu.Unlock()
+	}
 }
 
-// FacetValueEntries reports the facet terms cache's entries and how many
-// of them belong to segments no shard holds any more.
-func FacetValueEntries(c *Corpus) (entries, gone int, err error) {
+// FacetValueEntries reports the facet terms caches' entries, how many of
+// them belong to segments no shard holds any more, and the live segments.
+func FacetValueEntries(c *Corpus) (entries, gone, segments int, err error) {
 	live := map[segment.Segment]bool{}
 	for _, sh := range c.search.shards {
 		adv, err := sh.Advanced()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		r, err := adv.Reader()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		for _, sg := range r.(*scorch.IndexSnapshot).Segments() {
 			live[sg.Segment()] = true
 		}
 		r.Close()
 	}
-	c.search.values.mu.Lock()
-	defer c.search.values.mu.Unlock()
-	for k := range c.search.values.m {
-		if !live[k.seg] {
-			gone++
+	for i := range c.search.values {
+		v := &c.search.values[i]
+		v.mu.Lock()
+		for k := range v.m {
+			if !live[k.seg] {
+				gone++
+			}
 		}
+		entries += len(v.m)
+		v.mu.Unlock()
 	}
-	return len(c.search.values.m), gone, nil
+	return entries, gone, len(live), nil
 }

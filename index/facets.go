@@ -127,7 +127,7 @@ func (s *Search) countShard(ctx context.Context, shard int, q query.Query, field
 			return fmt.Errorf("index: facets: %w", err)
 		}
 		for _, f := range fields {
-			terms, err := s.values.terms(sg.Segment(), dict, f)
+			terms, err := s.values[shard].terms(sg.Segment(), dict, f)
 			if err != nil {
 				return fmt.Errorf("index: facets: %w", err)
 			}
@@ -145,13 +145,13 @@ func (s *Search) countShard(ctx context.Context, shard int, q query.Query, field
 	for i, sg := range segs {
 		live[i] = sg.Segment()
 	}
-	s.values.keep(live)
+	s.values[shard].keep(live)
 	return nil
 }
 
-// facetValues remembers each segment's terms of each facet field.
-// Segments never change, and walking their dictionaries for every query
-// was a tenth of a common word's query at 1M records.
+// facetValues remembers each segment's terms of each facet field, one per
+// shard. Segments never change, and walking their dictionaries for every
+// query was a tenth of a common word's query at 1M records.
 type facetValues struct {
 	mu  sync.Mutex
 	m   map[valueKey][][]byte
@@ -194,8 +194,8 @@ func (v *facetValues) terms(seg segment.Segment, dict segment.TermDictionary, fi
 }
 
 // keep forgets segments merged away once the map outgrows a few
-// snapshots: entries of segments not in segs are dropped (the other
-// shard's live ones among them are read again at their next use).
+// snapshots: entries of segments not in segs, the shard's live ones, are
+// dropped.
 func (v *facetValues) keep(segs []segment.Segment) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -213,7 +213,7 @@ func (v *facetValues) keep(segs []segment.Segment) {
 	}
 }
 
-// maxFacetValues is how many segment × field entries facetValues holds
-// before it forgets the segments gone: a settled shard at 1M records has
-// ~20 segments.
-const maxFacetValues = 64 * searchShards * 8
+// maxFacetValues is how many segment × field entries a shard's
+// facetValues holds before it forgets the segments gone: a settled shard
+// at 1M records has ~20 segments, each with up to 8 facet fields.
+const maxFacetValues = 64 * 8

@@ -58,8 +58,8 @@ var ErrIndexOutdated = errors.New("search index of an older layout or another ti
 // will. Documents are keyed by the caller's record id.
 type Search struct {
 	shards []bleve.Index
-	values facetValues      // each segment's facet terms (facets.go)
-	alias  bleve.IndexAlias // searches every shard at once
+	values [searchShards]facetValues // each shard's segments' facet terms (facets.go)
+	alias  bleve.IndexAlias          // searches every shard at once
 	tax    atomic.Pointer[taxonomy.Taxonomy]
 	loc    *time.Location
 }
