@@ -412,20 +412,29 @@ func (e *logEntry) add(k cellKey, d *Counts) {
 // each calls fn for every delta of one series. k and c are reused between
 // calls.
 func (e *logEntry) each(prefix [prefixLen]byte, fn func(k *cellKey, c *Counts)) error {
-	b := e.bySeries[prefix]
 	var k cellKey
-	var c Counts
 	copy(k[:], prefix[:])
+	return eachDelta(e.bySeries[prefix], func(suffix []byte, c *Counts) {
+		copy(k[prefixLen:], suffix)
+		fn(&k, c)
+	})
+}
+
+// eachDelta decodes one series' part of a log entry: the cell key after
+// the series prefix (day, channel and kind) and the counts, for every
+// delta. suffix and c are reused between calls.
+func eachDelta(b []byte, fn func(suffix []byte, c *Counts)) error {
+	var c Counts
 	for len(b) > 0 {
 		if len(b) < suffixLen {
 			return errors.New("rollups: corrupt log entry")
 		}
-		copy(k[prefixLen:], b[:suffixLen])
+		suffix := b[:suffixLen]
 		var err error
 		if b, err = decodeCounts(b[suffixLen:], &c); err != nil {
 			return err
 		}
-		fn(&k, &c)
+		fn(suffix, &c)
 	}
 	return nil
 }
@@ -898,30 +907,24 @@ func (w *cellWriter) write(prefix [prefixLen]byte, parts [][]byte) error {
 			w.slot[d] = 0
 		}
 	}()
-	var c Counts
+	add := func(suffix []byte, c *Counts) {
+		day := binary.BigEndian.Uint16(suffix)
+		i := w.slot[day] - 1
+		if i < 0 {
+			w.days = append(w.days, day)
+			i = int32(len(w.days) - 1)
+			w.slot[day] = i + 1
+			if int(i) < len(w.sums) {
+				w.sums[i] = w.sums[i][:0]
+			} else {
+				w.sums = append(w.sums, nil)
+			}
+		}
+		w.sums[i] = addEntry(w.sums[i], [8]byte(suffix[2:]), c)
+	}
 	for _, b := range parts {
-		for len(b) > 0 {
-			if len(b) < suffixLen {
-				return errors.New("rollups: corrupt log entry")
-			}
-			day := binary.BigEndian.Uint16(b)
-			ck := [8]byte(b[2:suffixLen])
-			var err error
-			if b, err = decodeCounts(b[suffixLen:], &c); err != nil {
-				return err
-			}
-			i := w.slot[day] - 1
-			if i < 0 {
-				w.days = append(w.days, day)
-				i = int32(len(w.days) - 1)
-				w.slot[day] = i + 1
-				if int(i) < len(w.sums) {
-					w.sums[i] = w.sums[i][:0]
-				} else {
-					w.sums = append(w.sums, nil)
-				}
-			}
-			w.sums[i] = addEntry(w.sums[i], ck, &c)
+		if err := eachDelta(b, add); err != nil {
+			return err
 		}
 	}
 	slices.Sort(w.days)
