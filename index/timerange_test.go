@@ -133,8 +133,9 @@ func minus(a, b []string) []string {
 // zone, the index is rebuilt, and a day is that zone's day.
 func TestIndexRebuiltInAnotherZone(t *testing.T) {
 	dir := t.TempDir()
-	// 23:30 UTC on 1 March is 07:30 on 2 March in Shanghai.
-	rec := analyzer.Record{ID: "z1", Kind: "complaint", Text: "楼道灯坏了", OccurredAt: "2026-03-01T23:30:00Z"}
+	// 23:30 UTC on 28 February is 07:30 on 1 March in Shanghai: another
+	// day and another month.
+	rec := analyzer.Record{ID: "z1", Kind: "complaint", Text: "楼道灯坏了", OccurredAt: "2026-02-28T23:30:00Z"}
 	c := openCorpus(t, dir)
 	ingestAll(t, c, []analyzer.Record{rec})
 	c.Close()
@@ -146,12 +147,12 @@ func TestIndexRebuiltInAnotherZone(t *testing.T) {
 	if err := c.WaitIndexed(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	day := index.Query{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)}
+	day := index.Query{From: time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
 	if got := ids(search(t, c, day)); !slices.Equal(got, []string{"z1"}) {
-		t.Errorf("1 March in UTC: %v", got)
+		t.Errorf("28 February in UTC: %v", got)
 	}
 	month := index.Query{Facets: []string{"month"}}
-	if f := search(t, c, month).Facets["month"]; len(f) != 1 || f[0].Value != "2026-03" {
+	if f := search(t, c, month).Facets["month"]; len(f) != 1 || f[0].Value != "2026-02" {
 		t.Errorf("month facet %v", f)
 	}
 }
