@@ -64,6 +64,10 @@ type Corpus struct {
 // the lag and the memory stay bounded.
 const maxPending = 20_000
 
+// SearchDir is where the search index of the corpus in dir lives. It is
+// derived: removing it makes the next Open rebuild it from the store.
+func SearchDir(dir string) string { return filepath.Join(dir, "search.bleve") }
+
 // Open opens (or creates) the corpus in opt.Dir and starts the indexer,
 // which first catches up with whatever the store holds beyond the index's
 // watermark (after a crash, say).
@@ -113,7 +117,7 @@ func Open(opt Options) (*Corpus, error) {
 		return nil, err
 	}
 	st.OnCommit(ru.apply)
-	searchDir := filepath.Join(opt.Dir, "search.bleve")
+	searchDir := SearchDir(opt.Dir)
 	se, err := OpenSearch(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
 	if errors.Is(err, ErrIndexOutdated) {
 		// Derived data of an older release: rebuilt from the store.

@@ -323,7 +323,7 @@ func (m *Main) benchFull(ctx context.Context, c *common, g *demo.Generator, n in
 // rollups or alerts: about the ceiling the documents alone put on the full
 // pipeline's throughput.
 func (m *Main) benchRebuild(ctx context.Context, c *common, dir string, res *benchResult) error {
-	if err := os.RemoveAll(filepath.Join(dir, "search.bleve")); err != nil {
+	if err := os.RemoveAll(index.SearchDir(dir)); err != nil {
 		return err
 	}
 	start, cpu0 := time.Now(), cpuTime()

@@ -27,7 +27,7 @@ func TestBenchRebuild(t *testing.T) {
 		t.Fatalf("ingest: %v\n%s\n%s", err, out, errOut)
 	}
 	// A file the old index holds: gone once the index is rebuilt.
-	old := filepath.Join(dir, "search.bleve", "left-by-the-load")
+	old := filepath.Join(index.SearchDir(dir), "left-by-the-load")
 	if err := os.WriteFile(old, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}

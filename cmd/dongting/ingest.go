@@ -312,7 +312,7 @@ func (m *Main) runReindex(ctx context.Context, args []string) error {
 		return fmt.Errorf("reindex: %w", err)
 	}
 	if *only != "rollups" {
-		if err := os.RemoveAll(filepath.Join(sf.dir, "search.bleve")); err != nil {
+		if err := os.RemoveAll(index.SearchDir(sf.dir)); err != nil {
 			return fmt.Errorf("reindex: %w", err)
 		}
 	}
