@@ -289,6 +289,7 @@ func (p *parsed) release() {
 }
 
 func (a *Analyzer) parse(r *Record) (*parsed, error) {
+	r.Normalize()
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -334,6 +335,13 @@ func (a *Analyzer) parse(r *Record) (*parsed, error) {
 	clauses := grow(p.clauses[:0], size/25+2)
 	for si := range segs {
 		s := &segs[si]
+		if s.speaker == taxonomy.SpeakerAgent {
+			// The analysis is the customer's: an agent's words (登记工单,
+			// 物业服务中心, 周到, 谢谢) never make tags, evidence,
+			// sentiment, severity or praise. They stay in the text and
+			// the search index.
+			continue
+		}
 		norm := a.norm.Normalize(s.text)
 		if norm.Text == "" {
 			continue
@@ -417,17 +425,8 @@ func (a *Analyzer) parse(r *Record) (*parsed, error) {
 
 	scoreClauses(infos, clauses)
 	var sum float64
-	customerSaid := false
 	for _, c := range clauses {
-		if c.speaker == taxonomy.SpeakerCustomer {
-			sum += c.raw
-			customerSaid = true
-		}
-	}
-	if !customerSaid { // only the agent spoke: score what was said
-		for _, c := range clauses {
-			sum += c.raw
-		}
+		sum += c.raw
 	}
 	out.Sentiment = sentimentOf(sum)
 	p.segs, p.tokens, p.infos, p.tokSeg, p.tokCl, p.clauses, p.sum = segs, tokens, infos, tokSeg, tokCl, clauses, sum
@@ -707,7 +706,13 @@ type evidenceMaker struct {
 	tokSeg []int32
 }
 
+// MaxEvidence is the most evidence spans one tag or signal carries (the
+// first ones in the text): a long record that says 漏水 a thousand times
+// needs a few to show, not a thousand.
+const MaxEvidence = 16
+
 func (e *evidenceMaker) spans(spans []taxonomy.Span) []Evidence {
+	spans = spans[:min(len(spans), MaxEvidence)]
 	out := make([]Evidence, 0, len(spans))
 	for _, sp := range spans {
 		s := &e.segs[e.tokSeg[sp.First]]

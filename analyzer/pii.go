@@ -17,72 +17,165 @@ type PIICounts struct {
 // Total is the number of masked items.
 func (c PIICounts) Total() int { return c.Mobile + c.Landline + c.IDCard + c.BankCard + c.Email }
 
-// MaskPII replaces personal numbers with '*', one '*' per masked character,
+// MaskPII replaces personal numbers with '*', one '*' per masked code point,
 // so every code-point offset into the text stays valid. It runs before
 // anything is stored, indexed or analyzed.
 //
-//   - 18-digit resident ID numbers with a valid GB 11643 check digit:
-//     all but the first 6 and last 4 characters
+// Numbers are recognised in every digit form people type: ASCII, full-width
+// (１３８…), Chinese numerals (一三八…, 幺, 两, 〇/零) and any mix of them,
+// written together or in groups separated by up to two spaces, dashes or dots
+// (full-width and ideographic ones too).
+//
+//   - resident ID numbers: 18 digits with a valid GB 11643 check digit or a
+//     plausible birth date, and 15-digit first-generation numbers with a
+//     plausible birth date: all but the first 6 and last 4 characters
 //   - bank card numbers, 16–19 digits passing the Luhn check: all but the
 //     first 6 and last 4
-//   - mobile numbers (1[3-9] + 9 digits, optional +86/86 prefix): the middle 4
-//   - landlines (0 + 2–3 digit area code, 7–8 digits, optional '-' or ' '):
-//     all but the last 4; 400/800 service numbers are not personal and stay
-//   - e-mail addresses: the local part after its first character
+//   - mobile numbers (1[3-9] + 9 digits, optional +86 / 86 / 0086 prefix):
+//     the middle 4
+//   - landlines (0 + 2–3 digit area code, 7–8 digits): all but the last 4;
+//     400/800 service numbers are not personal and stay
+//   - e-mail addresses: the local part after its first character (all of it
+//     when it is one or two characters long)
 //
 // Digits adjacent to other digits never match a shorter pattern, so an order
 // number is not half-masked as a phone number.
 func MaskPII(s string) (string, PIICounts) {
 	var c PIICounts
-	if !hasDigitOrAt(s) {
+	if !mayHoldPII(s) {
 		return s, c
 	}
-	b := []byte(s)
-	masked := false
-	for i := 0; i < len(b); {
-		if b[i] == '@' {
-			if maskEmail(b, i) {
-				c.Email++
-				masked = true
-			}
-			i++
-			continue
-		}
-		if !isDigit(b[i]) && !((b[i] == '+') && i+1 < len(b) && isDigit(b[i+1])) {
-			i++
-			continue
-		}
-		// A digit run, allowing single '-' or ' ' separators (landlines,
-		// cards written in groups of four).
-		start := i
-		if b[i] == '+' {
-			i++
-		}
-		end := scanNumber(b, i)
-		if maskRun(b, start, end, &c, " -") {
-			masked = true
-		}
-		i = max(end, start+1)
+	// fold is the text as one ASCII byte per code point: digits in any form
+	// become '0'–'9', separators ' ', '-', '.', '@' and '+' themselves, Latin
+	// letters stay, everything else is foldOther. Matching runs on fold, so
+	// its indices are code-point indices into s.
+	fold := make([]byte, 0, len(s))
+	for _, r := range s {
+		fold = append(fold, foldRune(r))
 	}
-	if !masked {
+	orig := append([]byte(nil), fold...)
+	maskFolded(fold, &c)
+	if c.Total() == 0 {
 		return s, c
 	}
-	return string(b), c
+	var b strings.Builder
+	b.Grow(len(s))
+	i := 0
+	for k := 0; k < len(s); {
+		_, size := utf8.DecodeRuneInString(s[k:])
+		if fold[i] == '*' && orig[i] != '*' {
+			b.WriteByte('*')
+		} else {
+			b.WriteString(s[k : k+size])
+		}
+		k += size
+		i++
+	}
+	return b.String(), c
 }
 
-func hasDigitOrAt(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if isDigit(s[i]) || s[i] == '@' {
+// foldOther stands for any code point that is not part of a number or an
+// e-mail address.
+const foldOther = 0x01
+
+// chineseDigits maps Chinese numerals (as read out in phone numbers) to
+// digits.
+var chineseDigits = map[rune]byte{
+	'〇': '0', '零': '0', '一': '1', '幺': '1', '二': '2', '两': '2', '三': '3', '四': '4',
+	'五': '5', '六': '6', '七': '7', '八': '8', '九': '9',
+}
+
+func foldRune(r rune) byte {
+	switch {
+	case r < 0x80:
+		if r == 0 {
+			return foldOther
+		}
+		return byte(r)
+	case r >= '０' && r <= '９':
+		return byte('0' + r - '０')
+	case r >= 'Ａ' && r <= 'Ｚ':
+		return byte('A' + r - 'Ａ')
+	case r >= 'ａ' && r <= 'ｚ':
+		return byte('a' + r - 'ａ')
+	}
+	switch r {
+	case '　':
+		return ' '
+	case '－', '—', '–', '‐', '‑':
+		return '-'
+	case '．', '。':
+		return '.'
+	case '＠':
+		return '@'
+	case '＋':
+		return '+'
+	case '＿':
+		return '_'
+	}
+	if d, ok := chineseDigits[r]; ok {
+		return d
+	}
+	return foldOther
+}
+
+// mayHoldPII is the fast path: text with no digit of any form and no '@'
+// holds nothing to mask.
+func mayHoldPII(s string) bool {
+	for _, r := range s {
+		if r < 0x80 {
+			if isDigit(byte(r)) || r == '@' {
+				return true
+			}
+			continue
+		}
+		if (r >= '０' && r <= '９') || r == '＠' {
+			return true
+		}
+		if _, ok := chineseDigits[r]; ok {
 			return true
 		}
 	}
 	return false
 }
 
+// maskFolded masks the personal numbers and addresses of a folded text in
+// place, with '*'.
+func maskFolded(b []byte, c *PIICounts) {
+	for i := 0; i < len(b); {
+		if b[i] == '@' {
+			if maskEmail(b, i) {
+				c.Email++
+			}
+			i++
+			continue
+		}
+		if !isDigit(b[i]) && !(b[i] == '+' && i+1 < len(b) && isDigit(b[i+1])) {
+			i++
+			continue
+		}
+		// A digit run, allowing short runs of separators between digits
+		// (landlines, numbers written in groups).
+		start := i
+		if b[i] == '+' {
+			i++
+		}
+		end := scanNumber(b, i)
+		maskRun(b, start, end, c, " -.")
+		i = max(end, start+1)
+	}
+}
+
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// scanNumber returns the end of the number starting at i: digits, a single
-// '-' or ' ' between digits, and an X after 17 digits (ID numbers).
+func isSep(c byte) bool { return c == ' ' || c == '-' || c == '.' }
+
+// maxSeps is the longest run of separators allowed between two digits of
+// one number.
+const maxSeps = 2
+
+// scanNumber returns the end of the number starting at i: digits, up to
+// maxSeps separators between digits, and an X after 17 digits (ID numbers).
 func scanNumber(b []byte, i int) int {
 	end, n := i, 0
 	for j := i; j < len(b); j++ {
@@ -92,7 +185,7 @@ func scanNumber(b []byte, i int) int {
 			end = j + 1
 		case (b[j] == 'X' || b[j] == 'x') && n == 17:
 			return j + 1
-		case (b[j] == '-' || b[j] == ' ') && j+1 < len(b) && isDigit(b[j+1]) && n > 0:
+		case isSep(b[j]) && n > 0 && j-end < maxSeps && nextDigitWithin(b, j):
 		default:
 			return end
 		}
@@ -100,9 +193,23 @@ func scanNumber(b []byte, i int) int {
 	return end
 }
 
+// nextDigitWithin says whether a digit follows the separators at j within
+// maxSeps places.
+func nextDigitWithin(b []byte, j int) bool {
+	for k := j; k < len(b) && k < j+maxSeps+1; k++ {
+		if isDigit(b[k]) {
+			return true
+		}
+		if !isSep(b[k]) {
+			return false
+		}
+	}
+	return false
+}
+
 // maskRun masks b[start:end] if it is a personal number; if not, it tries
-// the pieces between separators (first spaces, then dashes), so two numbers
-// written side by side are each recognised.
+// the pieces between separators (first spaces, then dashes, then dots), so
+// two numbers written side by side are each recognised.
 func maskRun(b []byte, start, end int, c *PIICounts, seps string) bool {
 	var digits []byte
 	for _, ch := range b[start:end] {
@@ -132,17 +239,17 @@ func maskRun(b []byte, start, end int, c *PIICounts, seps string) bool {
 		if !bytesContains(b[start:end], sep) {
 			continue
 		}
-		any := false
+		found := false
 		from := start
 		for j := start; j <= end; j++ {
 			if j == end || b[j] == sep {
 				if j > from && maskRun(b, from, j, c, seps[k+1:]) {
-					any = true
+					found = true
 				}
 				from = j + 1
 			}
 		}
-		return any
+		return found
 	}
 	return false
 }
@@ -156,21 +263,48 @@ func bytesContains(b []byte, c byte) bool {
 	return false
 }
 
+func isMobile(d []byte) bool {
+	return len(d) == 11 && d[0] == '1' && d[1] >= '3' && d[1] <= '9'
+}
+
 func classify(d []byte) string {
 	n := len(d)
 	switch {
-	case n == 18 && validID(d):
+	case n == 18 && (validID(d) || plausibleBirth(d[6:14])):
+		return "id"
+	case n == 15 && plausibleBirth(append([]byte("19"), d[6:12]...)):
 		return "id"
 	case n >= 16 && n <= 19 && d[n-1] != 'X' && luhn(d):
 		return "bank"
-	case n == 11 && d[0] == '1' && d[1] >= '3' && d[1] <= '9':
+	case isMobile(d):
 		return "mobile"
-	case n == 13 && d[0] == '8' && d[1] == '6' && d[2] == '1' && d[3] >= '3' && d[3] <= '9':
+	case n == 13 && d[0] == '8' && d[1] == '6' && isMobile(d[2:]):
 		return "mobile" // 86 prefix
+	case n == 15 && d[0] == '0' && d[1] == '0' && d[2] == '8' && d[3] == '6' && isMobile(d[4:]):
+		return "mobile" // 0086 prefix
 	case n >= 10 && n <= 12 && d[0] == '0' && d[1] != '0':
 		return "landline"
 	}
 	return ""
+}
+
+// plausibleBirth says whether YYYYMMDD is a birth date an ID number could
+// carry (1900–2099), so an ID with a mistyped check digit is still masked.
+func plausibleBirth(d []byte) bool {
+	for _, ch := range d {
+		if !isDigit(ch) {
+			return false
+		}
+	}
+	num := func(s []byte) int {
+		v := 0
+		for _, ch := range s {
+			v = v*10 + int(ch-'0')
+		}
+		return v
+	}
+	y, m, day := num(d[:4]), num(d[4:6]), num(d[6:8])
+	return y >= 1900 && y <= 2099 && m >= 1 && m <= 12 && day >= 1 && day <= 31
 }
 
 var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
@@ -243,10 +377,14 @@ func maskEmail(b []byte, at int) bool {
 		}
 		end++
 	}
-	if start == at || !dot || end == at+1 || !utf8.Valid(b[start:end]) {
+	if start == at || !dot || end == at+1 || b[end-1] == '.' {
 		return false
 	}
-	for j := start + 1; j < at; j++ {
+	from := start + 1
+	if at-start <= 2 {
+		from = start // a one- or two-letter local part would be left whole
+	}
+	for j := from; j < at; j++ {
 		b[j] = '*'
 	}
 	return true

@@ -36,8 +36,29 @@ var (
 	Stages = []string{"销售接待期", "签约及等待期", "集中交楼期", "成熟期"}
 )
 
-// MaxTextBytes bounds one record's words (text plus turns).
-const MaxTextBytes = 1 << 20
+// Limits of a record's fields. Each is far above what real records need and
+// below what the store can key: bbolt refuses keys over 32 KB, and every org
+// level, channel and kind becomes part of a rollup or index key.
+const (
+	MaxTextBytes     = 1 << 20 // one record's words (text plus turns)
+	MaxIDBytes       = 200
+	MaxOrgLevels     = 10
+	MaxOrgLevelRunes = 64
+	MaxChannelRunes  = 64
+	MaxCustomerBytes = 256
+	MaxMetaEntries   = 50
+	MaxMetaKeyBytes  = 64
+	MaxMetaValue     = 4096 // bytes
+	MaxTurns         = 10000
+)
+
+// The times a record may carry: the rollups count days from 2000-01-01,
+// and a record cannot have happened after it arrived, give or take a
+// sender's clock that runs a little fast.
+var (
+	EarliestTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxClockSkew = time.Hour
+)
 
 // FieldError is a validation failure of one field.
 type FieldError struct {
@@ -56,10 +77,44 @@ func contains(list []string, v string) bool {
 	return false
 }
 
+// Normalize tidies the fields people type inconsistently, in place: the org
+// path's levels are trimmed (ASCII and ideographic spaces) and a full-width
+// '／' separates levels like '/'; surrounding slashes go; the channel is
+// trimmed.
+func (r *Record) Normalize() {
+	if r.Org != "" {
+		org := strings.ReplaceAll(r.Org, "／", "/")
+		org = strings.Trim(strings.TrimSpace(org), "/")
+		parts := strings.Split(org, "/")
+		for i, p := range parts {
+			parts[i] = strings.TrimSpace(p)
+		}
+		r.Org = strings.Join(parts, "/")
+	}
+	r.Channel = strings.TrimSpace(r.Channel)
+}
+
+// CheckTime refuses an occurred_at later than now (plus MaxClockSkew): a
+// record from the future would be counted on a day that has not come and
+// sort above everything real.
+func (r *Record) CheckTime(now time.Time) error {
+	if r.OccurredAt == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, r.OccurredAt)
+	if err != nil {
+		return &FieldError{"occurred_at", "not an RFC 3339 time (e.g. 2026-03-01T09:30:00+08:00)"}
+	}
+	if t.After(now.Add(MaxClockSkew)) {
+		return &FieldError{"occurred_at", fmt.Sprintf("%s is in the future (now is %s; %s of clock skew is allowed)", r.OccurredAt, now.Format(time.RFC3339), MaxClockSkew)}
+	}
+	return nil
+}
+
 // Validate checks a record before analysis. The first problem is returned.
 func (r *Record) Validate() error {
-	if len(r.ID) > 200 {
-		return &FieldError{"id", "longer than 200 bytes"}
+	if len(r.ID) > MaxIDBytes {
+		return &FieldError{"id", fmt.Sprintf("longer than %d bytes", MaxIDBytes)}
 	}
 	if r.Kind != "" && !contains(Kinds, r.Kind) {
 		return &FieldError{"kind", fmt.Sprintf("%q is not one of %s", r.Kind, strings.Join(Kinds, ", "))}
@@ -68,8 +123,12 @@ func (r *Record) Validate() error {
 		return &FieldError{"stage", fmt.Sprintf("%q is not one of %s", r.Stage, strings.Join(Stages, ", "))}
 	}
 	if r.OccurredAt != "" {
-		if _, err := time.Parse(time.RFC3339, r.OccurredAt); err != nil {
+		t, err := time.Parse(time.RFC3339, r.OccurredAt)
+		if err != nil {
 			return &FieldError{"occurred_at", "not an RFC 3339 time (e.g. 2026-03-01T09:30:00+08:00)"}
+		}
+		if t.Before(EarliestTime) {
+			return &FieldError{"occurred_at", fmt.Sprintf("%s is before %s, the earliest time kept", r.OccurredAt, EarliestTime.Format("2006-01-02"))}
 		}
 	}
 	if r.NPS != nil && (*r.NPS < 0 || *r.NPS > 10) {
@@ -78,12 +137,30 @@ func (r *Record) Validate() error {
 	if r.CSAT != nil && (*r.CSAT < 1 || *r.CSAT > 5) {
 		return &FieldError{"csat", "must be 1–5"}
 	}
-	if r.Org != "" {
-		for _, part := range strings.Split(r.Org, "/") {
-			if strings.TrimSpace(part) == "" {
-				return &FieldError{"org", "empty level in org path (want e.g. 华南区域/深圳/碧海花园)"}
-			}
+	if err := validateOrg(r.Org); err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(r.Channel); n > MaxChannelRunes {
+		return &FieldError{"channel", fmt.Sprintf("%d characters, over the %d-character limit", n, MaxChannelRunes)}
+	}
+	if len(r.Customer) > MaxCustomerBytes {
+		return &FieldError{"customer", fmt.Sprintf("longer than %d bytes", MaxCustomerBytes)}
+	}
+	if len(r.Meta) > MaxMetaEntries {
+		return &FieldError{"meta", fmt.Sprintf("%d entries, over the %d-entry limit", len(r.Meta), MaxMetaEntries)}
+	}
+	for k, v := range r.Meta {
+		switch {
+		case k == "" || len(k) > MaxMetaKeyBytes:
+			return &FieldError{"meta", fmt.Sprintf("key %.20q: keys are 1–%d bytes", k, MaxMetaKeyBytes)}
+		case len(v) > MaxMetaValue:
+			return &FieldError{"meta." + k, fmt.Sprintf("longer than %d bytes", MaxMetaValue)}
+		case !utf8.ValidString(k) || !utf8.ValidString(v):
+			return &FieldError{"meta." + k, "not valid UTF-8"}
 		}
+	}
+	if len(r.Turns) > MaxTurns {
+		return &FieldError{"turns", fmt.Sprintf("%d turns, over the %d-turn limit", len(r.Turns), MaxTurns)}
 	}
 	for _, f := range []struct{ name, v string }{{"id", r.ID}, {"org", r.Org}, {"channel", r.Channel}, {"customer", r.Customer}} {
 		if !utf8.ValidString(f.v) {
@@ -105,6 +182,9 @@ func (r *Record) Validate() error {
 			}
 			size += len(t.Text)
 		}
+		if blank(r.Turns) {
+			return &FieldError{"turns", "every turn is empty: a record needs words"}
+		}
 	} else {
 		if !utf8.ValidString(r.Text) {
 			return &FieldError{"text", "not valid UTF-8"}
@@ -115,6 +195,36 @@ func (r *Record) Validate() error {
 	}
 	if size > MaxTextBytes {
 		return &FieldError{"text", fmt.Sprintf("%d bytes of words, over the %d-byte limit", size, MaxTextBytes)}
+	}
+	return nil
+}
+
+func blank(turns []RecordTurn) bool {
+	for _, t := range turns {
+		if strings.TrimSpace(strings.ReplaceAll(t.Text, "\x00", "")) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// validateOrg checks an org path (after Normalize): at most MaxOrgLevels
+// levels of at most MaxOrgLevelRunes characters, none empty.
+func validateOrg(org string) error {
+	if org == "" {
+		return nil
+	}
+	parts := strings.Split(org, "/")
+	if len(parts) > MaxOrgLevels {
+		return &FieldError{"org", fmt.Sprintf("%d levels, over the %d-level limit (want e.g. 华南区域/深圳/碧海花园)", len(parts), MaxOrgLevels)}
+	}
+	for i, part := range parts {
+		if part == "" {
+			return &FieldError{"org", "empty level in org path (want e.g. 华南区域/深圳/碧海花园)"}
+		}
+		if n := utf8.RuneCountInString(part); n > MaxOrgLevelRunes {
+			return &FieldError{"org", fmt.Sprintf("level %d has %d characters, over the %d-character limit", i+1, n, MaxOrgLevelRunes)}
+		}
 	}
 	return nil
 }

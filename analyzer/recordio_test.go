@@ -170,3 +170,25 @@ func FuzzRecordReader(f *testing.F) {
 		t.Fatal("reader did not finish")
 	})
 }
+
+func TestDecodeRecordLoneSurrogate(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		lone bool
+	}{
+		{`{"id":"1","text":"a\ud800b"}`, true},
+		{`{"id":"1","text":"a\udc00b"}`, true},
+		{`{"id":"1","text":"\ud800"}`, true},
+		{`{"id":"1","text":"\ud800\u0041"}`, true},
+		{`{"id":"1","text":"\udc00\ud800"}`, true},
+		{`{"id":"1","text":"😀 \ud83d\ude00"}`, false},
+		{`{"id":"1","text":"\\ud800 is text"}`, false},
+		{`{"id":"1","text":"\u6f0f\u6c34"}`, false},
+	} {
+		_, err := DecodeRecord([]byte(tt.in))
+		var je *JSONError
+		if got := errors.As(err, &je) && strings.Contains(je.Reason, "surrogate"); got != tt.lone {
+			t.Errorf("DecodeRecord(%s): surrogate error %v, want %v (err %v)", tt.in, got, tt.lone, err)
+		}
+	}
+}

@@ -55,9 +55,13 @@ func alertNotFound(id string) error {
 }
 
 func (s *Server) getAlert(c echo.Context) error {
-	al, err := s.alerts.Get(c.Param("id"))
+	id, err := pathParam(c, "id")
+	if err != nil {
+		return err
+	}
+	al, err := s.alerts.Get(id)
 	if errors.Is(err, index.ErrNotFound) || err == nil && !allowed(c, al.Org) {
-		return alertNotFound(c.Param("id"))
+		return alertNotFound(id)
 	}
 	if err != nil {
 		return err
@@ -84,16 +88,20 @@ func (s *Server) actAlert(c echo.Context) error {
 	if len(body.By) > 200 || len(body.Note) > 4000 {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: "note", Message: "by is at most 200 bytes, note at most 4000"}
 	}
-	if cur, err := s.alerts.Get(c.Param("id")); err == nil && !allowed(c, cur.Org) {
-		return alertNotFound(c.Param("id"))
+	id, err := pathParam(c, "id")
+	if err != nil {
+		return err
 	}
-	al, err := s.alerts.Act(c.Param("id"), action, body.By, body.Note)
+	if cur, err := s.alerts.Get(id); err == nil && !allowed(c, cur.Org) {
+		return alertNotFound(id)
+	}
+	al, err := s.alerts.Act(id, action, body.By, body.Note)
 	if err == nil {
 		s.audit(c, "alert."+action, al.ID, "by "+body.By)
 	}
 	switch {
 	case errors.Is(err, index.ErrNotFound):
-		return alertNotFound(c.Param("id"))
+		return alertNotFound(id)
 	case errors.Is(err, alerts.ErrTransition):
 		return &Error{Status: http.StatusConflict, Code: "conflict", Field: "action", Message: strings.TrimPrefix(err.Error(), "alerts: ")}
 	case err != nil:

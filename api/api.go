@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,6 +145,28 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// routeOnEscapedPath makes the router match the path as sent, so an id
+// holding a reserved character ("工单/2026/001", sent as 工单%2F2026%2F001)
+// stays one segment; pathParam decodes it. Without it the router sees the
+// decoded path when Go's default encoding of it equals what was sent, and
+// the raw one otherwise: the same id would arrive decoded or not.
+func routeOnEscapedPath(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		u.RawPath = u.EscapedPath()
+		return next(c)
+	}
+}
+
+// pathParam is the decoded value of a path parameter.
+func pathParam(c echo.Context, name string) (string, error) {
+	v, err := url.PathUnescape(c.Param(name))
+	if err != nil {
+		return "", &Error{Status: http.StatusBadRequest, Code: "bad_parameter", Field: name, Message: "not a valid percent-encoded path segment"}
+	}
+	return v, nil
+}
+
 // Handler registers every route.
 func (s *Server) Handler() http.Handler { return s.router() }
 
@@ -162,6 +185,7 @@ func (s *Server) router() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	e.Pre(routeOnEscapedPath)
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())

@@ -146,7 +146,11 @@ func (s *Server) listKeys(c echo.Context) error {
 }
 
 func (s *Server) revokeKey(c echo.Context) error {
-	key, err := s.keys.Revoke(c.Param("id"))
+	id, err := pathParam(c, "id")
+	if err != nil {
+		return err
+	}
+	key, err := s.keys.Revoke(id)
 	if errors.Is(err, access.ErrNotFound) {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Field: "id", Message: "no key with this id"}
 	}

@@ -295,11 +295,27 @@ func (s *Server) outOfScope(c echo.Context, r *analyzer.Record) *Error {
 	return nil
 }
 
-func (s *Server) getRecord(c echo.Context) error {
-	st, err := s.corpus.Get(c.Param("id"))
-	if errors.Is(err, index.ErrNotFound) || err == nil && !allowed(c, st.Record.Org) {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Field: "id", Message: "no record with this id"}
+// recordInScope fetches the record named by the path's id, as the key may
+// see it: one outside the key's scope is not found, like one that does not
+// exist.
+func (s *Server) recordInScope(c echo.Context) (string, *index.Stored, error) {
+	id, err := pathParam(c, "id")
+	if err != nil {
+		return "", nil, err
 	}
+	st, err := s.corpus.Get(id)
+	if errors.Is(err, index.ErrNotFound) || err == nil && !allowed(c, st.Record.Org) {
+		return id, nil, recordNotFound()
+	}
+	return id, st, err
+}
+
+func recordNotFound() error {
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Field: "id", Message: "no record with this id"}
+}
+
+func (s *Server) getRecord(c echo.Context) error {
+	_, st, err := s.recordInScope(c)
 	if err != nil {
 		return err
 	}
@@ -309,10 +325,7 @@ func (s *Server) getRecord(c echo.Context) error {
 // explainRecord answers GET /api/v1/records/{id}/explain?node=…: why the
 // stored record is (or is not) tagged with the node.
 func (s *Server) explainRecord(c echo.Context) error {
-	st, err := s.corpus.Get(c.Param("id"))
-	if errors.Is(err, index.ErrNotFound) || err == nil && !allowed(c, st.Record.Org) {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Field: "id", Message: "no record with this id"}
-	}
+	_, st, err := s.recordInScope(c)
 	if err != nil {
 		return err
 	}
@@ -331,12 +344,13 @@ func (s *Server) explainRecord(c echo.Context) error {
 }
 
 func (s *Server) deleteRecord(c echo.Context) error {
-	if st, err := s.corpus.Get(c.Param("id")); err == nil && !allowed(c, st.Record.Org) {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Field: "id", Message: "no record with this id"}
+	id, _, err := s.recordInScope(c)
+	if err != nil {
+		return err
 	}
-	seq, err := s.corpus.Delete(c.Param("id"))
+	seq, err := s.corpus.Delete(id)
 	if errors.Is(err, index.ErrNotFound) {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Field: "id", Message: "no record with this id"}
+		return recordNotFound()
 	}
 	if err != nil {
 		return err
@@ -345,5 +359,5 @@ func (s *Server) deleteRecord(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"id": c.Param("id"), "deleted": true, "seq": seq, "indexed": indexed})
+	return c.JSON(http.StatusOK, map[string]any{"id": id, "deleted": true, "seq": seq, "indexed": indexed})
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"dongting/analyzer"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Options configure a corpus.
@@ -440,6 +442,12 @@ func (c *Corpus) Ingest(ctx context.Context, recs []*analyzer.Record) ([]Result,
 		return out, nil
 	}
 	done, err := c.store.Put(good)
+	if err != nil && len(good) > 1 && recordFault(err) {
+		// Validation should have refused whatever the store cannot hold;
+		// if one record still fails, it must not cost the others: store
+		// them one by one and fail only the ones that fail alone.
+		good, where, done, err = c.putEach(good, where, out)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -457,6 +465,43 @@ func (c *Corpus) Ingest(ctx context.Context, recs []*analyzer.Record) ([]Result,
 	return out, nil
 }
 
+// putEach stores items one transaction each after a chunk failed. A record
+// that fails alone gets the store's error as its own (its line in a batch
+// report); the call fails only if none could be stored, which is a store
+// fault (disk full, closed), not a bad record.
+func (c *Corpus) putEach(items []*Stored, where []int, out []Result) ([]*Stored, []int, []Outcome, error) {
+	var kept []*Stored
+	var at []int
+	var done []Outcome
+	var last error
+	for j, it := range items {
+		o, err := c.store.Put([]*Stored{it})
+		if err != nil {
+			last = err
+			out[where[j]].Err = &analyzer.FieldError{Field: "record", Reason: "the store could not keep this record: " + err.Error()}
+			out[where[j]].Analysis = nil
+			continue
+		}
+		kept, at, done = append(kept, it), append(at, where[j]), append(done, o...)
+	}
+	if len(kept) == 0 {
+		return nil, nil, nil, last
+	}
+	return kept, at, done, nil
+}
+
+// ErrUnstorable is a record the store cannot hold as it is (a day the
+// rollups cannot number); Record.Validate refuses such records first.
+var ErrUnstorable = errors.New("record cannot be stored")
+
+// recordFault says whether a failed write is one a record caused (a key or
+// value bbolt refuses, a day out of range), which storing the chunk's
+// records one by one isolates; a fault of the store itself (disk full, a
+// closed file) would only repeat.
+func recordFault(err error) bool {
+	return errors.Is(err, ErrUnstorable) || errors.Is(err, bolt.ErrKeyTooLarge) || errors.Is(err, bolt.ErrValueTooLarge) || errors.Is(err, bolt.ErrKeyRequired)
+}
+
 // throttle waits while the indexer is maxPending entries behind. A failing
 // indexer does not hold ingest up: the store is the source of truth and the
 // index catches up from it once it recovers.
@@ -472,6 +517,9 @@ func (c *Corpus) throttle(ctx context.Context) error {
 func (c *Corpus) prepare(r *analyzer.Record, now time.Time) (*Stored, error) {
 	if r.ID == "" {
 		return nil, &analyzer.FieldError{Field: "id", Reason: "required: the caller's key for this record"}
+	}
+	if err := r.CheckTime(now); err != nil {
+		return nil, err
 	}
 	a, err := c.Analyzer().Analyze(r)
 	if err != nil {
@@ -494,7 +542,7 @@ func (c *Corpus) prepare(r *analyzer.Record, now time.Time) (*Stored, error) {
 	}
 	rec.Customer = c.store.HashCustomer(r.Customer)
 	if rec.OccurredAt == "" {
-		rec.OccurredAt = now.Format(time.RFC3339)
+		rec.OccurredAt = now.In(c.opt.Location).Format(time.RFC3339)
 	}
 	st := &Stored{Record: rec, Analysis: a, IngestedAt: now}
 	// Encoded here, in parallel, not in the write transaction.

@@ -452,7 +452,7 @@ func (r *rollups) contribution(in *interner, st *Stored, sign int64, emit func(k
 	dayStr := t.In(r.loc).Format(DayLayout)
 	day, ok := in.day(dayStr)
 	if !ok {
-		return fmt.Errorf("day %q out of range", dayStr)
+		return fmt.Errorf("%w: day %q", ErrUnstorable, dayStr)
 	}
 	var base Counts
 	base[CVolume] = 1

@@ -138,6 +138,9 @@ func (g *Generator) when(months []int) time.Time {
 	for {
 		t := g.end.Add(-time.Duration(g.rng.Int64N(int64(365 * 24 * time.Hour))))
 		t = time.Date(t.Year(), t.Month(), t.Day(), 7+g.rng.IntN(16), g.rng.IntN(60), 0, 0, t.Location())
+		if t.After(g.end) { // later today than now: the same hour yesterday
+			t = t.AddDate(0, 0, -1)
+		}
 		if len(months) == 0 || g.rng.IntN(3) == 0 {
 			return t
 		}
