@@ -16,12 +16,14 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"dongting/analyzer/learn"
 	"dongting/data"
 	"dongting/taxonomy"
 )
 
 // Resources are the data files an analyzer needs, loaded and checked.
 type Resources struct {
+	Models      *learn.Models // nil: rules alone decide
 	Taxonomy    *taxonomy.Taxonomy
 	Signals     []SignalRule
 	Lexicon     *Lexicon
@@ -41,6 +43,9 @@ func LoadResources(fsys fs.FS, taxonomyName string) (*Resources, error) {
 		return nil, fmt.Errorf("analyzer: taxonomy/%s.yaml: %w", taxonomyName, err)
 	}
 	res := &Resources{Taxonomy: tax}
+	if res.Models, err = LoadModels(fsys); err != nil {
+		return nil, err
+	}
 	if res.Signals, err = LoadSignalRules(fsys); err != nil {
 		return nil, err
 	}
@@ -100,6 +105,7 @@ type Analyzer struct {
 	signals []SignalRule
 	stop    map[string]bool
 	vocab   map[string]wordInfo // lex, stop and connectives in one table
+	models  *learn.Models
 }
 
 // New builds an analyzer on a shared segmenter (which should have been
@@ -109,7 +115,7 @@ func New(seg *Segmenter, res *Resources) (*Analyzer, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Analyzer{seg: seg, norm: norm, lex: res.Lexicon, signals: res.Signals, stop: res.Stopwords}
+	a := &Analyzer{seg: seg, norm: norm, lex: res.Lexicon, signals: res.Signals, stop: res.Stopwords, models: res.Models}
 	a.vocab = a.lex.vocab(a.stop)
 	if a.tagger, err = res.Taxonomy.Compile(a.tokenize, a.signalSources()...); err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)
@@ -135,9 +141,19 @@ type Analysis struct {
 	Signals    []Signal  `json:"signals"`
 	Keywords   []string  `json:"keywords"`
 	PII        PIICounts `json:"pii"`
+	// Rejected are the scenes a rule found that the scene model did not
+	// confirm (their tags were dropped): where rules and model disagree.
+	Rejected []Rejected `json:"rejected,omitempty"`
 	// Text is the record's text after PII masking (turns joined by
 	// newlines for a JSON transcript): what may be stored and indexed.
 	Text string `json:"-"`
+}
+
+// Rejected is a scene a rule found and the model did not confirm.
+type Rejected struct {
+	Scene      string   `json:"scene"`
+	Confidence float64  `json:"confidence"` // the model's probability, below its confirm threshold
+	Tags       []string `json:"tags"`       // the rule tags dropped with it
 }
 
 // Tag is a matched taxonomy node (a touchpoint, or a dimension).
@@ -152,6 +168,13 @@ type Tag struct {
 	Rule      string     `json:"rule"`
 	Sentiment Sentiment  `json:"sentiment"`
 	Evidence  []Evidence `json:"evidence"`
+	// Source says who decided the tag: "rule" (the model does not know its
+	// scene, or there is no model), "rule+model" (a rule found it and the
+	// model confirmed its scene) or "model" (the model proposed a scene no
+	// rule found; Explanation then lists the words that weighed most).
+	Source      string   `json:"source"`
+	Confidence  *float64 `json:"confidence,omitempty"` // the model's probability for the tag's scene
+	Explanation []string `json:"explanation,omitempty"`
 }
 
 // Evidence is matched text. Start and End are code-point offsets into the
@@ -450,7 +473,7 @@ func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
 	ev := evidenceMaker{segs: p.segs, tokSeg: p.tokSeg}
 	for _, h := range tags {
 		t := Tag{ID: h.Node.ID, Scene: h.Node.Scene, Path: h.Node.Path, Parents: h.Node.Parents, Rule: h.Rule,
-			Sentiment: a.tagSentiment(h.Evidence, p.tokCl, p.clauses, p.sum), Evidence: ev.spans(h.Evidence)}
+			Sentiment: a.tagSentiment(h.Evidence, p.tokCl, p.clauses, p.sum), Evidence: ev.spans(h.Evidence), Source: "rule"}
 		if h.Node.Dimension {
 			t.Scene = ""
 			out.Dimensions = append(out.Dimensions, t)
@@ -458,9 +481,17 @@ func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
 			out.Tags = append(out.Tags, t)
 		}
 	}
+	lexical := out.Sentiment
+	if a.models != nil && len(p.tokens) > 0 { // no customer words: nothing to decide
+		feats := a.features(p)
+		if len(p.tokens) >= learn.MinSceneWords {
+			a.decideScenes(out, p, feats, tagger.Taxonomy())
+		}
+		out.Sentiment = a.modelSentiment(feats, lexical)
+	}
 	slices.SortStableFunc(out.Tags, func(a, b Tag) int { return cmp.Compare(a.Evidence[0].Start, b.Evidence[0].Start) })
 
-	a.grade(out, extra, &ev)
+	a.grade(out, lexical, extra, &ev)
 	out.Keywords, p.counts = keywords(p.tokens, p.infos, p.counts[:0])
 	return out
 }
@@ -611,7 +642,10 @@ func (a *Analyzer) tagSentiment(spans []taxonomy.Span, tokCl []int32, clauses []
 
 // grade sets severity, red lines and praise from the signal rules that fired
 // and the record's sentiment.
-func (a *Analyzer) grade(out *Analysis, hits []taxonomy.Hit, ev *evidenceMaker) {
+// grade sets severity, red lines and praise from the signal rules' hits,
+// the record's sentiment label and its lexical strength (the lexicon's
+// score: how strongly it is put, which the label alone does not say).
+func (a *Analyzer) grade(out *Analysis, lexical Sentiment, hits []taxonomy.Hit, ev *evidenceMaker) {
 	out.Severity = SeverityNone
 	if out.Sentiment.Label == Negative {
 		out.Severity = P3
@@ -632,18 +666,18 @@ func (a *Analyzer) grade(out *Analysis, hits []taxonomy.Hit, ev *evidenceMaker) 
 				out.Severity = P2
 			}
 		case "praise":
-			if out.Sentiment.Score <= 0 {
+			if out.Sentiment.Label != Positive {
 				continue // 谢谢 in a complaint is politeness, not praise
 			}
 			praised = true
 		}
 		out.Signals = append(out.Signals, sig)
 	}
-	if out.Sentiment.Score <= severeScore && out.Severity == P3 {
+	if lexical.Score <= severeScore && out.Severity == P3 {
 		out.Severity = P2
 		out.Signals = append(out.Signals, Signal{ID: "strong-negative", Name: "强烈不满", Kind: "sentiment", Severity: P2})
 	}
-	if !praised && out.Sentiment.Score >= praiseScore {
+	if !praised && out.Sentiment.Label == Positive && lexical.Score >= praiseScore {
 		praised = true
 		out.Signals = append(out.Signals, Signal{ID: "strong-positive", Name: "强烈满意", Kind: "sentiment"})
 	}

@@ -14,7 +14,7 @@ import (
 	"strings"
 )
 
-//go:embed dict sentiment taxonomy rules demo scoring alerts eval
+//go:embed dict sentiment taxonomy rules demo scoring alerts eval model
 var embedded embed.FS
 
 // Open returns the embedded files, or the directory dir when it is not empty.

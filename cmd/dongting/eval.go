@@ -19,16 +19,29 @@ import (
 )
 
 func (m *Main) runEval(ctx context.Context, args []string) error {
-	if len(args) == 0 || (args[0] != "sentiment" && args[0] != "tags") {
-		fmt.Fprintln(m.Stderr, "usage: dongting eval sentiment --data CSV | dongting eval tags --data JSONL")
+	if len(args) == 0 || (args[0] != "sentiment" && args[0] != "tags" && args[0] != "resident") {
+		fmt.Fprintln(m.Stderr, "usage: dongting eval sentiment --data CSV | dongting eval tags --data JSONL | dongting eval resident --labels JSONL --messages JSONL")
 		return flag.ErrHelp
 	}
 	fs := m.newFlagSet("eval " + args[0])
 	c := m.commonFlags(fs)
 	var files multiFlag
 	fs.Var(&files, "data", "labelled data file; repeat for several")
+	labels := fs.String("labels", "data/eval/resident_labels.jsonl", "resident: labels keyed by message id")
+	messages := fs.String("messages", "../shared/datasets/resident/messages.jsonl", "resident: the messages' texts")
+	showErrors := fs.Int("errors", 0, "resident: print this many disagreements of the train split")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if args[0] == "resident" {
+		a, _, err := m.analyzer(c)
+		if err != nil {
+			return err
+		}
+		if err := evalResident(ctx, a, *labels, *messages, *showErrors, m.Stdout); err != nil {
+			return fmt.Errorf("eval resident: %w", err)
+		}
+		return nil
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("eval %s: need --data", args[0])

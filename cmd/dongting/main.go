@@ -101,6 +101,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runEval(ctx, args[1:])
 	case "lexicon":
 		return m.runLexicon(ctx, args[1:])
+	case "train":
+		return m.runTrain(ctx, args[1:])
 	case "serve":
 		return m.runServe(ctx, args[1:])
 	case "ingest":

@@ -1,0 +1,128 @@
+package learn
+
+import (
+	"hash/fnv"
+	"math"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Features are hashed sparse inputs: words, word bigrams and character
+// bigrams of a text as the segmenter cut it. Hashing keeps the model files
+// small and needs no vocabulary; collisions at 2^22 buckets are rare for
+// the few tens of thousands of features kept.
+type Features []uint32
+
+const featureBits = 22
+
+func hashFeature(kind byte, a, b string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte{kind})
+	h.Write([]byte(a))
+	if b != "" {
+		h.Write([]byte{0})
+		h.Write([]byte(b))
+	}
+	return h.Sum32() & (1<<featureBits - 1)
+}
+
+// Polite are the words of letters' formal openings and closings (尊敬的领导,
+// 谢谢, 祝工作顺利, 麻烦尽快处理): they say nothing about the matter or the
+// writer's satisfaction, and in complaint letters they would teach a model
+// that thanks mean anger. The models never see them.
+var Polite = map[string]bool{
+	"尊敬": true, "尊敬的": true, "领导": true, "领导们": true, "您好": true, "你好": true, "谢谢": true, "感谢": true,
+	"谢谢您": true, "非常感谢": true, "万分感谢": true, "感激": true, "致敬": true, "此致": true, "敬礼": true, "祝": true,
+	"工作顺利": true, "身体健康": true, "顺利": true, "辛苦": true, "辛苦了": true, "麻烦": true, "恳请": true, "恳求": true,
+	"拜托": true, "百忙之中": true, "百忙": true, "盼复": true, "望": true, "贵": true,
+}
+
+// Extract turns words (a text's tokens, in order) into features. Words that
+// are only punctuation or spaces are skipped; digits are folded to one
+// feature so numbers do not each become a word. Duplicates are kept (a
+// word said three times counts three times) but the caller may dedupe.
+func Extract(words []string) Features {
+	out := make(Features, 0, len(words)*4)
+	prev := ""
+	var prevRune rune = -1
+	for _, w := range words {
+		if !contentWord(w) || Polite[w] {
+			prev, prevRune = "", -1
+			continue
+		}
+		if isNumber(w) {
+			w = "#"
+		}
+		out = append(out, hashFeature('w', w, ""))
+		if prev != "" {
+			out = append(out, hashFeature('b', prev, w))
+		}
+		prev = w
+		for _, r := range w {
+			if prevRune >= 0 {
+				out = append(out, hashFeature('c', string(prevRune), string(r)))
+			}
+			prevRune = r
+		}
+	}
+	return dedupe(out)
+}
+
+func dedupe(f Features) Features {
+	if len(f) < 2 {
+		return f
+	}
+	seen := make(map[uint32]struct{}, len(f))
+	out := f[:0]
+	for _, x := range f {
+		if _, ok := seen[x]; !ok {
+			seen[x] = struct{}{}
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func contentWord(w string) bool {
+	for _, r := range w {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func isNumber(w string) bool {
+	if w == "" || !utf8.ValidString(w) {
+		return false
+	}
+	for _, r := range w {
+		if !unicode.IsDigit(r) && r != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// ScoreFeature is the lexicon's score of a text as a feature, in eight
+// buckets, so a model can learn how far to trust it.
+func ScoreFeature(score float64) uint32 {
+	b := int(math.Floor((score + 1) * 4))
+	return hashFeature('l', strconv.Itoa(max(0, min(7, b))), "")
+}
+
+// LengthFeature is a text's length (in words) as a feature, in powers of
+// two, so a model can tell a one-line comment from a letter.
+func LengthFeature(words int) uint32 {
+	b := 0
+	for n := words; n > 1; n >>= 1 {
+		b++
+	}
+	return hashFeature('n', strconv.Itoa(min(b, 12)), "")
+}
+
+// MinSceneWords is the shortest text (in words) the scene model decides
+// for. It learned from letters of a hundred words and more; on a one-line
+// hotline note it has too little to go on, and rules decide alone.
+const MinSceneWords = 40

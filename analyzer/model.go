@@ -1,0 +1,230 @@
+package analyzer
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"slices"
+
+	"dongting/analyzer/learn"
+	"dongting/taxonomy"
+)
+
+// ModelFile is where the trained models live in the data directory.
+const ModelFile = "model/dongting.model"
+
+// LoadModels reads the trained models from fsys; none (nil, nil) when the
+// data directory ships no model file: rules then decide alone.
+func LoadModels(fsys fs.FS) (*learn.Models, error) {
+	f, err := fsys.Open(ModelFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: %s: %w", ModelFile, err)
+	}
+	defer f.Close()
+	ms, err := learn.ReadModels(f)
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: %s: %w", ModelFile, err)
+	}
+	return ms, nil
+}
+
+// Models are the trained models the analyzer uses (nil: none).
+func (a *Analyzer) Models() *learn.Models { return a.models }
+
+// WithModels is an analyzer that works as a does but decides with ms (nil:
+// rules alone), for comparing a retrained model before it is used.
+func (a *Analyzer) WithModels(ms *learn.Models) *Analyzer {
+	b := *a
+	b.models = ms
+	return &b
+}
+
+// words are the customer's tokens as the models read them.
+func words(p *parsed) []string {
+	out := make([]string, len(p.tokens))
+	for i, t := range p.tokens {
+		out[i] = t.Text
+	}
+	return out
+}
+
+// features are what the models read of a parsed record: its words, word
+// pairs and character pairs, and how strongly the lexicon scored it.
+func (a *Analyzer) features(p *parsed) learn.Features {
+	f := learn.Extract(words(p))
+	return append(f, learn.ScoreFeature(sentimentOf(p.sum).Score), learn.LengthFeature(len(p.tokens)))
+}
+
+// Features are the model inputs of one record (for training).
+func (a *Analyzer) Features(r *Record) (learn.Features, error) {
+	p, err := a.parse(r)
+	if err != nil {
+		return nil, err
+	}
+	f := a.features(p)
+	p.release()
+	return f, nil
+}
+
+// decideScenes keeps the rule tags whose scene the model confirms, drops
+// the others, and adds a tag for each scene the model proposes that no
+// rule found (marked source "model", explained by its weightiest words).
+func (a *Analyzer) decideScenes(out *Analysis, p *parsed, feats learn.Features, tax *taxonomy.Taxonomy) {
+	m := a.models.Scenes
+	probs := m.Probabilities(feats)
+	var ruleScenes []string
+	for _, t := range out.Tags {
+		if !slices.Contains(ruleScenes, t.Scene) && a.models.Knows(t.ID) {
+			ruleScenes = append(ruleScenes, t.Scene)
+		}
+	}
+	decided := learn.Fuse(m, ruleScenes, probs)
+	kept := out.Tags[:0]
+	for _, t := range out.Tags {
+		if !a.models.Knows(t.ID) {
+			kept = append(kept, t) // a node newer than the model: rules decide
+			continue
+		}
+		i := slices.IndexFunc(decided, func(d learn.SceneDecision) bool { return d.Scene == t.Scene })
+		if i < 0 {
+			j := slices.IndexFunc(out.Rejected, func(r Rejected) bool { return r.Scene == t.Scene })
+			if j < 0 {
+				k := m.Class(t.Scene)
+				c := 0.0
+				if k >= 0 {
+					c = round3(probs[k])
+				}
+				out.Rejected = append(out.Rejected, Rejected{Scene: t.Scene, Confidence: c})
+				j = len(out.Rejected) - 1
+			}
+			out.Rejected[j].Tags = append(out.Rejected[j].Tags, t.ID)
+			continue
+		}
+		if d := decided[i]; d.Model {
+			c := round3(d.Confidence)
+			t.Confidence, t.Source = &c, "rule+model"
+		}
+		kept = append(kept, t)
+	}
+	out.Tags = kept
+	for _, d := range decided {
+		if d.Rule {
+			continue
+		}
+		n, ok := tax.Node(d.Scene)
+		if !ok {
+			continue
+		}
+		c := round3(d.Confidence)
+		t := Tag{ID: n.ID, Scene: n.ID, Path: n.Path, Parents: n.Parents, Rule: "model", Source: "model", Confidence: &c,
+			Sentiment: out.Sentiment}
+		top := topWords(m, m.Class(d.Scene), p.tokens, 3)
+		for _, i := range top {
+			t.Explanation = append(t.Explanation, p.tokens[i].Text)
+			t.Evidence = append(t.Evidence, (&evidenceMaker{segs: p.segs, tokSeg: p.tokSeg}).spans([]taxonomy.Span{{Start: p.tokens[i].Start, End: p.tokens[i].End, First: i, Last: i}})...)
+		}
+		if len(t.Evidence) == 0 {
+			continue // nothing in the text to show for it
+		}
+		out.Tags = append(out.Tags, t)
+	}
+}
+
+// topWords are the indices of the n tokens that weigh most for class k
+// (each word once, positive weights only), in the order of the text.
+func topWords(m *learn.Linear, k int, tokens []taxonomy.Token, n int) []int {
+	type cand struct {
+		i int
+		w float64
+	}
+	var cs []cand
+	seen := map[string]bool{}
+	for i, t := range tokens {
+		if seen[t.Text] {
+			continue
+		}
+		seen[t.Text] = true
+		if w := m.Contribution(learn.WordFeature(t.Text), k); w > 0 {
+			cs = append(cs, cand{i, w})
+		}
+	}
+	slices.SortStableFunc(cs, func(a, b cand) int { return cmp.Compare(b.w, a.w) })
+	cs = cs[:min(n, len(cs))]
+	out := make([]int, len(cs))
+	for j, c := range cs {
+		out[j] = c.i
+	}
+	slices.Sort(out)
+	return out
+}
+
+// modelSentiment is the record's sentiment from the sentiment model: the
+// most probable label, scored P(positive) − P(negative).
+func (a *Analyzer) modelSentiment(feats learn.Features, lexical Sentiment) Sentiment {
+	m := a.models.Sentiment
+	probs := m.Probabilities(feats)
+	best := 0
+	for k := range probs {
+		if probs[k] > probs[best] {
+			best = k
+		}
+	}
+	pos, neg := 0.0, 0.0
+	if k := m.Class(Positive); k >= 0 {
+		pos = probs[k]
+	}
+	if k := m.Class(Negative); k >= 0 {
+		neg = probs[k]
+	}
+	if math.IsNaN(pos - neg) {
+		return lexical
+	}
+	// The model decides the polarity; the lexicon says how strongly it is
+	// put (negation, degree words, exclamations), which a bag of words
+	// cannot. The score keeps the label's sign.
+	label := m.Classes[best]
+	mag := math.Abs(lexical.Score)
+	switch label {
+	case Negative:
+		return Sentiment{Label: label, Score: -max(mag, 0.1)}
+	case Positive:
+		return Sentiment{Label: label, Score: max(mag, 0.1)}
+	}
+	return Sentiment{Label: label, Score: max(-0.2, min(0.2, lexical.Score))}
+}
+
+// SceneProbabilities are the scene model's probabilities for a record, by
+// scene id (nil without a model), for explaining a decision.
+func (a *Analyzer) SceneProbabilities(r *Record) (map[string]float64, []string, error) {
+	if a.models == nil {
+		return nil, nil, nil
+	}
+	p, err := a.parse(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer p.release()
+	m := a.models.Scenes
+	probs := m.Probabilities(a.features(p))
+	out := make(map[string]float64, len(probs))
+	for k, s := range m.Classes {
+		out[s] = round3(probs[k])
+	}
+	return out, words(p), nil
+}
+
+// Prediction is the analysis in the terms people label with (LABELS.md).
+func (a *Analysis) Prediction() learn.Prediction {
+	p := learn.Prediction{Redline: len(a.Redline) > 0, Severity: a.Severity, Sentiment: a.Sentiment.Label, Praise: a.Praise}
+	for _, t := range a.Tags {
+		if !slices.Contains(p.Scenes, t.Scene) {
+			p.Scenes = append(p.Scenes, t.Scene)
+		}
+	}
+	return p
+}

@@ -1,0 +1,196 @@
+package analyzer
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"dongting/analyzer/learn"
+)
+
+// Labelled is one text with what a person said of it, for training. Scenes
+// nil means the text says nothing about scenes (a review); Sentiment ""
+// that it says nothing about sentiment (a golden tagging case).
+type Labelled struct {
+	ID        string
+	Record    Record
+	Scenes    []string
+	Sentiment string
+	Weight    float64 // 0: 1
+}
+
+// Trained is a training run's result: the models and the out-of-fold
+// measures the thresholds were chosen on.
+type Trained struct {
+	Models    *learn.Models
+	Folds     int
+	OOFMicro  learn.PRF // scenes: fused rules + model on out-of-fold predictions
+	RuleMicro learn.PRF // scenes: rules alone on the same texts
+	Examples  struct{ Scenes, Sentiment int }
+}
+
+// TrainFolds is how many folds choose the fusion thresholds.
+const TrainFolds = 5
+
+// Train fits the scene and sentiment models to texts, deterministically
+// (the same texts in the same order give the same models). Scene
+// thresholds are chosen on out-of-fold predictions of the scene-labelled
+// texts, so nothing but the training texts decides them.
+func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainOptions) (*Trained, error) {
+	rules := a.WithModels(nil)
+	var scenes []string
+	for _, s := range a.Taxonomy().Scenes {
+		scenes = append(scenes, s.ID)
+	}
+	feats := make([]learn.Features, len(texts))
+	ruled := make([][]string, len(texts))
+	errs := make([]error, len(texts))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				r := texts[i].Record
+				f, err := rules.Features(&r)
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				feats[i] = f
+				if texts[i].Scenes != nil {
+					r := texts[i].Record
+					res, err := rules.Analyze(&r)
+					if err != nil {
+						errs[i] = err
+						continue
+					}
+					for _, t := range res.Tags {
+						if !slices.Contains(ruled[i], t.Scene) {
+							ruled[i] = append(ruled[i], t.Scene)
+						}
+					}
+				}
+			}
+		}()
+	}
+	for i := range texts {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("analyzer: train: text %s: %w", texts[i].ID, err)
+		}
+	}
+
+	out := &Trained{Folds: TrainFolds}
+	var sceneEx, sentEx []learn.Example
+	var sceneIdx []int
+	for i, t := range texts {
+		w := t.Weight
+		if w == 0 {
+			w = 1
+		}
+		if t.Scenes != nil {
+			targets := make([]bool, len(scenes))
+			for k, s := range scenes {
+				targets[k] = slices.Contains(t.Scenes, s)
+			}
+			sceneEx = append(sceneEx, learn.Example{Features: feats[i], Targets: targets, Weight: w})
+			sceneIdx = append(sceneIdx, i)
+		}
+		if k := slices.Index(learn.Sentiments, t.Sentiment); k >= 0 {
+			sentEx = append(sentEx, learn.Example{Features: feats[i], Class: k, Weight: w})
+		}
+	}
+	out.Examples.Scenes, out.Examples.Sentiment = len(sceneEx), len(sentEx)
+	if len(sceneEx) < TrainFolds || len(sentEx) < 3 {
+		return nil, fmt.Errorf("analyzer: train: %d scene-labelled and %d sentiment-labelled texts are too few", len(sceneEx), len(sentEx))
+	}
+	sceneOpt := opt
+	sceneOpt.Balance = true
+	// Out-of-fold probabilities: fold j's texts scored by a model trained
+	// on the others.
+	oof := make([][]float64, len(sceneEx))
+	for j := range TrainFolds {
+		var tr []learn.Example
+		for i, e := range sceneEx {
+			if i%TrainFolds != j {
+				tr = append(tr, e)
+			}
+		}
+		m := learn.Train(scenes, false, tr, sceneOpt)
+		for i, e := range sceneEx {
+			if i%TrainFolds == j {
+				oof[i] = m.Probabilities(e.Features)
+			}
+		}
+	}
+	model := learn.Train(scenes, false, sceneEx, sceneOpt)
+	model.Thresholds, out.OOFMicro = chooseThresholds(model, sceneEx, oof, func(i int) []string { return ruled[sceneIdx[i]] }, scenes)
+	out.RuleMicro = microOf(sceneEx, scenes, func(i int) []string { return ruled[sceneIdx[i]] })
+	sentiment := learn.Train(learn.Sentiments, true, sentEx, opt)
+	var nodes []string
+	for _, n := range a.Taxonomy().Nodes() {
+		nodes = append(nodes, n.ID)
+	}
+	slices.Sort(nodes)
+	out.Models = &learn.Models{
+		Version:   learn.FormatVersion,
+		Taxonomy:  a.Taxonomy().ID,
+		Trained:   fmt.Sprintf("%d scene-labelled and %d sentiment-labelled texts", len(sceneEx), len(sentEx)),
+		Nodes:     nodes,
+		Scenes:    model,
+		Sentiment: sentiment,
+	}
+	return out, nil
+}
+
+// chooseThresholds picks the confirm and suggest thresholds that give the
+// best micro-F1 of the fused scenes on out-of-fold probabilities.
+func chooseThresholds(m *learn.Linear, ex []learn.Example, oof [][]float64, ruled func(int) []string, scenes []string) (map[string]float64, learn.PRF) {
+	best, bestF := map[string]float64{learn.ConfirmKey: 0, learn.SuggestKey: 2}, -1.0
+	var bestPRF learn.PRF
+	trial := &learn.Linear{Classes: m.Classes}
+	for c := 0; c <= 12; c++ {
+		for s := 6; s <= 20; s++ {
+			th := map[string]float64{learn.ConfirmKey: float64(c) * 0.05, learn.SuggestKey: float64(s) * 0.05}
+			trial.Thresholds = th
+			prf := microOf(ex, scenes, func(i int) []string { return learn.Scenes(learn.Fuse(trial, ruled(i), oof[i])) })
+			if f := prf.F1(); f > bestF+1e-9 {
+				best, bestF, bestPRF = th, f, prf
+			}
+		}
+	}
+	return best, bestPRF
+}
+
+func microOf(ex []learn.Example, scenes []string, pred func(int) []string) learn.PRF {
+	var c learn.PRF
+	for i, e := range ex {
+		p := pred(i)
+		for k, s := range scenes {
+			in, out := e.Targets[k], slices.Contains(p, s)
+			switch {
+			case in && out:
+				c.TP++
+			case out:
+				c.FP++
+			case in:
+				c.FN++
+			}
+		}
+	}
+	return c
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"dongting/analyzer"
+	"dongting/analyzer/learn"
+)
+
+// reviewWeight is how much one review counts in the sentiment model against
+// one labelled message: there are a hundred times more reviews, and they
+// are about food and products, not homes.
+const reviewWeight = 0.5
+
+func (m *Main) runTrain(ctx context.Context, args []string) error {
+	fs := m.newFlagSet("train")
+	c := m.commonFlags(fs)
+	labels := fs.String("labels", "data/eval/resident_labels.jsonl", "labelled messages (the train split is used)")
+	messages := fs.String("messages", "../shared/datasets/resident/messages.jsonl", "the labelled messages' texts")
+	golden := fs.String("golden", "data/eval/property_tags.jsonl", "golden tagging cases (scenes)")
+	var reviews multiFlag
+	fs.Var(&reviews, "reviews", "sentiment CSV (label,review); rows not held out are used; repeat for several")
+	out := fs.String("out", "data/model/dongting.model", "where to write the models")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, _, err := m.analyzer(c)
+	if err != nil {
+		return err
+	}
+	texts, err := trainingTexts(a, *labels, *messages, *golden, reviews)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	res, err := a.Train(ctx, texts, learn.TrainOptions{Seed: 1})
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	var b bytes.Buffer
+	if err := res.Models.Write(&b); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	th := res.Models.Scenes.Thresholds
+	fmt.Fprintf(m.Stdout, "trained on %d scene-labelled and %d sentiment-labelled texts\n", res.Examples.Scenes, res.Examples.Sentiment)
+	fmt.Fprintf(m.Stdout, "scenes: %d features; thresholds confirm %.2f suggest %.2f; out-of-fold micro P/R/F1 %.3f/%.3f/%.3f (rules alone %.3f/%.3f/%.3f)\n",
+		res.Models.Scenes.Size(), th[learn.ConfirmKey], th[learn.SuggestKey],
+		res.OOFMicro.Precision(), res.OOFMicro.Recall(), res.OOFMicro.F1(), res.RuleMicro.Precision(), res.RuleMicro.Recall(), res.RuleMicro.F1())
+	fmt.Fprintf(m.Stdout, "sentiment: %d features\nwrote %s (%d bytes)\n", res.Models.Sentiment.Size(), *out, b.Len())
+	return nil
+}
+
+// trainingTexts gathers the train split of the labelled messages, the
+// golden cases and the reviews' training rows, in a fixed order.
+func trainingTexts(a *analyzer.Analyzer, labelsPath, messagesPath, goldenPath string, reviews []string) ([]analyzer.Labelled, error) {
+	var scenes []string
+	for _, s := range a.Taxonomy().Scenes {
+		scenes = append(scenes, s.ID)
+	}
+	lf, err := os.Open(labelsPath)
+	if err != nil {
+		return nil, err
+	}
+	defer lf.Close()
+	labels, err := learn.ReadLabels(lf, scenes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", labelsPath, err)
+	}
+	want := map[string]bool{}
+	for _, l := range labels {
+		want[l.ID] = true
+	}
+	mf, err := os.Open(messagesPath)
+	if err != nil {
+		return nil, err
+	}
+	defer mf.Close()
+	msgs, err := learn.ReadMessages(mf, want)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", messagesPath, err)
+	}
+	var out []analyzer.Labelled
+	for _, l := range labels {
+		if l.Split != "train" {
+			continue // the dev split is for measuring only
+		}
+		msg, ok := msgs[l.ID]
+		if !ok {
+			return nil, fmt.Errorf("%s: labelled message %s is not in %s", labelsPath, l.ID, messagesPath)
+		}
+		sc := l.Scenes
+		if sc == nil {
+			sc = []string{}
+		}
+		out = append(out, analyzer.Labelled{ID: l.ID, Record: analyzer.Record{ID: l.ID, Kind: "complaint", Text: msg.Body()}, Scenes: sc, Sentiment: l.Sentiment})
+	}
+	gf, err := os.Open(goldenPath)
+	if err != nil {
+		return nil, err
+	}
+	defer gf.Close()
+	sc := bufio.NewScanner(gf)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var tc tagCase
+		if err := json.Unmarshal(sc.Bytes(), &tc); err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", goldenPath, line, err)
+		}
+		gold := []string{}
+		for _, id := range tc.Expect {
+			n, ok := a.Taxonomy().Node(id)
+			if !ok {
+				return nil, fmt.Errorf("%s:%d: %q is not a node of the taxonomy", goldenPath, line, id)
+			}
+			if n.Scene != "" && !slices.Contains(gold, n.Scene) {
+				gold = append(gold, n.Scene)
+			}
+		}
+		tc.Record.ID = fmt.Sprintf("golden-%d", line)
+		out = append(out, analyzer.Labelled{ID: tc.Record.ID, Record: tc.Record, Scenes: gold})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	for _, path := range reviews {
+		rows, err := readLabelled(path)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			if heldOut(r.row) || strings.TrimSpace(r.text) == "" {
+				continue
+			}
+			label := analyzer.Negative
+			if r.label == 1 {
+				label = analyzer.Positive
+			}
+			id := fmt.Sprintf("%s#%d", filepath.Base(path), r.row)
+			out = append(out, analyzer.Labelled{ID: id, Record: analyzer.Record{ID: id, Text: r.text}, Sentiment: label, Weight: reviewWeight})
+		}
+	}
+	return out, nil
+}
