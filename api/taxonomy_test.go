@@ -94,6 +94,15 @@ func TestTaxonomyLifecycleAPI(t *testing.T) {
 	if code != 200 || out["matches"] != float64(6) || len(out["samples"].([]any)) != 2 {
 		t.Fatalf("rule dry run: %d %v", code, out)
 	}
+	// The drone records have no touchpoint yet: counted as untagged, not
+	// under a blank node id.
+	if tagged, _ := out["tagged"].(map[string]any); out["untagged"] != float64(6) || len(tagged) != 0 {
+		t.Fatalf("rule dry run: untagged %v, tagged %v", out["untagged"], out["tagged"])
+	}
+	code, out = s.call(t, "cx-lead", "POST", "/api/v1/taxonomy/dryrun/rule", `{"rule":"物业费 | 无人机"}`)
+	if tagged, _ := out["tagged"].(map[string]any); code != 200 || out["matches"] != float64(15) || out["untagged"] != float64(12) || tagged["fees.property-fee"] != float64(3) || tagged[""] != nil {
+		t.Fatalf("rule dry run over tagged and untagged records: %d %v", code, out)
+	}
 	code, out = s.call(t, "cx-lead", "POST", "/api/v1/taxonomy/dryrun/rule", `{"rule":"无人机 & (隐私"}`)
 	if c, f := errOf(out); code != 422 || f != "rule" || c != "invalid_rule" {
 		t.Fatalf("bad rule: %d %v", code, out)
