@@ -174,6 +174,19 @@ func TestTaxonomyLifecycleAPI(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"forced":true`) {
 		t.Fatalf("forced change: %d %s", code, body)
 	}
+	// The version keeps which nodes the forced change made worse.
+	code, out = s.call(t, "sz-viewer", "GET", "/api/v1/taxonomy/versions/3", "")
+	g, _ := out["golden"].(map[string]any)
+	if code != 200 || out["forced"] != true || g["worse"] != true || fmt.Sprint(g["worse_nodes"]) != "[facilities.elevator.entrapment]" {
+		t.Fatalf("forced version: %d %v", code, out)
+	}
+	code, out = s.call(t, "sz-viewer", "GET", "/api/v1/taxonomy/versions", "")
+	if g := out["versions"].([]any)[0].(map[string]any)["golden"].(map[string]any); code != 200 || fmt.Sprint(g["worse_nodes"]) != "[facilities.elevator.entrapment]" {
+		t.Fatalf("versions: the forced one's golden %v", g)
+	}
+	if g := out["versions"].([]any)[1].(map[string]any)["golden"].(map[string]any); fmt.Sprint(g["worse_nodes"]) != "[]" {
+		t.Fatalf("versions: a change that was not worse: golden %v", g)
+	}
 
 	// Roll back to the built-in version: stored as version 4.
 	code, out = s.call(t, "cx-lead", "POST", "/api/v1/taxonomy/rollback", `{"version":1}`)

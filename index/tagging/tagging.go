@@ -190,8 +190,9 @@ func (m *Manager) Current() (*Version, error) {
 		if k == nil {
 			return ErrNotFound
 		}
-		v = new(Version)
-		return json.Unmarshal(b, v)
+		var err error
+		v, err = decodeVersion(b)
+		return err
 	})
 	return v, err
 }
@@ -204,8 +205,9 @@ func (m *Manager) Version(n int) (*Version, error) {
 		if b == nil || n <= 0 {
 			return ErrNotFound
 		}
-		v = new(Version)
-		return json.Unmarshal(b, v)
+		var err error
+		v, err = decodeVersion(b)
+		return err
 	})
 	return v, err
 }
@@ -216,16 +218,29 @@ func (m *Manager) Versions() ([]Version, error) {
 	err := m.c.Store().DB().View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketVersions).Cursor()
 		for k, b := c.Last(); k != nil; k, b = c.Prev() {
-			var v Version
-			if err := json.Unmarshal(b, &v); err != nil {
+			v, err := decodeVersion(b)
+			if err != nil {
 				return err
 			}
 			v.Source = ""
-			out = append(out, v)
+			out = append(out, *v)
 		}
 		return nil
 	})
 	return out, err
+}
+
+func decodeVersion(b []byte) (*Version, error) {
+	v := new(Version)
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, err
+	}
+	// Versions stored before the summary kept worse_nodes: a change that
+	// was not worse had none; a forced one's are not known (null).
+	if g := v.Golden; g != nil && g.WorseNodes == nil && !g.Worse {
+		g.WorseNodes = []string{}
+	}
+	return v, nil
 }
 
 // Parse validates a taxonomy source for this corpus: it parses, keeps the
