@@ -39,15 +39,15 @@ type Segmenter struct {
 // its words and a few more, which are cheap to add, while a new gojieba
 // costs ~1–2 s.
 type trial struct {
-	sem    chan struct{} // one user at a time
-	mu     sync.Mutex    // seg, timer, closed
+	sem    chan struct{} // held by its one user, who alone touches seg
+	mu     sync.Mutex    // timer, closed
 	seg    *Segmenter
 	timer  *time.Timer
 	closed bool
 }
 
-// TrialIdle is how long an unused trial segmenter is kept.
-var TrialIdle = 5 * time.Minute
+// trialIdle is how long an unused trial segmenter is kept.
+const trialIdle = 5 * time.Minute
 
 // CheckDictDir verifies that dir holds every file gojieba needs, so a bad
 // path is a clear error here instead of a panic inside gojieba.
@@ -176,7 +176,7 @@ func (s *Segmenter) Close() {
 			t.timer.Stop()
 		}
 		t.mu.Unlock()
-		t.free()
+		t.freeUnused()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -209,7 +209,7 @@ func (s *Segmenter) Additions(words []string) []string {
 // When words adds nothing, Trial is s itself. Otherwise it is a second
 // gojieba (~130 MB), the one exception to one instance per process: only
 // one exists, one caller uses it at a time (others wait, or give up with
-// ctx), and it is kept TrialIdle after its last use, so the next trial
+// ctx), and it is kept trialIdle after its last use, so the next trial
 // that needs a superset of its words only adds them. release must be
 // called when done; the trial must not be used afterwards.
 func (s *Segmenter) Trial(ctx context.Context, words []string) (seg *Segmenter, release func(), err error) {
@@ -282,9 +282,9 @@ func (t *trial) release() {
 	closed := t.closed
 	if !closed {
 		if t.timer == nil {
-			t.timer = time.AfterFunc(TrialIdle, t.idle)
+			t.timer = time.AfterFunc(trialIdle, t.freeUnused)
 		} else {
-			t.timer.Reset(TrialIdle)
+			t.timer.Reset(trialIdle)
 		}
 	}
 	t.mu.Unlock()
@@ -293,12 +293,13 @@ func (t *trial) release() {
 	closed = t.closed // Close may have come while this use ended
 	t.mu.Unlock()
 	if closed {
-		t.free()
+		t.freeUnused()
 	}
 }
 
-// idle frees the trial segmenter unless someone uses it again.
-func (t *trial) idle() {
+// freeUnused frees the trial segmenter unless someone uses it (then its
+// release arms the idle timer again, or frees it after Close).
+func (t *trial) freeUnused() {
 	select {
 	case t.sem <- struct{}{}:
 		if t.seg != nil {
@@ -306,14 +307,8 @@ func (t *trial) idle() {
 			t.seg = nil
 		}
 		<-t.sem
-	default: // in use: its release arms the timer again
+	default:
 	}
-}
-
-// free frees the trial segmenter if no one uses it (Close; the last
-// release after Close frees it otherwise).
-func (t *trial) free() {
-	t.idle()
 }
 
 // Word is a token with byte offsets into the text it came from.
