@@ -496,10 +496,20 @@ func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
 	return out
 }
 
-// Compare analyzes a record once and tags it twice: with this analyzer's
-// taxonomy and with other's (built by WithTaxonomy on the same segmenter).
-// A dry run of a draft taxonomy costs one segmentation per record.
+// Compare analyzes a record with this analyzer and with other. On the
+// same segmenter (other built by WithTaxonomy) the record is segmented
+// once and tagged twice; on another (WithSegmenter: a trial with the words
+// a change adds) each segments it, since new words change the cut.
 func (a *Analyzer) Compare(r *Record, other *Analyzer) (cur, next *Analysis, err error) {
+	if other.seg != a.seg {
+		if cur, err = a.Analyze(r); err != nil {
+			return nil, nil, err
+		}
+		if next, err = other.Analyze(r); err != nil {
+			return nil, nil, err
+		}
+		return cur, next, nil
+	}
 	p, err := a.parse(r)
 	if err != nil {
 		return nil, nil, err
@@ -522,7 +532,9 @@ func (a *Analyzer) Tokens(r *Record) ([]taxonomy.Token, string, error) {
 // WithTaxonomy is an analyzer that tags against tax and otherwise works as
 // a does, sharing its segmenter. Words of tax that the segmenter does not
 // know still match, as phrases of the pieces it cuts them into; adding them
-// to the dictionary (AddWords) makes the cut agree with the rule.
+// to the dictionary (AddWords) makes the cut agree with the rule. To see
+// what tax will do once its words are added, build it on a trial
+// segmenter (Segmenter.Trial, WithSegmenter).
 func (a *Analyzer) WithTaxonomy(tax *taxonomy.Taxonomy) (*Analyzer, error) {
 	lex := a.lex.clone()
 	lex.neutralize(tax.TopicTerms())
@@ -530,6 +542,23 @@ func (a *Analyzer) WithTaxonomy(tax *taxonomy.Taxonomy) (*Analyzer, error) {
 	b.lex = lex
 	b.vocab = lex.vocab(a.stop)
 	tagger, err := tax.Compile(a.tokenize, a.signalSources()...)
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: %w", err)
+	}
+	b.tagger = tagger
+	return &b, nil
+}
+
+// WithSegmenter is an analyzer that works as a does with another
+// segmenter (a trial: Segmenter.Trial), its rules compiled with that
+// segmenter's cut.
+func (a *Analyzer) WithSegmenter(seg *Segmenter) (*Analyzer, error) {
+	if seg == a.seg {
+		return a, nil
+	}
+	b := *a
+	b.seg = seg
+	tagger, err := a.Taxonomy().Compile(b.tokenize, a.signalSources()...)
 	if err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)
 	}

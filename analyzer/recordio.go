@@ -3,7 +3,6 @@ package analyzer
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,7 +63,7 @@ type RecordReader struct {
 
 	br   *bufio.Reader // ndjson
 	dec  *json.Decoder // json
-	cr   *csv.Reader   // csv
+	cr   *csvReader    // csv
 	cols []string      // csv: field per column
 }
 
@@ -87,17 +86,21 @@ func NewRecordReader(r io.Reader, format string, opt ReadOptions) (*RecordReader
 			return nil, &JSONError{Reason: "want a JSON array of records"}
 		}
 	case FormatCSV:
-		rr.cr = csv.NewReader(r)
-		rr.cr.ReuseRecord = true
-		rr.cr.LazyQuotes = true
-		header, err := rr.cr.Read()
-		if err != nil {
-			return nil, &LineError{Line: 1, Err: &FieldError{"header", "no CSV header row: " + csvReason(err)}}
+		rr.cr = newCSVReader(r, opt.MaxLine)
+		header, line, err := rr.cr.row(0)
+		var fe *FieldError
+		switch {
+		case err == io.EOF:
+			return nil, &LineError{Line: 1, Err: &FieldError{"header", "no CSV header row: the input is empty"}}
+		case errors.As(err, &fe):
+			return nil, &LineError{Line: line, Err: &FieldError{"header", "no CSV header row: " + fe.Reason}}
+		case err != nil:
+			return nil, err
 		}
 		if err := rr.header(header); err != nil {
-			return nil, &LineError{Line: 1, Err: err}
+			return nil, &LineError{Line: line, Err: err}
 		}
-		rr.cr.FieldsPerRecord = len(header)
+		rr.line = line
 	default:
 		return nil, fmt.Errorf("analyzer: unknown record format %q (ndjson, json, csv)", format)
 	}
@@ -194,19 +197,14 @@ func (rr *RecordReader) Next() (*Record, int, error) {
 		}
 		return rec, rr.line, nil
 	default:
-		row, err := rr.cr.Read()
+		row, line, err := rr.cr.row(len(rr.cols))
 		if err == io.EOF {
 			return nil, rr.line, io.EOF
 		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			rr.line = pe.StartLine
-			return nil, rr.line, &LineError{Line: pe.StartLine, Err: &FieldError{"row", csvReason(err)}}
-		}
+		rr.line = line
 		if err != nil {
-			return nil, rr.line, err
+			return nil, rr.line, err // a *LineError, or the reader's
 		}
-		rr.line, _ = rr.cr.FieldPos(0)
 		rec, ferr := rr.csvRecord(row)
 		if ferr != nil {
 			id := ""
@@ -217,14 +215,6 @@ func (rr *RecordReader) Next() (*Record, int, error) {
 		}
 		return rec, rr.line, nil
 	}
-}
-
-func csvReason(err error) string {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 // Time layouts accepted in CSV besides RFC 3339 (spreadsheet exports).

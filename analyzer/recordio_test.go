@@ -1,9 +1,14 @@
 package analyzer
 
 import (
+	"bytes"
+	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +195,132 @@ func TestDecodeRecordLoneSurrogate(t *testing.T) {
 		if got := errors.As(err, &je) && strings.Contains(je.Reason, "surrogate"); got != tt.lone {
 			t.Errorf("DecodeRecord(%s): surrogate error %v, want %v (err %v)", tt.in, got, tt.lone, err)
 		}
+	}
+}
+
+// A broken quote costs its row only: the rows before and after it are
+// read, each error names the line its row starts on, and well-formed
+// quoted fields (doubled quotes, commas, line breaks) still read whole.
+func TestReadCSVQuotes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		src  string
+		ids  string
+		errs map[int]string // line → reason fragment
+		text map[string]string
+	}{
+		{name: "unterminated at the end",
+			src:  "id,text\na,电梯坏了\nb,\"没人修\nc,楼道很脏\nd,垃圾没人清\n",
+			ids:  "a,c,d",
+			errs: map[int]string{3: "never closed"}},
+		{name: "unterminated, later rows quoted",
+			src:  "id,text\na,电梯坏了\nb,\"没人修\nc,\"楼道很脏，没人扫\"\nd,他说\"马上来\"，结果没来\ne,\"停车难\"\n",
+			ids:  "a,c,d,e",
+			errs: map[int]string{3: "not doubled"}},
+		{name: "two unterminated",
+			src:  "id,text\n\"a,电梯坏了\nb,\"没人修\nc,楼道很脏\n",
+			ids:  "c",
+			errs: map[int]string{2: "not doubled", 3: "never closed"}},
+		{name: "closed by a later stray quote, fields left over",
+			src:  "id,text\na,\"没人修\nb,楼道很脏\nc,停车难\",x\nd,好\n",
+			ids:  "b,d",
+			errs: map[int]string{2: "3 fields", 4: "3 fields"}},
+		// A quote right before a line's end closes the field: no reader
+		// can tell this from a quoted field with line breaks.
+		{name: "closed by a later quote at a line's end",
+			src:  "id,text\na,\"没人修\nb,楼道很脏\"\nc,好\n",
+			ids:  "a,c",
+			text: map[string]string{"a": "没人修\nb,楼道很脏"}},
+		{name: "well-formed quoted fields",
+			src:  "id,text\na,\"他说\"\"马上来\"\"，结果\n没来，\n还是没来\"\nb,\"物业费, 停车费\"\nc,他说\"好的\"\nd,\"他说\"好的\"\n",
+			ids:  "a,b,c,d",
+			text: map[string]string{"a": "他说\"马上来\"，结果\n没来，\n还是没来", "b": "物业费, 停车费", "c": "他说\"好的\"", "d": "他说\"好的"}},
+		{name: "CRLF and blank lines",
+			src:  "id,text\r\na,\"电梯\r\n坏了\"\r\n\r\nb,楼道\r\n",
+			ids:  "a,b",
+			text: map[string]string{"a": "电梯\n坏了"}},
+		{name: "unterminated over the row limit",
+			src:  "id,text\na,\"没人修\n" + strings.Repeat("x,楼道很脏\n", 600) + "y,停车难\n",
+			ids:  strings.Repeat("x,", 600) + "y",
+			errs: map[int]string{2: "runs over 4096 bytes"}},
+	} {
+		rr, err := NewRecordReader(strings.NewReader(tc.src), FormatCSV, ReadOptions{MaxLine: 4096})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var ids []string
+		errs := map[int]string{}
+		for {
+			rec, line, err := rr.Next()
+			if err == io.EOF {
+				break
+			}
+			var le *LineError
+			if errors.As(err, &le) {
+				if le.Line != line {
+					t.Errorf("%s: LineError line %d, Next line %d", tc.name, le.Line, line)
+				}
+				errs[line] = le.Error()
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			ids = append(ids, rec.ID)
+			if want, ok := tc.text[rec.ID]; ok && rec.Text != want {
+				t.Errorf("%s: %s text %q, want %q", tc.name, rec.ID, rec.Text, want)
+			}
+		}
+		if got := strings.Join(ids, ","); got != tc.ids {
+			t.Errorf("%s: read %s, want %s (errors %v)", tc.name, got, tc.ids, errs)
+		}
+		if len(errs) != len(tc.errs) {
+			t.Errorf("%s: errors %v, want lines %v", tc.name, errs, tc.errs)
+		}
+		for line, frag := range tc.errs {
+			if !strings.Contains(errs[line], frag) || !strings.HasPrefix(errs[line], fmt.Sprintf("line %d: row: ", line)) {
+				t.Errorf("%s: line %d: %q, want %q", tc.name, line, errs[line], frag)
+			}
+		}
+	}
+}
+
+// On well-formed CSV the reader reads what encoding/csv writes, quotes,
+// commas and line breaks in fields included.
+func TestCSVReaderReadsWhatCSVWrites(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pieces := []string{"电梯", "a", ",", `"`, "\n", " ", "，", `""`, "\r\n", "好的"}
+	var want [][]string
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	for range 2000 {
+		row := make([]string, 2+rng.IntN(4))
+		for i := range row {
+			var b strings.Builder
+			for range rng.IntN(6) {
+				b.WriteString(pieces[rng.IntN(len(pieces))])
+			}
+			row[i] = b.String()
+		}
+		if err := w.Write(row); err != nil {
+			t.Fatal(err)
+		}
+		// encoding/csv reads \r\n inside a quoted field as \n, and so
+		// does this reader.
+		for i := range row {
+			row[i] = strings.ReplaceAll(row[i], "\r\n", "\n")
+		}
+		want = append(want, row)
+	}
+	w.Flush()
+	r := newCSVReader(&buf, 1<<20)
+	for i, row := range want {
+		got, _, err := r.row(len(row))
+		if err != nil || !slices.Equal(got, row) {
+			t.Fatalf("row %d: %q %v, want %q", i, got, err, row)
+		}
+	}
+	if _, _, err := r.row(0); err != io.EOF {
+		t.Fatalf("after the last row: %v", err)
 	}
 }

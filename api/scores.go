@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -81,7 +80,7 @@ func (s *Server) trends(c echo.Context) error {
 	res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="dongting-trend.csv"`)
 	res.WriteHeader(http.StatusOK)
 	res.Write([]byte("\ufeff"))
-	w := csv.NewWriter(res)
+	w := newCSVWriter(res)
 	w.Write([]string{"period", "group", "name", "metric", "value", "n", "low", "high", "insufficient"})
 	for _, se := range t.Series {
 		for _, p := range se.Points {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -201,10 +200,10 @@ func (s *Server) export(c echo.Context) error {
 	res.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="dongting-export.%s"`, format))
 	res.WriteHeader(http.StatusOK)
 	w := bufio.NewWriterSize(res, 64*1024)
-	var cw *csv.Writer
+	var cw *csvWriter
 	if format == "csv" {
 		w.WriteString("\ufeff") // so spreadsheet programs read UTF-8
-		cw = csv.NewWriter(w)
+		cw = newCSVWriter(w)
 		cw.Write(exportColumns)
 	}
 	enc := json.NewEncoder(w)

@@ -94,6 +94,15 @@ func TestTaxonomyLifecycleAPI(t *testing.T) {
 	if code != 200 || out["matches"] != float64(6) || len(out["samples"].([]any)) != 2 {
 		t.Fatalf("rule dry run: %d %v", code, out)
 	}
+	// The drone records have no touchpoint yet: counted as untagged, not
+	// under a blank node id.
+	if tagged, _ := out["tagged"].(map[string]any); out["untagged"] != float64(6) || len(tagged) != 0 {
+		t.Fatalf("rule dry run: untagged %v, tagged %v", out["untagged"], out["tagged"])
+	}
+	code, out = s.call(t, "cx-lead", "POST", "/api/v1/taxonomy/dryrun/rule", `{"rule":"物业费 | 无人机"}`)
+	if tagged, _ := out["tagged"].(map[string]any); code != 200 || out["matches"] != float64(15) || out["untagged"] != float64(12) || tagged["fees.property-fee"] != float64(3) || tagged[""] != nil {
+		t.Fatalf("rule dry run over tagged and untagged records: %d %v", code, out)
+	}
 	code, out = s.call(t, "cx-lead", "POST", "/api/v1/taxonomy/dryrun/rule", `{"rule":"无人机 & (隐私"}`)
 	if c, f := errOf(out); code != 422 || f != "rule" || c != "invalid_rule" {
 		t.Fatalf("bad rule: %d %v", code, out)
@@ -164,6 +173,19 @@ func TestTaxonomyLifecycleAPI(t *testing.T) {
 	code, body = s.raw(t, "cx-lead", "PUT", "/api/v1/taxonomy?force=true", "application/yaml", strings.NewReader(worse))
 	if code != 200 || !strings.Contains(body, `"forced":true`) {
 		t.Fatalf("forced change: %d %s", code, body)
+	}
+	// The version keeps which nodes the forced change made worse.
+	code, out = s.call(t, "sz-viewer", "GET", "/api/v1/taxonomy/versions/3", "")
+	g, _ := out["golden"].(map[string]any)
+	if code != 200 || out["forced"] != true || g["worse"] != true || fmt.Sprint(g["worse_nodes"]) != "[facilities.elevator.entrapment]" {
+		t.Fatalf("forced version: %d %v", code, out)
+	}
+	code, out = s.call(t, "sz-viewer", "GET", "/api/v1/taxonomy/versions", "")
+	if g := out["versions"].([]any)[0].(map[string]any)["golden"].(map[string]any); code != 200 || fmt.Sprint(g["worse_nodes"]) != "[facilities.elevator.entrapment]" {
+		t.Fatalf("versions: the forced one's golden %v", g)
+	}
+	if g := out["versions"].([]any)[1].(map[string]any)["golden"].(map[string]any); fmt.Sprint(g["worse_nodes"]) != "[]" {
+		t.Fatalf("versions: a change that was not worse: golden %v", g)
 	}
 
 	// Roll back to the built-in version: stored as version 4.

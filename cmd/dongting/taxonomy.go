@@ -162,7 +162,11 @@ func (m *Main) runTaxonomy(ctx context.Context, args []string) error {
 			if v.Golden != nil {
 				golden = fmt.Sprintf("%.3f → %.3f", v.Golden.Before.F1, v.Golden.After.F1)
 				if v.Forced {
-					golden += " (forced)"
+					golden += " (forced"
+					if len(v.Golden.WorseNodes) > 0 {
+						golden += "; worse: " + strings.Join(v.Golden.WorseNodes, ", ")
+					}
+					golden += ")"
 				}
 			}
 			fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%s\t%s\n", v.Version, v.CreatedAt.Local().Format("2006-01-02 15:04"), v.Author, v.Nodes, len(v.Diff), golden, v.Note)

@@ -60,17 +60,19 @@ type DryRun struct {
 // DryRun tags up to limit of the newest records (DefaultScan when limit is
 // 0, every record when it is negative) with the taxonomy in force and with
 // the draft, and counts per node the records gained and lost, with samples.
-// Nothing is stored. The draft's new words are not added to the dictionary
-// for a dry run: they match as phrases of the pieces it cuts them into.
+// Nothing is stored. The draft tags as the change will: its new words are
+// in the dictionary of a trial segmenter (see draftAnalyzer), not the
+// running one.
 func (m *Manager) DryRun(ctx context.Context, src []byte, limit, samples int) (*DryRun, error) {
 	tax, err := m.Parse(src)
 	if err != nil {
 		return nil, err
 	}
-	draft, err := m.base.WithTaxonomy(tax)
+	draft, release, err := m.draftAnalyzer(ctx, tax)
 	if err != nil {
-		return nil, &InvalidError{"taxonomy", err}
+		return nil, err
 	}
+	defer release()
 	cur := m.c.Analyzer()
 	out := &DryRun{Diff: taxonomy.Diff(cur.Taxonomy(), tax)}
 	if out.Diff == nil {
@@ -177,18 +179,20 @@ func under(a *analyzer.Analysis) map[string][]analyzer.Evidence {
 
 // RuleRun is what one rule matches in the stored records.
 type RuleRun struct {
-	Rule    string         `json:"rule"`
-	Scanned int            `json:"scanned"`
-	Records int            `json:"records"`
-	Matches int            `json:"matches"`
-	Share   float64        `json:"share"`
-	Tagged  map[string]int `json:"tagged"` // matched records by their touchpoints now ("" = untagged)
-	Samples []Sample       `json:"samples"`
+	Rule     string         `json:"rule"`
+	Scanned  int            `json:"scanned"`
+	Records  int            `json:"records"`
+	Matches  int            `json:"matches"`
+	Share    float64        `json:"share"`
+	Tagged   map[string]int `json:"tagged"`   // matched records by their touchpoints now
+	Untagged int            `json:"untagged"` // matched records with no touchpoint now
+	Samples  []Sample       `json:"samples"`
 }
 
 // DryRunRule matches one rule against up to limit of the newest records
 // (as DryRun) and says how many match, where they are tagged now, and
-// shows samples with evidence.
+// shows samples with evidence. The rule's words are in the dictionary it
+// cuts the records with, as they will be once a change holds the rule.
 func (m *Manager) DryRunRule(ctx context.Context, rule string, limit, samples int) (*RuleRun, error) {
 	if strings.TrimSpace(rule) == "" {
 		return nil, &InvalidError{"rule", errors.New("rule: empty")}
@@ -197,6 +201,21 @@ func (m *Manager) DryRunRule(ctx context.Context, rule string, limit, samples in
 		return nil, &InvalidError{"rule", fmt.Errorf("rule: %d bytes, over the 4096 limit", len(rule))}
 	}
 	cur := m.c.Analyzer()
+	if _, err := cur.CompileRule(rule); err != nil {
+		return nil, &InvalidError{"rule", err}
+	}
+	e, err := taxonomy.ParseRule(rule)
+	if err != nil {
+		return nil, &InvalidError{"rule", err}
+	}
+	seg, release, err := cur.Segmenter().Trial(ctx, taxonomy.Terms(e))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if cur, err = cur.WithSegmenter(seg); err != nil {
+		return nil, err
+	}
 	mt, err := cur.CompileRule(rule)
 	if err != nil {
 		return nil, &InvalidError{"rule", err}
@@ -217,9 +236,12 @@ func (m *Manager) DryRunRule(ctx context.Context, rule string, limit, samples in
 			return nil
 		}
 		out.Matches++
-		tags := scenesOf(st)
-		for _, t := range tags {
-			out.Tagged[t]++
+		if st.Analysis == nil || len(st.Analysis.Tags) == 0 {
+			out.Untagged++
+		} else {
+			for _, t := range st.Analysis.Tags {
+				out.Tagged[t.ID]++
+			}
 		}
 		if len(out.Samples) < samples {
 			runes := []rune(text)
@@ -242,18 +264,6 @@ func (m *Manager) DryRunRule(ctx context.Context, rule string, limit, samples in
 	}
 	out.Records, err = m.c.Records()
 	return out, err
-}
-
-// scenesOf lists a stored record's touchpoints, or "" for none.
-func scenesOf(st *index.Stored) []string {
-	if st.Analysis == nil || len(st.Analysis.Tags) == 0 {
-		return []string{""}
-	}
-	var out []string
-	for _, t := range st.Analysis.Tags {
-		out = append(out, t.ID)
-	}
-	return out
 }
 
 // each calls fn for up to limit of the newest records, on every core.

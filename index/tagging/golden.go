@@ -112,16 +112,17 @@ type NodeScore struct {
 // (case, node) pair, and per node that is expected or predicted.
 type GoldenReport struct {
 	Summary
-	WorseNodes []string    `json:"worse_nodes"`
-	Nodes      []NodeScore `json:"nodes"`
+	Nodes []NodeScore `json:"nodes"`
 }
 
-// Summary is the part of a report kept with a version.
+// Summary is the part of a report kept with a version: a forced change
+// keeps the nodes it made worse.
 type Summary struct {
-	Cases  int  `json:"cases"`
-	Before PRF  `json:"before"`
-	After  PRF  `json:"after"`
-	Worse  bool `json:"worse"`
+	Cases      int      `json:"cases"`
+	Before     PRF      `json:"before"`
+	After      PRF      `json:"after"`
+	Worse      bool     `json:"worse"`
+	WorseNodes []string `json:"worse_nodes"`
 }
 
 // CompareGolden tags every case with before and after. The change is worse
@@ -144,7 +145,7 @@ func CompareGolden(ctx context.Context, cases []GoldenCase, before, after *analy
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("golden: %w", err)
 	}
-	rep := &GoldenReport{Summary: Summary{Cases: len(cases)}, WorseNodes: []string{}}
+	rep := &GoldenReport{Summary: Summary{Cases: len(cases), WorseNodes: []string{}}}
 	nodes := map[string]*NodeScore{}
 	score := func(side int, exp, pred []string, micro *PRF) {
 		for _, id := range exp {

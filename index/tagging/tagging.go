@@ -190,8 +190,9 @@ func (m *Manager) Current() (*Version, error) {
 		if k == nil {
 			return ErrNotFound
 		}
-		v = new(Version)
-		return json.Unmarshal(b, v)
+		var err error
+		v, err = decodeVersion(b)
+		return err
 	})
 	return v, err
 }
@@ -204,8 +205,9 @@ func (m *Manager) Version(n int) (*Version, error) {
 		if b == nil || n <= 0 {
 			return ErrNotFound
 		}
-		v = new(Version)
-		return json.Unmarshal(b, v)
+		var err error
+		v, err = decodeVersion(b)
+		return err
 	})
 	return v, err
 }
@@ -216,16 +218,29 @@ func (m *Manager) Versions() ([]Version, error) {
 	err := m.c.Store().DB().View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketVersions).Cursor()
 		for k, b := c.Last(); k != nil; k, b = c.Prev() {
-			var v Version
-			if err := json.Unmarshal(b, &v); err != nil {
+			v, err := decodeVersion(b)
+			if err != nil {
 				return err
 			}
 			v.Source = ""
-			out = append(out, v)
+			out = append(out, *v)
 		}
 		return nil
 	})
 	return out, err
+}
+
+func decodeVersion(b []byte) (*Version, error) {
+	v := new(Version)
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, err
+	}
+	// Versions stored before the summary kept worse_nodes: a change that
+	// was not worse had none; a forced one's are not known (null).
+	if g := v.Golden; g != nil && g.WorseNodes == nil && !g.Worse {
+		g.WorseNodes = []string{}
+	}
+	return v, nil
 }
 
 // Parse validates a taxonomy source for this corpus: it parses, keeps the
@@ -324,16 +339,19 @@ func (m *Manager) store(ctx context.Context, src []byte, ch change) (*Result, er
 		if len(v.Diff) == 0 {
 			return nil, &InvalidError{"taxonomy", errors.New("tagging: no node differs from the taxonomy in force")}
 		}
-		draft, err := m.base.WithTaxonomy(tax)
-		if err != nil {
-			return nil, &InvalidError{"taxonomy", err}
-		}
 		golden, err := m.Golden()
 		if err != nil {
 			return nil, err
 		}
 		if len(golden) > 0 {
+			// Scored as it will tag, its words added, before the
+			// running dictionary gets them: a refused change adds none.
+			draft, release, err := m.draftAnalyzer(ctx, tax)
+			if err != nil {
+				return nil, err
+			}
 			rep, err := CompareGolden(ctx, golden, cur, draft)
+			release()
 			if err != nil {
 				return nil, err
 			}
@@ -395,6 +413,29 @@ func (m *Manager) store(ctx context.Context, src []byte, ch change) (*Result, er
 	res.Job = m.Job()
 	m.opt.Log.Info("taxonomy changed", "version", v.Version, "author", v.Author, "nodes_changed", len(v.Diff), "forced", v.Forced, "rollback_of", v.RollbackOf)
 	return res, nil
+}
+
+// draftAnalyzer is tax's analyzer as the change to tax will tag: store
+// adds tax's words to the dictionary before it compiles the rules, and a
+// new word changes the cut around it (太离谱 is 太|离谱 until it is added),
+// so the draft is compiled and cuts on a trial segmenter holding those
+// words, and the running one is left alone. release frees the trial.
+func (m *Manager) draftAnalyzer(ctx context.Context, tax *taxonomy.Taxonomy) (*analyzer.Analyzer, func(), error) {
+	seg, release, err := m.c.Analyzer().Segmenter().Trial(ctx, tax.Terms())
+	if err != nil {
+		return nil, nil, fmt.Errorf("tagging: %w", err)
+	}
+	on, err := m.base.WithSegmenter(seg)
+	if err != nil {
+		release()
+		return nil, nil, fmt.Errorf("tagging: %w", err)
+	}
+	draft, err := on.WithTaxonomy(tax)
+	if err != nil {
+		release()
+		return nil, nil, &InvalidError{"taxonomy", err}
+	}
+	return draft, release, nil
 }
 
 // activate puts a stored taxonomy in force at start.
