@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -514,6 +515,90 @@ func TestDeadLetters(t *testing.T) {
 	down.mu.Unlock()
 	if ob.Pending != 0 || calls != 15 || len(ob.DeadOld) != 1 || ob.DeadOld[0].Attempts != 15 || !strings.Contains(ob.DeadOld[0].LastError, "500") {
 		t.Fatalf("outbox %+v after %d calls", ob, calls)
+	}
+}
+
+// TestSpikeAtLargeBaselineDoesNotWedgeTheWriter: a project averaging
+// 2,000 records a day of one scene (λ far above the 745 at which exp(-λ)
+// underflows) and a burst today. The burst's commit finishes and raises
+// one spike alert, at the project.
+func TestSpikeAtLargeBaselineDoesNotWedgeTheWriter(t *testing.T) {
+	const perDay = 2000
+	t0, _ := time.Parse(time.RFC3339, start)
+	clk := &clock{t: t0}
+	dir := t.TempDir()
+	// The history is loaded first, then the server restarts with the
+	// alert engine, which reads its baseline from the rollups.
+	c := indextest.Open(t, index.Options{Dir: dir, Now: clk.Now})
+	for d := 28; d >= 1; d-- {
+		recs := make([]analyzer.Record, perDay)
+		for i := range recs {
+			recs[i] = analyzer.Record{ID: fmt.Sprintf("h%d-%d", d, i), Kind: "complaint", Channel: "400", Org: project,
+				OccurredAt: t0.Add(-time.Duration(d)*24*time.Hour + time.Duration(i)*time.Second).Format(time.RFC3339), Text: "电梯坏了"}
+		}
+		indextest.Ingest(t, c, recs)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	city := newReceiver(t, 0)
+	cfg := defaults(t)
+	cfg.Receivers = []alerts.Receiver{{ID: "city", Org: "华南区域/深圳", URL: city.URL, Secret: secret}}
+	// Closed at the end, not deferred: a wedged writer blocks the close.
+	v := open(t, dir, cfg, clk)
+	burst := make([]analyzer.Record, 2500) // λ + 11 σ
+	for i := range burst {
+		burst[i] = v.rec(fmt.Sprintf("today-%d", i), project, "电梯坏了", time.Duration(i)*time.Second)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		indextest.Ingest(t, v.corpus, burst)
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute): // a liveness guard, not a timing: the old search never returned
+		buf := make([]byte, 1<<20)
+		t.Fatalf("the burst's commit has not returned: the writer is wedged\n%s", buf[:runtime.Stack(buf, true)])
+	}
+	spikes, err := v.engine.List(alerts.ListQuery{Source: []string{"spike"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(spikes) != 1 || spikes[0].Org != project || spikes[0].Scene != "facilities" {
+		t.Fatalf("spike alerts %+v, want one on %s", spikes, project)
+	}
+	// The writer is free: another write and an alert action go through.
+	v.ingest(t, v.rec("after", project, "电梯坏了", 0))
+	if _, err := v.engine.Act(spikes[0].ID, "acknowledge", "王经理", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the city told", func() bool { return len(city.payloads()) == 1 })
+	time.Sleep(100 * time.Millisecond)
+	if got := city.payloads(); len(got) != 1 || got[0].Alert.ID != spikes[0].ID {
+		t.Fatalf("the city got %d notifications, want the one spike", len(got))
+	}
+	v.close()
+}
+
+// TestSpikeBaselineReachesBackFromOldRecords: a record max_age old is
+// compared with the baseline_days before its own day. 200 a day for 36
+// days, loaded oldest first through the engine, are no spike on any day
+// (with only 22 of its 28 baseline days counted, a week-old day was).
+func TestSpikeBaselineReachesBackFromOldRecords(t *testing.T) {
+	t0, _ := time.Parse(time.RFC3339, start)
+	clk := &clock{t: t0}
+	v := open(t, t.TempDir(), defaults(t), clk)
+	defer v.close()
+	var recs []analyzer.Record
+	for d := 36; d >= 1; d-- {
+		for i := range 200 {
+			recs = append(recs, v.rec(fmt.Sprintf("g%d-%d", d, i), "华东区域/杭州/西溪云庐", "草坪好久没修剪了", time.Duration(d)*24*time.Hour+time.Duration(i)*time.Minute))
+		}
+	}
+	v.ingest(t, recs...)
+	if l, _ := v.engine.List(alerts.ListQuery{Source: []string{"spike"}}); len(l) != 0 {
+		t.Fatalf("a steady history raised %+v", l[0])
 	}
 }
 

@@ -306,7 +306,9 @@ func (e *Engine) evaluate(tx *bolt.Tx, changes []index.Change) error {
 	raised := map[string]int64{}
 	staged := &dayStage{counts: map[string]uint64{}, thresholds: map[string]uint64{}}
 	tx.OnCommit(func() { e.publish(staged) })
-	oldest := now.AddDate(0, 0, -cfg.Spike.BaselineDays-1)
+	// The days a record within max_age is compared against reach
+	// baseline_days further back.
+	oldest := now.AddDate(0, 0, -dayWindow(cfg))
 	for _, ch := range changes {
 		st := ch.New
 		if st == nil || st.Deleted || st.Analysis == nil || ch.Retag {
@@ -439,10 +441,7 @@ func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *index.Stored, at time.Tim
 				sum += c
 			}
 			lambda := math.Max(float64(sum)/float64(cfg.Spike.BaselineDays), 0.1)
-			threshold = uint64(max(cfg.Spike.MinCount, 1))
-			for poissonTail(int(threshold), lambda) >= cfg.Spike.P {
-				threshold++
-			}
+			threshold = spikeThreshold(lambda, cfg.Spike.P, cfg.Spike.MinCount)
 			staged.thresholds[sp.key] = threshold
 		}
 		if threshold > 0 && n >= threshold {
@@ -556,11 +555,19 @@ func recordScenes(st *index.Stored) []string {
 	return scenes
 }
 
+// dayWindow is how many days back day counts are kept: a record up to
+// max_age old (at most a year is honoured here) is compared with the
+// baseline_days before its own day.
+func dayWindow(cfg *Config) int {
+	ageDays := int(math.Ceil(time.Duration(cfg.MaxAge).Hours() / 24))
+	return cfg.Spike.BaselineDays + min(ageDays, 366) + 1
+}
+
 // loadDays fills the day counts of the baseline window from the rollups,
 // so a restart does not forget the baseline (and raise false spikes).
 func (e *Engine) loadDays(c *index.Corpus) error {
 	e.mu.RLock()
-	window := e.cfg.Spike.BaselineDays + 1
+	window := dayWindow(e.cfg)
 	e.mu.RUnlock()
 	to := e.opt.Now().In(e.loc).AddDate(0, 0, 1)
 	from := to.AddDate(0, 0, -window-1)
@@ -590,7 +597,7 @@ func (e *Engine) loadDays(c *index.Corpus) error {
 // pruneDays drops day counts older than the baseline window.
 func (e *Engine) pruneDays() {
 	e.mu.RLock()
-	cut := e.opt.Now().In(e.loc).AddDate(0, 0, -e.cfg.Spike.BaselineDays-2).Format(index.DayLayout)
+	cut := e.opt.Now().In(e.loc).AddDate(0, 0, -dayWindow(e.cfg)-1).Format(index.DayLayout)
 	e.mu.RUnlock()
 	e.dayMu.Lock()
 	defer e.dayMu.Unlock()
@@ -627,16 +634,6 @@ func (e *Engine) publish(staged *dayStage) {
 		d.threshold = t
 		e.days[k] = d
 	}
-}
-
-// poissonTail is P(X ≥ k) for X ~ Poisson(lambda).
-func poissonTail(k int, lambda float64) float64 {
-	term, cdf := math.Exp(-lambda), 0.0
-	for i := 0; i < k; i++ {
-		cdf += term
-		term *= lambda / float64(i+1)
-	}
-	return math.Max(0, 1-cdf)
 }
 
 // raise adds a record to the open alert of its group, or opens one and
