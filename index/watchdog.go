@@ -76,9 +76,9 @@ func (w *writeWatch) run(ctx context.Context, done chan<- struct{}) {
 			return // the probe returns once the lock is free, or the store closes
 		case <-timer.C:
 		}
-		w.stalls.Add(1)
 		w.log.Error("store: a write transaction has held the writer lock too long; every write waits for it",
 			"waited", time.Since(start).String(), "threshold", w.threshold.String(), "stacks", string(stacks()))
+		w.stalls.Add(1) // after the log: whoever sees the count finds the stacks
 		select {
 		case <-got:
 			w.since.Store(0)

@@ -56,6 +56,9 @@ func TestWriteWatchdog(t *testing.T) {
 		t.Fatalf("stalls before any write: %+v", w)
 	}
 	held, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	defer free() // before the close, which waits for the writer lock
 	errc := make(chan error, 1)
 	go func() { errc <- holdWriter(c.Store().DB(), held, release) }()
 	<-held
@@ -76,7 +79,7 @@ func TestWriteWatchdog(t *testing.T) {
 	if entry.Level != "ERROR" || !strings.Contains(entry.Stacks, "index_test.holdWriter") {
 		t.Fatalf("stall log %q (level %s) lacks the holder's stack", entry.Msg, entry.Level)
 	}
-	close(release)
+	free()
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
