@@ -15,6 +15,8 @@ require (
 
 require github.com/sashabaranov/go-openai v1.43.0
 
+require gonum.org/v1/gonum v0.17.0
+
 require (
 	github.com/RoaringBitmap/roaring/v2 v2.14.5
 	github.com/beorn7/perks v1.0.1 // indirect

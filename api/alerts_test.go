@@ -88,4 +88,11 @@ func TestAlertsAPI(t *testing.T) {
 	if !strings.Contains(string(body), `dongting_alerts_raised_total{source="redline"} 1`) {
 		t.Errorf("metrics lack the alert count")
 	}
+	// The default routing has no receivers: the red line's three levels
+	// reached nobody, and the metrics say so.
+	for _, m := range []string{"dongting_alerts_unrouted_total 3", "dongting_store_write_stalls_total 0", "dongting_store_write_wait_seconds 0"} {
+		if !strings.Contains(string(body), m+"\n") {
+			t.Errorf("metrics lack %q", m)
+		}
+	}
 }

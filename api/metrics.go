@@ -56,11 +56,17 @@ func (m *Metrics) OnIndexed(n int, lag time.Duration) {
 	m.lagSecs.Set(lag.Seconds())
 }
 
-// watch exports the corpus's current index lag.
+// watch exports the corpus's current index lag and the write watchdog.
 func (m *Metrics) watch(c *index.Corpus) {
 	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "dongting_index_lag_entries", Help: "Committed store entries not yet searchable.",
 	}, func() float64 { return float64(c.Lag()) }))
+	_ = m.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "dongting_store_write_stalls_total", Help: "Times a write transaction held the store's writer lock longer than -write-stall.",
+	}, func() float64 { return float64(c.WriteWatch().Stalls) }))
+	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dongting_store_write_wait_seconds", Help: "How long the write watchdog's probe has been waiting for the writer lock (0: free).",
+	}, func() float64 { return c.WriteWatch().Waiting.Seconds() }))
 }
 
 func (m *Metrics) observe(method, route string, status int, d time.Duration) {
@@ -93,8 +99,8 @@ func (m *Metrics) Handler() http.Handler {
 
 // alertCollector exports the alert engine's counters at scrape time.
 type alertCollector struct {
-	e                          *alerts.Engine
-	raised, delivered, pending *prometheus.Desc
+	e                                    *alerts.Engine
+	raised, delivered, pending, unrouted *prometheus.Desc
 }
 
 func (m *Metrics) watchAlerts(e *alerts.Engine) {
@@ -102,6 +108,7 @@ func (m *Metrics) watchAlerts(e *alerts.Engine) {
 		raised:    prometheus.NewDesc("dongting_alerts_raised_total", "Alerts opened since start, by source.", []string{"source"}, nil),
 		delivered: prometheus.NewDesc("dongting_webhook_deliveries_total", "Webhook calls since start, by result.", []string{"result"}, nil),
 		pending:   prometheus.NewDesc("dongting_webhook_outbox", "Notifications in the outbox, by state (pending, dead).", []string{"state"}, nil),
+		unrouted:  prometheus.NewDesc("dongting_alerts_unrouted_total", "Notifications since start for an org node no receiver manages.", nil, nil),
 	})
 }
 
@@ -109,6 +116,7 @@ func (a *alertCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- a.raised
 	ch <- a.delivered
 	ch <- a.pending
+	ch <- a.unrouted
 }
 
 func (a *alertCollector) Collect(ch chan<- prometheus.Metric) {
@@ -118,6 +126,7 @@ func (a *alertCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(a.delivered, prometheus.CounterValue, float64(st.Delivered), "ok")
 	ch <- prometheus.MustNewConstMetric(a.delivered, prometheus.CounterValue, float64(st.Failed), "failed")
+	ch <- prometheus.MustNewConstMetric(a.unrouted, prometheus.CounterValue, float64(st.Unrouted))
 	if ob, err := a.e.Outbox(); err == nil {
 		ch <- prometheus.MustNewConstMetric(a.pending, prometheus.GaugeValue, float64(ob.Pending), "pending")
 		ch <- prometheus.MustNewConstMetric(a.pending, prometheus.GaugeValue, float64(ob.Dead), "dead")

@@ -35,6 +35,10 @@ type Options struct {
 	Populate bool
 	// OnIndexed, if set, is called after each index batch (metrics).
 	OnIndexed func(n int, lag time.Duration)
+	// WriteStall turns the write watchdog on: a write transaction that
+	// holds bbolt's writer lock longer than this is logged as an ERROR
+	// with every goroutine's stack and counted (WriteWatch). 0: off.
+	WriteStall time.Duration
 }
 
 // Corpus is the store, the search index and the indexer that keeps the
@@ -47,6 +51,8 @@ type Corpus struct {
 	rollups *rollups
 
 	folded  chan struct{} // closed when the rollup folder has stopped
+	watch   *writeWatch   // nil when Options.WriteStall is 0
+	watched chan struct{} // closed when the watchdog has stopped
 	notify  chan struct{}
 	stop    context.CancelFunc
 	done    chan struct{}
@@ -163,7 +169,22 @@ func Open(opt Options) (*Corpus, error) {
 	c.folded = make(chan struct{})
 	go c.run(ctx)
 	go ru.foldLoop(ctx, st.DB(), opt.Log, c.folded)
+	c.watched = make(chan struct{})
+	if opt.WriteStall > 0 {
+		c.watch = &writeWatch{db: st.DB(), threshold: opt.WriteStall, log: opt.Log}
+		go c.watch.run(ctx, c.watched)
+	} else {
+		close(c.watched)
+	}
 	return c, nil
+}
+
+// WriteWatch reports the write watchdog's counts (zero when it is off).
+func (c *Corpus) WriteWatch() WriteWatch {
+	if c.watch == nil {
+		return WriteWatch{}
+	}
+	return c.watch.state()
 }
 
 // Close stops the indexer after it has caught up, then closes the index and
@@ -172,6 +193,7 @@ func (c *Corpus) Close() error {
 	c.stop()
 	<-c.done
 	<-c.folded
+	<-c.watched
 	_, ferr := c.rollups.fold(c.store.DB())
 	return errors.Join(ferr, c.search.Close(), c.store.Close())
 }

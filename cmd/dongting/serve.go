@@ -27,9 +27,10 @@ import (
 
 // storeFlags are the flags of commands that open the corpus.
 type storeFlags struct {
-	dir      string
-	tz       string
-	memoryMB int
+	dir        string
+	tz         string
+	memoryMB   int
+	writeStall time.Duration // the write watchdog's threshold (serve); 0: off
 }
 
 // defaultMemoryLimitMB is the Go heap's soft limit by default. A bulk load
@@ -81,7 +82,7 @@ func (m *Main) openCorpus(c *common, sf *storeFlags, log *slog.Logger, onIndexed
 	if err := index.Register(m.seg); err != nil {
 		return nil, nil, err
 	}
-	corpus, err := index.Open(index.Options{Dir: sf.dir, Analyzer: a, Location: loc, Log: log, OnIndexed: onIndexed, Populate: populate})
+	corpus, err := index.Open(index.Options{Dir: sf.dir, Analyzer: a, Location: loc, Log: log, OnIndexed: onIndexed, Populate: populate, WriteStall: sf.writeStall})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -167,6 +168,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	c := m.commonFlags(fset)
 	sf := m.storeFlags(fset)
 	memoryFlag(fset, sf)
+	fset.DurationVar(&sf.writeStall, "write-stall", 5*time.Second, "log an ERROR with every goroutine's stack, and count it in dongting_store_write_stalls_total, when a write transaction holds the store longer than this; 0: off")
 	addr := fset.String("addr", envOr(m.Getenv, "DONGTING_ADDR", "127.0.0.1:8080"), "listen address (env DONGTING_ADDR)")
 	demoN := fset.Int("demo", 0, "on first start (empty store), load this many generated demo records")
 	keyRate := fset.Float64("key-rate", api.DefaultLimits.KeyRate, "requests per second each API key may make (429 with Retry-After beyond)")

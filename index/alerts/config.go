@@ -48,6 +48,9 @@ type Route struct {
 	Severity string `yaml:"severity" json:"severity"`
 	Notify   []int  `yaml:"notify" json:"notify"`
 	Escalate []Step `yaml:"escalate" json:"escalate,omitempty"`
+	// Updates sends alert.updated to everyone told so far when a record
+	// joins an open alert. P1 routes always do.
+	Updates bool `yaml:"updates" json:"updates,omitempty"`
 }
 
 // Receiver is a manager's webhook.
@@ -181,16 +184,9 @@ func (c *Config) receiver(id string) (Receiver, bool) {
 	return Receiver{}, false
 }
 
-// receiversFor lists who manages the node at level of org.
-func (c *Config) receiversFor(org string, level int) []Receiver {
-	parts := strings.Split(org, "/")
-	if org == "" {
-		parts = nil
-	}
-	if level > len(parts) {
-		return nil
-	}
-	node := strings.Join(parts[:level], "/")
+// receiversFor lists who manages node ("" is the group): its own
+// receivers and those of an ancestor with subtree set.
+func (c *Config) receiversFor(node string) []Receiver {
 	var out []Receiver
 	for _, r := range c.Receivers {
 		if r.Org == node || r.Subtree && (r.Org == "" || strings.HasPrefix(node, r.Org+"/")) {

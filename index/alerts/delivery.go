@@ -82,15 +82,23 @@ func (e *Engine) Escalate() error {
 				}
 				continue
 			}
+			// The payload shows the step being run and when the next is
+			// due: after first_at as configured or, when that has passed
+			// already (the engine was down), the gap between the steps
+			// from now.
 			step := route.Escalate[al.Step]
-			if err := e.notify(tx, cfg, al, step.Level, "alert.escalated", now); err != nil {
-				return err
-			}
 			al.Step++
 			al.NextEscalation = nil
 			if al.Step < len(route.Escalate) {
-				t := al.FirstAt.Add(time.Duration(route.Escalate[al.Step].After))
+				next := route.Escalate[al.Step].After
+				t := al.FirstAt.Add(time.Duration(next))
+				if !t.After(now) {
+					t = now.Add(time.Duration(next - step.After))
+				}
 				al.NextEscalation = &t
+			}
+			if err := e.notify(tx, cfg, al, notice{event: "alert.escalated", level: step.Level, n: al.Step}, now); err != nil {
+				return err
 			}
 			if err := putAlert(tx, al); err != nil {
 				return err
@@ -178,10 +186,13 @@ func (e *Engine) Deliver(ctx context.Context) {
 		} else {
 			err = e.post(ctx, r, &d)
 		}
-		_ = e.db.Update(func(tx *bolt.Tx) error {
+		uerr := e.db.Update(func(tx *bolt.Tx) error {
 			out := tx.Bucket(bucketOutbox)
 			if err == nil {
-				return out.Delete(index.SeqKey(it.seq))
+				if err := out.Delete(index.SeqKey(it.seq)); err != nil {
+					return err
+				}
+				return delivered(tx, &d, now)
 			}
 			d.Attempts++
 			d.LastError = err.Error()
@@ -190,7 +201,10 @@ func (e *Engine) Deliver(ctx context.Context) {
 				if err := tx.Bucket(bucketDead).Put(index.SeqKey(it.seq), b); err != nil {
 					return err
 				}
-				return out.Delete(index.SeqKey(it.seq))
+				if err := out.Delete(index.SeqKey(it.seq)); err != nil {
+					return err
+				}
+				return undelivered(tx, &d, now)
 			}
 			backoff := min(e.opt.Backoff<<min(d.Attempts-1, 20), time.Hour)
 			backoff += time.Duration(rand.Int64N(int64(backoff)/5 + 1)) // jitter: receivers that come back are not stampeded
@@ -198,6 +212,9 @@ func (e *Engine) Deliver(ctx context.Context) {
 			b, _ := json.Marshal(d)
 			return out.Put(index.SeqKey(it.seq), b)
 		})
+		if uerr != nil {
+			e.opt.Log.Error("alerts: outbox", "key", d.Key, "err", uerr)
+		}
 		e.statsMu.Lock()
 		if err == nil {
 			e.stats.Delivered++
@@ -207,6 +224,62 @@ func (e *Engine) Deliver(ctx context.Context) {
 		}
 		e.statsMu.Unlock()
 	}
+}
+
+// deliveryAlert is the alert a delivery is for and the level it was sent
+// for; an outbox entry of an earlier release has them only in its key
+// (alert:event:level:receiver).
+func deliveryAlert(tx *bolt.Tx, d *Delivery) (*Alert, int, error) {
+	id, level := d.Alert, d.Level
+	if id == "" {
+		parts := strings.SplitN(d.Key, ":", 4)
+		if len(parts) < 4 {
+			return nil, 0, nil
+		}
+		id = parts[0]
+		if _, err := fmt.Sscanf(parts[2], "%d", &level); err != nil {
+			return nil, 0, nil
+		}
+	}
+	seq, ok := parseID(id)
+	if !ok {
+		return nil, 0, nil
+	}
+	al, err := getAlert(tx, seq)
+	if errors.Is(err, index.ErrNotFound) {
+		return nil, 0, nil
+	}
+	return al, level, err
+}
+
+// delivered adds a delivery the receiver took to its alert's notified
+// list, one entry per receiver, level and event (the latest).
+func delivered(tx *bolt.Tx, d *Delivery, now time.Time) error {
+	al, level, err := deliveryAlert(tx, d)
+	if al == nil || err != nil {
+		return err
+	}
+	n := Notice{Receiver: d.Receiver, Level: level, Event: d.Event, At: now}
+	i := slices.IndexFunc(al.Notified, func(o Notice) bool {
+		return o.Receiver == n.Receiver && o.Level == n.Level && o.Event == n.Event
+	})
+	if i >= 0 {
+		al.Notified[i] = n
+	} else {
+		al.Notified = append(al.Notified, n)
+	}
+	return putAlert(tx, al)
+}
+
+// undelivered notes in the alert's history a delivery given up on.
+func undelivered(tx *bolt.Tx, d *Delivery, now time.Time) error {
+	al, level, err := deliveryAlert(tx, d)
+	if al == nil || err != nil {
+		return err
+	}
+	al.History = append(al.History, Event{At: now, By: "dongting", Action: "undelivered", Level: &level,
+		Note: fmt.Sprintf("%s to %s: gave up after %d attempts", d.Event, d.Receiver, d.Attempts)})
+	return putAlert(tx, al)
 }
 
 func (e *Engine) post(ctx context.Context, r Receiver, d *Delivery) error {
@@ -292,11 +365,10 @@ func (e *Engine) List(q ListQuery) ([]*Alert, error) {
 			}
 		}
 		for ; k != nil && len(out) < q.Limit; k, v = c.Prev() {
-			al := new(Alert)
-			if err := json.Unmarshal(v, al); err != nil {
+			al, err := decodeAlert(k, v)
+			if err != nil {
 				return err
 			}
-			al.Seq = binary.BigEndian.Uint64(k)
 			fillMembers(tx, al)
 			if matches(al, &q) {
 				out = append(out, al)

@@ -17,6 +17,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"dongting/analyzer"
 	"dongting/index"
 )
 
@@ -46,7 +47,7 @@ const (
 type Event struct {
 	At     time.Time `json:"at"`
 	By     string    `json:"by"`
-	Action string    `json:"action"` // opened, grouped, notified, escalated, acknowledged, resolved, closed
+	Action string    `json:"action"` // opened, notified, escalated, undelivered, acknowledged, resolved, closed, reopened
 	Level  *int      `json:"level,omitempty"`
 	Note   string    `json:"note,omitempty"`
 }
@@ -65,10 +66,10 @@ type Alert struct {
 	Count     int      `json:"count"`
 	RecordIDs []string `json:"record_ids"` // the first maxRecordIDs
 	Status    string   `json:"status"`
-	// Notified are the org levels told so far; Step is how many
-	// escalation steps have run; NextEscalation is when the next one is
-	// due (absent once acknowledged or when none is left).
-	Notified       []int      `json:"notified"`
+	// Notified are the deliveries made: a receiver answered 2xx. Step is
+	// how many escalation steps have run; NextEscalation is when the next
+	// one is due (absent once acknowledged or when none is left).
+	Notified       []Notice   `json:"notified"`
 	Step           int        `json:"step"`
 	NextEscalation *time.Time `json:"next_escalation,omitempty"`
 	FirstAt        time.Time  `json:"first_at"`
@@ -78,6 +79,33 @@ type Alert struct {
 }
 
 const maxRecordIDs = 100
+
+// Notice is one delivery made: receiver got event, sent for level, at At.
+// A receiver keeps one entry per level and event (the latest alert.updated).
+type Notice struct {
+	Receiver string    `json:"receiver"`
+	Level    int       `json:"level"`
+	Event    string    `json:"event"`
+	At       time.Time `json:"at"`
+}
+
+// UnmarshalJSON also reads the bare levels alerts of earlier releases
+// listed; those were levels due, not deliveries, and decodeAlert drops
+// them.
+func (n *Notice) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] != '{' {
+		*n = Notice{}
+		return json.Unmarshal(b, &n.Level)
+	}
+	type plain Notice
+	return json.Unmarshal(b, (*plain)(n))
+}
+
+// maxSkew is how far ahead of the engine's clock a record may be dated
+// and still be evaluated (clocks of the sending systems drift). A record
+// dated later raises nothing and counts toward no day's spike baseline:
+// what has not happened yet is not news now.
+const maxSkew = 15 * time.Minute
 
 // Options configure an engine.
 type Options struct {
@@ -121,7 +149,8 @@ type Stats struct {
 	Raised    map[string]int64 `json:"raised"` // new alerts by source
 	Delivered int64            `json:"delivered"`
 	Failed    int64            `json:"failed_attempts"`
-	EvalTime  time.Duration    `json:"-"` // spent evaluating inside commits
+	Unrouted  int64            `json:"unrouted"` // notifications for a node no receiver manages
+	EvalTime  time.Duration    `json:"-"`        // spent evaluating inside commits
 }
 
 // Open attaches an engine to a corpus: it registers the evaluation on
@@ -157,12 +186,11 @@ func Open(c *index.Corpus, defaults *Config, opt Options) (*Engine, error) {
 		}
 		if backfill { // a store from before the due index
 			if err := tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
-				var al Alert
-				if err := json.Unmarshal(v, &al); err != nil {
+				al, err := decodeAlert(k, v)
+				if err != nil {
 					return err
 				}
-				al.Seq = binary.BigEndian.Uint64(k)
-				return schedule(tx, &al, nil)
+				return schedule(tx, al, nil)
 			}); err != nil {
 				return err
 			}
@@ -278,7 +306,9 @@ func (e *Engine) evaluate(tx *bolt.Tx, changes []index.Change) error {
 	raised := map[string]int64{}
 	staged := &dayStage{counts: map[string]uint64{}, thresholds: map[string]uint64{}}
 	tx.OnCommit(func() { e.publish(staged) })
-	oldest := now.AddDate(0, 0, -cfg.Spike.BaselineDays-1)
+	// The days a record within max_age is compared against reach
+	// baseline_days further back.
+	oldest := now.AddDate(0, 0, -dayWindow(cfg))
 	for _, ch := range changes {
 		st := ch.New
 		if st == nil || st.Deleted || st.Analysis == nil || ch.Retag {
@@ -287,6 +317,9 @@ func (e *Engine) evaluate(tx *bolt.Tx, changes []index.Change) error {
 		at, err := time.Parse(time.RFC3339, st.Record.OccurredAt)
 		if err != nil || at.Before(oldest) {
 			continue // history: counted in rollups, no alert
+		}
+		if at.After(now.Add(maxSkew)) {
+			continue // dated in the future: neither news now nor part of a day yet
 		}
 		var spikes []spikeKey
 		if ch.Old == nil && st.Record.Org != "" { // a re-send is not another record of the day
@@ -348,22 +381,23 @@ func firstScene(st *index.Stored) string {
 }
 
 // signals lists the alert sources a record triggers, updating the repeat
-// and spike state as it goes.
+// and spike state as it goes. Titles name red lines, cues and scenes as
+// the rules and the taxonomy name them (Chinese), never by id.
 func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *index.Stored, at time.Time, spikes []spikeKey, staged *dayStage) ([]signal, error) {
 	r, a := &st.Record, st.Analysis
 	scene := firstScene(st)
 	var out []signal
 	switch a.Severity {
 	case "P1":
-		out = append(out, signal{source: "redline", scene: scene, title: "红线: " + strings.Join(a.Redline, "、")})
+		out = append(out, signal{source: "redline", scene: scene, title: titled("红线", redlineNames(a)...)})
 	case "P2":
-		out = append(out, signal{source: "severe", scene: scene, title: "严重不满"})
+		out = append(out, signal{source: "severe", scene: scene, title: titled("严重不满", signalNames(a, func(s analyzer.Signal) bool { return s.Severity == "P2" })...)})
 	}
 	if r.NPS != nil && *r.NPS <= 6 && a.Sentiment.Label == "negative" {
-		out = append(out, signal{source: "detractor", scene: scene, title: fmt.Sprintf("贬损者 NPS %d", *r.NPS)})
+		out = append(out, signal{source: "detractor", scene: scene, title: titled(fmt.Sprintf("贬损者 NPS %d", *r.NPS), sceneName(st, scene))})
 	}
 	if a.Praise {
-		out = append(out, signal{source: "praise", scene: scene, title: "表扬"})
+		out = append(out, signal{source: "praise", scene: scene, title: titled("表扬", sceneName(st, scene))})
 	}
 	// Repeat: the same customer (or household) about the same scene
 	// within repeat_days.
@@ -385,7 +419,7 @@ func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *index.Stored, at time.Tim
 			if v := seen.Get(k); len(v) > 8 && string(v[8:]) != r.ID {
 				prev := time.Unix(int64(binary.BigEndian.Uint64(v)), 0)
 				if at.Sub(prev).Abs() <= time.Duration(cfg.RepeatDays)*24*time.Hour {
-					out = append(out, signal{source: "repeat", scene: sc, title: "重复投诉"})
+					out = append(out, signal{source: "repeat", scene: sc, title: titled("重复投诉", sceneName(st, sc))})
 				}
 			}
 			if err := seen.Put(k, append(index.SeqKey(uint64(at.Unix())), r.ID...)); err != nil {
@@ -397,6 +431,7 @@ func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *index.Stored, at time.Tim
 	// baseline of the preceding days. The baseline is computed once per
 	// node, scene and day, when the count first reaches min_count, and kept
 	// as the count that would be significant.
+	var bursts []signal
 	for _, sp := range spikes {
 		n, threshold := e.dayCount(sp.key, staged)
 		if threshold == 0 && n >= uint64(cfg.Spike.MinCount) {
@@ -406,18 +441,82 @@ func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *index.Stored, at time.Tim
 				sum += c
 			}
 			lambda := math.Max(float64(sum)/float64(cfg.Spike.BaselineDays), 0.1)
-			threshold = uint64(max(cfg.Spike.MinCount, 1))
-			for poissonTail(int(threshold), lambda) >= cfg.Spike.P {
-				threshold++
-			}
+			threshold = spikeThreshold(lambda, cfg.Spike.P, cfg.Spike.MinCount)
 			staged.thresholds[sp.key] = threshold
 		}
 		if threshold > 0 && n >= threshold {
-			out = append(out, signal{source: "spike", scene: sp.scene, org: sp.org,
-				title: fmt.Sprintf("量突增: 当日 ≥ %d 条", threshold)})
+			bursts = append(bursts, signal{source: "spike", scene: sp.scene, org: sp.org,
+				title: fmt.Sprintf("量突增: %s当日 ≥ %d 条", suffixed(sceneName(st, sp.scene), " "), threshold)})
 		}
 	}
-	return out, nil
+	// The most specific node first: its alert suppresses its ancestors'
+	// (raise), so one burst is one spike alert.
+	slices.SortStableFunc(bursts, func(x, y signal) int { return depth(y.org) - depth(x.org) })
+	return append(out, bursts...), nil
+}
+
+// titled is "kind: name、name" (or kind alone without names).
+func titled(kind string, names ...string) string {
+	names = slices.DeleteFunc(names, func(n string) bool { return n == "" })
+	if len(names) == 0 {
+		return kind
+	}
+	return kind + ": " + strings.Join(slices.Compact(names), "、")
+}
+
+func suffixed(s, sep string) string {
+	if s == "" {
+		return ""
+	}
+	return s + sep
+}
+
+// redlineNames names the record's red lines as their rules do (电梯困人),
+// falling back to the id of one whose rule has no name.
+func redlineNames(a *analyzer.Analysis) []string {
+	var out []string
+	for _, id := range a.Redline {
+		name := id
+		for _, s := range a.Signals {
+			if s.Kind == "redline" && s.ID == id && s.Name != "" {
+				name = s.Name
+				break
+			}
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func signalNames(a *analyzer.Analysis, keep func(analyzer.Signal) bool) []string {
+	var out []string
+	for _, s := range a.Signals {
+		if keep(s) && s.Name != "" && !slices.Contains(out, s.Name) {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// sceneName is the scene's name as the record was tagged with it (the
+// first name of a tag's path).
+func sceneName(st *index.Stored, scene string) string {
+	for _, t := range st.Analysis.Tags {
+		if t.Scene == scene && len(t.Path) > 0 {
+			return t.Path[0]
+		}
+	}
+	return ""
+}
+
+// depth is how many levels an org path has below the group ("" is 0).
+func depth(org string) int {
+	if org == "" {
+		return 0
+	}
+	return strings.Count(org, "/") + 1
 }
 
 // spikeKey is one org node × scene × day a record counts into.
@@ -456,11 +555,19 @@ func recordScenes(st *index.Stored) []string {
 	return scenes
 }
 
+// dayWindow is how many days back day counts are kept: a record up to
+// max_age old (at most a year is honoured here) is compared with the
+// baseline_days before its own day.
+func dayWindow(cfg *Config) int {
+	ageDays := int(math.Ceil(time.Duration(cfg.MaxAge).Hours() / 24))
+	return cfg.Spike.BaselineDays + min(ageDays, 366) + 1
+}
+
 // loadDays fills the day counts of the baseline window from the rollups,
 // so a restart does not forget the baseline (and raise false spikes).
 func (e *Engine) loadDays(c *index.Corpus) error {
 	e.mu.RLock()
-	window := e.cfg.Spike.BaselineDays + 1
+	window := dayWindow(e.cfg)
 	e.mu.RUnlock()
 	to := e.opt.Now().In(e.loc).AddDate(0, 0, 1)
 	from := to.AddDate(0, 0, -window-1)
@@ -490,7 +597,7 @@ func (e *Engine) loadDays(c *index.Corpus) error {
 // pruneDays drops day counts older than the baseline window.
 func (e *Engine) pruneDays() {
 	e.mu.RLock()
-	cut := e.opt.Now().In(e.loc).AddDate(0, 0, -e.cfg.Spike.BaselineDays-2).Format(index.DayLayout)
+	cut := e.opt.Now().In(e.loc).AddDate(0, 0, -dayWindow(e.cfg)-1).Format(index.DayLayout)
 	e.mu.RUnlock()
 	e.dayMu.Lock()
 	defer e.dayMu.Unlock()
@@ -529,16 +636,6 @@ func (e *Engine) publish(staged *dayStage) {
 	}
 }
 
-// poissonTail is P(X ≥ k) for X ~ Poisson(lambda).
-func poissonTail(k int, lambda float64) float64 {
-	term, cdf := math.Exp(-lambda), 0.0
-	for i := 0; i < k; i++ {
-		cdf += term
-		term *= lambda / float64(i+1)
-	}
-	return math.Max(0, 1-cdf)
-}
-
 // raise adds a record to the open alert of its group, or opens one and
 // queues its notifications.
 func (e *Engine) raise(tx *bolt.Tx, cfg *Config, st *index.Stored, s signal, now time.Time) (uint64, bool, error) {
@@ -550,12 +647,18 @@ func (e *Engine) raise(tx *bolt.Tx, cfg *Config, st *index.Stored, s signal, now
 	gk := key(s.source, org, s.scene)
 	alerts, groups := tx.Bucket(bucketAlerts), tx.Bucket(bucketGroups)
 	// The group entry is removed when its alert is resolved or closed.
-	if v := groups.Get(gk); len(v) == 16 && now.UnixNano() < int64(binary.BigEndian.Uint64(v[8:])) {
-		seq := binary.BigEndian.Uint64(v)
+	if seq, ok := liveGroup(groups, gk, now); ok {
 		if s.source == "spike" {
 			return seq, false, nil // one spike alert per window, not one per record
 		}
-		return seq, false, addMember(tx, seq, st.Record.ID, now)
+		n, err := addMember(tx, seq, st.Record.ID, now)
+		if err != nil {
+			return 0, false, err
+		}
+		if route.Severity != "P1" && !route.Updates {
+			return seq, false, nil
+		}
+		return seq, false, e.tellUpdate(tx, cfg, route, seq, n, st.Record.ID, now)
 	}
 	seq, err := alerts.NextSequence()
 	if err != nil {
@@ -563,32 +666,87 @@ func (e *Engine) raise(tx *bolt.Tx, cfg *Config, st *index.Stored, s signal, now
 	}
 	al := &Alert{ID: alertID(seq), Seq: seq, Source: s.source, Severity: route.Severity, Org: org, Scene: s.scene,
 		Title: s.title, Redline: st.Analysis.Redline, Count: 1, RecordIDs: []string{st.Record.ID}, Status: StatusOpen,
-		FirstAt: now, LastAt: now, GroupUntil: now.Add(time.Duration(cfg.Window))}
+		Notified: []Notice{}, FirstAt: now, LastAt: now, GroupUntil: now.Add(time.Duration(cfg.Window))}
 	if s.source != "redline" {
 		al.Redline = nil
 	}
 	al.History = append(al.History, Event{At: now, By: "dongting", Action: "opened"})
-	for _, l := range route.Notify {
-		if err := e.notify(tx, cfg, al, l, "alert.opened", now); err != nil {
-			return 0, false, err
-		}
-	}
 	if len(route.Escalate) > 0 {
 		t := now.Add(time.Duration(route.Escalate[0].After))
 		al.NextEscalation = &t
 	}
+	told := map[int]bool{}
+	for _, l := range route.Notify {
+		if lv := levelOn(al.Org, l); !told[lv] {
+			told[lv] = true
+			if err := e.notify(tx, cfg, al, notice{event: "alert.opened", level: l}, now); err != nil {
+				return 0, false, err
+			}
+		}
+	}
 	if err := putAlert(tx, al); err != nil {
 		return 0, false, err
 	}
-	if err := addMember(tx, seq, st.Record.ID, now); err != nil {
+	if _, err := addMember(tx, seq, st.Record.ID, now); err != nil {
 		return 0, false, err
 	}
-	return seq, true, groups.Put(gk, append(index.SeqKey(seq), index.SeqKey(uint64(al.GroupUntil.UnixNano()))...))
+	entry := append(index.SeqKey(seq), index.SeqKey(uint64(al.GroupUntil.UnixNano()))...)
+	if s.source == "spike" {
+		// One burst, one alert, at the most specific node that spiked:
+		// while it is open, the same scene's spikes on the node's
+		// ancestors join it instead of raising their own (signals puts the
+		// deepest node first). An ancestor whose own alert is open keeps it.
+		prefixes := index.OrgPrefixes(org)
+		for _, anc := range prefixes[:len(prefixes)-1] {
+			ak := key(s.source, anc, s.scene)
+			if _, ok := liveGroup(groups, ak, now); ok {
+				continue
+			}
+			if err := groups.Put(ak, entry); err != nil {
+				return 0, false, err
+			}
+		}
+	}
+	return seq, true, groups.Put(gk, entry)
+}
+
+// liveGroup is the alert a group key points to while its window lasts.
+func liveGroup(groups *bolt.Bucket, gk []byte, now time.Time) (uint64, bool) {
+	v := groups.Get(gk)
+	if len(v) != 16 || now.UnixNano() >= int64(binary.BigEndian.Uint64(v[8:])) {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(v), true
+}
+
+// tellUpdate sends alert.updated for a record that joined alert seq (its
+// n-th) to every level told of the alert so far: the first notification
+// and the escalation steps run.
+func (e *Engine) tellUpdate(tx *bolt.Tx, cfg *Config, route Route, seq uint64, n uint64, record string, now time.Time) error {
+	al, err := getAlert(tx, seq)
+	if err != nil {
+		return err
+	}
+	levels := slices.Clone(route.Notify)
+	for i := 0; i < al.Step && i < len(route.Escalate); i++ {
+		levels = append(levels, route.Escalate[i].Level)
+	}
+	told := map[int]bool{}
+	for _, l := range levels {
+		if lv := levelOn(al.Org, l); !told[lv] {
+			told[lv] = true
+			if err := e.notify(tx, cfg, al, notice{event: "alert.updated", level: l, n: int(n), record: record}, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // addMember counts a record into an alert without rewriting the alert:
-// a group of thousands costs one small write per record.
-func addMember(tx *bolt.Tx, seq uint64, id string, now time.Time) error {
+// a group of thousands costs one small write per record. It returns the
+// alert's count with the record.
+func addMember(tx *bolt.Tx, seq uint64, id string, now time.Time) (uint64, error) {
 	counts := tx.Bucket(bucketCounts)
 	var n uint64
 	if v := counts.Get(index.SeqKey(seq)); len(v) == 16 {
@@ -596,22 +754,37 @@ func addMember(tx *bolt.Tx, seq uint64, id string, now time.Time) error {
 	}
 	if n < maxRecordIDs {
 		if err := tx.Bucket(bucketMembers).Put(binary.BigEndian.AppendUint32(index.SeqKey(seq), uint32(n)), []byte(id)); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return counts.Put(index.SeqKey(seq), append(index.SeqKey(n+1), index.SeqKey(uint64(now.UnixNano()))...))
+	return n + 1, counts.Put(index.SeqKey(seq), append(index.SeqKey(n+1), index.SeqKey(uint64(now.UnixNano()))...))
+}
+
+// decodeAlert reads a stored alert (not its count and members).
+func decodeAlert(k, v []byte) (*Alert, error) {
+	al := new(Alert)
+	if err := json.Unmarshal(v, al); err != nil {
+		return nil, fmt.Errorf("alerts: alert %x: %w", k, err)
+	}
+	al.Seq = binary.BigEndian.Uint64(k)
+	// Bare levels from earlier releases said what was due, not who got it.
+	al.Notified = slices.DeleteFunc(al.Notified, func(n Notice) bool { return n.Receiver == "" })
+	if al.Notified == nil {
+		al.Notified = []Notice{}
+	}
+	return al, nil
 }
 
 func getAlert(tx *bolt.Tx, seq uint64) (*Alert, error) {
-	v := tx.Bucket(bucketAlerts).Get(index.SeqKey(seq))
+	k := index.SeqKey(seq)
+	v := tx.Bucket(bucketAlerts).Get(k)
 	if v == nil {
 		return nil, index.ErrNotFound
 	}
-	al := new(Alert)
-	if err := json.Unmarshal(v, al); err != nil {
-		return nil, fmt.Errorf("alerts: alert %d: %w", seq, err)
+	al, err := decodeAlert(k, v)
+	if err != nil {
+		return nil, err
 	}
-	al.Seq = seq
 	fillMembers(tx, al)
 	return al, nil
 }
@@ -681,9 +854,13 @@ func schedule(tx *bolt.Tx, al *Alert, prev *time.Time) error {
 
 // Delivery is one webhook call waiting in the outbox.
 type Delivery struct {
-	Key       string    `json:"key"` // idempotency key: alert, event, level, receiver
+	// Key is the idempotency key: alert, event (with the escalation step or
+	// the update's number), level and receiver; the same on every retry.
+	Key       string    `json:"key"`
 	Receiver  string    `json:"receiver"`
 	Event     string    `json:"event"`
+	Alert     string    `json:"alert,omitempty"` // the alert's id ("" in outboxes of earlier releases: read from Key)
+	Level     int       `json:"level"`           // the level it is sent for
 	Payload   []byte    `json:"payload"`
 	Attempts  int       `json:"attempts"`
 	NextAt    time.Time `json:"next_at"`
@@ -694,44 +871,93 @@ type Delivery struct {
 // Payload is what a receiver gets. It names records by id: their words
 // stay in Dongting, behind its API.
 type Payload struct {
-	Event   string    `json:"event"`
-	Level   int       `json:"level"`
+	Event   string    `json:"event"` // alert.opened, alert.escalated, alert.updated
+	Level   int       `json:"level"` // the level it is sent for (see levelOn)
 	Alert   *Alert    `json:"alert"`
-	SentFor string    `json:"sent_for"` // the org node whose manager this is for
+	SentFor string    `json:"sent_for"`         // the org node whose manager this is for
+	Record  string    `json:"record,omitempty"` // alert.updated: the record that joined
 	At      time.Time `json:"at"`
 }
 
-// notify records that level was told and queues one delivery per
-// receiver of that level.
-func (e *Engine) notify(tx *bolt.Tx, cfg *Config, al *Alert, level int, event string, now time.Time) error {
-	if !slices.Contains(al.Notified, level) {
-		al.Notified = append(al.Notified, level)
+// notice is one notification to queue: event for a level as configured.
+type notice struct {
+	event  string
+	level  int
+	n      int    // escalation step (from 1) or update number (the alert's count); 0 for alert.opened
+	record string // alert.updated: the record that joined
+}
+
+// levelOn is the level a notification for level reaches on the node org:
+// the level itself, or, where the node has no such level above it (a
+// region has no city), the node's own level, the nearest that exists.
+func levelOn(org string, level int) int { return min(level, depth(org)) }
+
+// nodeAt is org's ancestor (or org itself) at level; "" is the group.
+func nodeAt(org string, level int) string {
+	if level <= 0 || org == "" {
+		return ""
 	}
-	lv := level
-	al.History = append(al.History, Event{At: now, By: "dongting", Action: map[string]string{"alert.opened": "notified", "alert.escalated": "escalated"}[event], Level: &lv})
-	parts := strings.Split(al.Org, "/")
-	node := ""
-	if level <= len(parts) && al.Org != "" {
-		node = strings.Join(parts[:level], "/")
+	parts := strings.Split(org, "/")
+	return strings.Join(parts[:min(level, len(parts))], "/")
+}
+
+// notify queues one delivery per receiver of the level n is for (see
+// levelOn) and, for the opening and escalations, notes in the alert's
+// history whom it was sent to, or that no receiver manages the node.
+func (e *Engine) notify(tx *bolt.Tx, cfg *Config, al *Alert, n notice, now time.Time) error {
+	level := levelOn(al.Org, n.level)
+	node := nodeAt(al.Org, level)
+	rs := cfg.receiversFor(node)
+	if action, ok := map[string]string{"alert.opened": "notified", "alert.escalated": "escalated"}[n.event]; ok {
+		note := "no receiver manages " + orgName(node)
+		if len(rs) > 0 {
+			ids := make([]string, len(rs))
+			for i, r := range rs {
+				ids[i] = r.ID
+			}
+			note = "queued for " + strings.Join(ids, ", ")
+		}
+		lv := level
+		al.History = append(al.History, Event{At: now, By: "dongting", Action: action, Level: &lv, Note: note})
+	}
+	if len(rs) == 0 {
+		e.statsMu.Lock()
+		e.stats.Unrouted++
+		e.statsMu.Unlock()
+		return nil
+	}
+	snapshot := *al
+	snapshot.History = nil
+	body, err := json.Marshal(Payload{Event: n.event, Level: level, Alert: &snapshot, SentFor: node, Record: n.record, At: now})
+	if err != nil {
+		return err
+	}
+	event := n.event
+	if n.n > 0 {
+		event = fmt.Sprintf("%s#%d", n.event, n.n)
 	}
 	out := tx.Bucket(bucketOutbox)
-	for _, r := range cfg.receiversFor(al.Org, level) {
-		snapshot := *al
-		snapshot.History = nil
-		body, err := json.Marshal(Payload{Event: event, Level: level, Alert: &snapshot, SentFor: node, At: now})
-		if err != nil {
-			return err
-		}
+	for _, r := range rs {
 		seq, err := out.NextSequence()
 		if err != nil {
 			return err
 		}
-		d := Delivery{Key: fmt.Sprintf("%s:%s:%d:%s", al.ID, event, level, r.ID), Receiver: r.ID, Event: event,
-			Payload: body, NextAt: now, Created: now}
-		b, _ := json.Marshal(d)
+		d := Delivery{Key: fmt.Sprintf("%s:%s:%d:%s", al.ID, event, level, r.ID), Receiver: r.ID, Event: n.event,
+			Alert: al.ID, Level: level, Payload: body, NextAt: now, Created: now}
+		b, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
 		if err := out.Put(index.SeqKey(seq), b); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func orgName(node string) string {
+	if node == "" {
+		return "the group"
+	}
+	return node
 }
