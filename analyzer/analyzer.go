@@ -193,6 +193,9 @@ type Signal struct {
 	Kind     string     `json:"kind"` // redline, severe, praise, sentiment
 	Severity string     `json:"severity,omitempty"`
 	Evidence []Evidence `json:"evidence,omitempty"`
+	// Confidence is the red-line model's probability, for a red line only
+	// the model found (id model-redline).
+	Confidence *float64 `json:"confidence,omitempty"`
 }
 
 // segment is one stretch of original text said by one speaker.
@@ -482,8 +485,9 @@ func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
 		}
 	}
 	lexical := out.Sentiment
+	var feats learn.Features
 	if a.models != nil && len(p.tokens) > 0 { // no customer words: nothing to decide
-		feats := a.features(p)
+		feats = a.features(p)
 		if len(p.tokens) >= learn.MinSceneWords {
 			a.decideScenes(out, p, feats, tagger.Taxonomy())
 		}
@@ -491,7 +495,7 @@ func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
 	}
 	slices.SortStableFunc(out.Tags, func(a, b Tag) int { return cmp.Compare(a.Evidence[0].Start, b.Evidence[0].Start) })
 
-	a.grade(out, lexical, extra, &ev)
+	a.grade(out, lexical, extra, &ev, p, feats)
 	out.Keywords, p.counts = keywords(p.tokens, p.infos, p.counts[:0])
 	return out
 }
@@ -674,16 +678,30 @@ func (a *Analyzer) tagSentiment(spans []taxonomy.Span, tokCl []int32, clauses []
 // grade sets severity, red lines and praise from the signal rules' hits,
 // the record's sentiment label and its lexical strength (the lexicon's
 // score: how strongly it is put, which the label alone does not say).
-func (a *Analyzer) grade(out *Analysis, lexical Sentiment, hits []taxonomy.Hit, ev *evidenceMaker) {
+func (a *Analyzer) grade(out *Analysis, lexical Sentiment, hits []taxonomy.Hit, ev *evidenceMaker, p *parsed, feats learn.Features) {
 	out.Severity = SeverityNone
 	if out.Sentiment.Label == Negative {
 		out.Severity = P3
 	}
+	// The red-line model's probability, on texts long enough for it (-1:
+	// none; rules decide).
+	redP, red := -1.0, (*learn.Linear)(nil)
+	if feats != nil && a.models.Redline != nil && len(p.tokens) >= learn.MinSceneWords {
+		red = a.models.Redline
+		redP = red.Probabilities(feats)[0]
+	}
 	praised := false
 	for _, h := range hits {
 		r := a.signals[h.Rule]
-		sig := Signal{ID: r.ID, Name: r.Name, Kind: r.kind, Severity: r.Severity, Evidence: ev.spans(h.Evidence)}
-		switch r.kind {
+		kind, sev := r.kind, r.Severity
+		if len(r.Unless) > 0 && allQualified(p, h.Evidence, r.Unless) {
+			kind, sev = "severe", r.Else
+		}
+		if kind == "redline" && red != nil && redP < red.Thresholds[learn.ConfirmKey] {
+			kind, sev = "severe", P2 // the red-line model does not confirm it
+		}
+		sig := Signal{ID: r.ID, Name: r.Name, Kind: kind, Severity: sev, Evidence: ev.spans(h.Evidence)}
+		switch kind {
 		case "redline":
 			out.Redline = append(out.Redline, r.ID)
 			out.Severity = P1
@@ -691,7 +709,7 @@ func (a *Analyzer) grade(out *Analysis, lexical Sentiment, hits []taxonomy.Hit, 
 			if out.Sentiment.Label != Negative {
 				continue // 第二次来 with nothing wrong is not a repeat complaint
 			}
-			if out.Severity != P1 {
+			if sev == P2 && out.Severity != P1 {
 				out.Severity = P2
 			}
 		case "praise":
@@ -700,6 +718,16 @@ func (a *Analyzer) grade(out *Analysis, lexical Sentiment, hits []taxonomy.Hit, 
 			}
 			praised = true
 		}
+		out.Signals = append(out.Signals, sig)
+	}
+	if red != nil && redP >= red.Thresholds[learn.SuggestKey] && len(out.Redline) == 0 {
+		c := round3(redP)
+		sig := Signal{ID: "model-redline", Name: "红线（模型）", Kind: "redline", Severity: P1, Confidence: &c}
+		for _, i := range topWords(red, 0, p.tokens, 3) {
+			sig.Evidence = append(sig.Evidence, ev.spans([]taxonomy.Span{{Start: p.tokens[i].Start, End: p.tokens[i].End, First: i, Last: i}})...)
+		}
+		out.Redline = append(out.Redline, sig.ID)
+		out.Severity = P1
 		out.Signals = append(out.Signals, sig)
 	}
 	if lexical.Score <= severeScore && out.Severity == P3 {
@@ -831,4 +859,44 @@ func (a *Analyzer) Opinion(w string) bool {
 	}
 	v, ok := a.lex.weight(w)
 	return ok && (v >= 0.5 || v <= -0.5)
+}
+
+// allQualified says whether every matched span sits in a sentence that also
+// holds one of the qualifying words (see SignalRule.Unless): then the
+// match as a whole is qualified. One plain mention ("电梯困人了") among
+// hedged ones keeps the red line.
+func allQualified(p *parsed, spans []taxonomy.Span, words []string) bool {
+	for _, sp := range spans {
+		if !sentenceHas(p, sp.First, words) {
+			return false
+		}
+	}
+	return len(spans) > 0
+}
+
+// sentenceHas says whether the sentence of token i holds one of words.
+func sentenceHas(p *parsed, i int, words []string) bool {
+	if i < 0 || i >= len(p.tokCl) {
+		return false
+	}
+	c := int(p.tokCl[i])
+	if c >= len(p.clauses) {
+		return false
+	}
+	lo, hi := c, c
+	for lo > 0 && !p.clauses[lo-1].sentEnd {
+		lo--
+	}
+	for hi < len(p.clauses)-1 && !p.clauses[hi].sentEnd {
+		hi++
+	}
+	for k := p.clauses[lo].lo; k < p.clauses[hi].hi && k < len(p.tokens); k++ {
+		t := p.tokens[k].Text
+		for _, w := range words {
+			if t == w || (utf8.RuneCountInString(w) > 1 && strings.Contains(t, w)) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -81,7 +81,7 @@ func TestAnalyzeCases(t *testing.T) {
 		redline   string
 		praise    bool
 	}{
-		{"电梯又坏了，困了半个小时没人管，我要打12345投诉！", "facilities.elevator.fault facilities.elevator.entrapment service.complaint", "negative", "P1", "elevator-entrapment external-escalation", false},
+		{"电梯又坏了，困了半个小时没人管，我要打12345投诉！", "facilities.elevator.fault facilities.elevator.entrapment service.complaint", "negative", "P1", "elevator-entrapment hotline-threat", false},
 		{"保洁阿姨很负责，楼道打扫得很干净，点赞", "cleaning.cleaner cleaning.corridor", "positive", "none", "", true},
 		{"物业费每年都涨价，收费标准也不公示，我们准备集体维权拉横幅", "fees.property-fee fees.increase fees.standard", "negative", "P1", "group-action", false},
 		{"楼上装修噪音太大，中午也在砸墙", "renovation.time", "negative", "P3", "", false},
@@ -89,7 +89,11 @@ func TestAnalyzeCases(t *testing.T) {
 		{"管家小王态度很好，维修师傅上门也很及时，谢谢你们", "service.butler service.attitude repair.response", "positive", "none", "", true},
 		{"小區的電梯壞了，物業不處理", "facilities.elevator.fault", "negative", "P3", "", false},
 		{"停车位太少了，晚上回来根本找不到地方停，乱停车也没人管", "parking.space parking.illegal", "negative", "P2", "", false},
-		{"有人在楼道里闻到燃气味，怕出事", "cleaning.corridor utilities.gas", "negative", "P1", "fire-gas-electric", false},
+		{"有人在楼道里闻到燃气味，怕出事", "cleaning.corridor utilities.gas", "negative", "P2", "", false}, // a hazard feared, not an incident (LABELS.md)
+		{"楼道里燃气泄漏了，已经有人晕倒", "cleaning.corridor utilities.gas", "negative", "P1", "fire-gas-electric", false},
+		{"一旦发生火灾，后果不堪设想", "", "negative", "P2", "", false},
+		{"电梯突然停了，我和孩子被困在里面", "facilities.elevator.entrapment", "negative", "P1", "elevator-entrapment", false},
+		{"打了12345也没用，电梯还是坏的", "facilities.elevator.fault", "negative", "P2", "", false},
 		{"绿化挺好的，但是垃圾桶经常满了没人清", "greening.greenery cleaning.garbage", "negative", "P3", "", false},
 		{"物业费年年涨，收费标准也不公示，很多业主准备联名更换物业", "fees.property-fee fees.standard governance.replace", "negative", "P1", "group-action", false},
 		{"今天天气不错", "", "positive", "none", "", false},

@@ -26,9 +26,15 @@ type SignalRule struct {
 	Severity string `yaml:"severity" json:"severity,omitempty"`
 	Scope    string `yaml:"scope" json:"-"` // customer (default) or any
 	Rule     string `yaml:"rule" json:"-"`
-	line     int
-	col      int
-	kind     string // redline, severe, praise
+	// Unless lists words that, in the same sentence as the match, make it
+	// something less: a hazard spoken of (一旦, 万一, 隐患) rather than an
+	// incident, a call to 12345 made before (打了, 也没用) rather than
+	// threatened. Such a match counts at Else (P2) instead.
+	Unless []string `yaml:"unless" json:"-"`
+	Else   string   `yaml:"else" json:"-"`
+	line   int
+	col    int
+	kind   string // redline, severe, praise
 }
 
 // UnmarshalYAML keeps where the rule text is, for compile errors.
@@ -40,7 +46,7 @@ func (r *SignalRule) UnmarshalYAML(v *yaml.Node) error {
 	}
 	*r = SignalRule(p)
 	r.line = v.Line
-	if err := taxonomy.KnownKeys(v, "id", "name", "severity", "scope", "rule"); err != nil {
+	if err := taxonomy.KnownKeys(v, "id", "name", "severity", "scope", "rule", "unless", "else"); err != nil {
 		return err
 	}
 	for i := 0; i+1 < len(v.Content); i += 2 {
@@ -88,6 +94,10 @@ func LoadSignalRules(fsys fs.FS) ([]SignalRule, error) {
 				return nil, fmt.Errorf("analyzer: %s:%d: rule %s: severity %q, want %q in %s", name, r.line, r.ID, r.Severity, group.sev[0], group.kind)
 			case r.Scope != "" && r.Scope != "customer" && r.Scope != "any":
 				return nil, fmt.Errorf("analyzer: %s:%d: rule %s: scope %q, want customer or any", name, r.line, r.ID, r.Scope)
+			case len(r.Unless) > 0 && r.Else != P2 && r.Else != P3:
+				return nil, fmt.Errorf("analyzer: %s:%d: rule %s: unless needs else: P2 or P3", name, r.line, r.ID)
+			case len(r.Unless) == 0 && r.Else != "":
+				return nil, fmt.Errorf("analyzer: %s:%d: rule %s: else without unless", name, r.line, r.ID)
 			}
 			seen[r.ID] = true
 			out = append(out, r)

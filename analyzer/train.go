@@ -18,6 +18,7 @@ type Labelled struct {
 	Record    Record
 	Scenes    []string
 	Sentiment string
+	Redline   *bool   // nil: not labelled
 	Weight    float64 // 0: 1
 }
 
@@ -28,6 +29,8 @@ type Trained struct {
 	Folds     int
 	OOFMicro  learn.PRF // scenes: fused rules + model on out-of-fold predictions
 	RuleMicro learn.PRF // scenes: rules alone on the same texts
+	OOFRed    learn.PRF // red lines: fused, out of fold
+	RuleRed   learn.PRF // red lines: rules alone
 	Examples  struct{ Scenes, Sentiment int }
 }
 
@@ -46,6 +49,7 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 	}
 	feats := make([]learn.Features, len(texts))
 	ruled := make([][]string, len(texts))
+	ruleRed := make([]bool, len(texts))
 	errs := make([]error, len(texts))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -73,6 +77,7 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 							ruled[i] = append(ruled[i], t.Scene)
 						}
 					}
+					ruleRed[i] = len(res.Redline) > 0
 				}
 			}
 		}()
@@ -95,8 +100,8 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 	}
 
 	out := &Trained{Folds: TrainFolds}
-	var sceneEx, sentEx []learn.Example
-	var sceneIdx []int
+	var sceneEx, sentEx, redEx []learn.Example
+	var sceneIdx, redIdx []int
 	for i, t := range texts {
 		w := t.Weight
 		if w == 0 {
@@ -110,6 +115,10 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 			sceneEx = append(sceneEx, learn.Example{Features: feats[i], Targets: targets, Weight: w})
 			sceneIdx = append(sceneIdx, i)
 		}
+		if t.Redline != nil {
+			redEx = append(redEx, learn.Example{Features: feats[i], Targets: []bool{*t.Redline}, Weight: w})
+			redIdx = append(redIdx, i)
+		}
 		if k := slices.Index(learn.Sentiments, t.Sentiment); k >= 0 {
 			sentEx = append(sentEx, learn.Example{Features: feats[i], Class: k, Weight: w})
 		}
@@ -122,24 +131,27 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 	sceneOpt.Balance = true
 	// Out-of-fold probabilities: fold j's texts scored by a model trained
 	// on the others.
-	oof := make([][]float64, len(sceneEx))
-	for j := range TrainFolds {
-		var tr []learn.Example
-		for i, e := range sceneEx {
-			if i%TrainFolds != j {
-				tr = append(tr, e)
-			}
-		}
-		m := learn.Train(scenes, false, tr, sceneOpt)
-		for i, e := range sceneEx {
-			if i%TrainFolds == j {
-				oof[i] = m.Probabilities(e.Features)
-			}
-		}
-	}
+	oof := oofProbabilities(scenes, sceneEx, sceneOpt)
 	model := learn.Train(scenes, false, sceneEx, sceneOpt)
 	model.Thresholds, out.OOFMicro = chooseThresholds(model, sceneEx, oof, func(i int) []string { return ruled[sceneIdx[i]] }, scenes)
 	out.RuleMicro = microOf(sceneEx, scenes, func(i int) []string { return ruled[sceneIdx[i]] })
+	// The red-line model is chosen the same way, as one "scene".
+	red := []string{"redline"}
+	redRuled := func(i int) []string {
+		if ruleRed[redIdx[i]] {
+			return red
+		}
+		return nil
+	}
+	var redline *learn.Linear
+	if len(redEx) >= TrainFolds {
+		redOOF := oofProbabilities(red, redEx, sceneOpt)
+		redline = learn.Train(red, false, redEx, sceneOpt)
+		redline.Thresholds, out.OOFRed = chooseThresholds(redline, redEx, redOOF, redRuled, red)
+		out.RuleRed = microOf(redEx, red, redRuled)
+	} else {
+		redline = &learn.Linear{Classes: red, Bias: []float64{0}, Scale: []float64{1}, Thresholds: map[string]float64{learn.ConfirmKey: 0, learn.SuggestKey: 2}}
+	}
 	sentiment := learn.Train(learn.Sentiments, true, sentEx, opt)
 	var nodes []string
 	for _, n := range a.Taxonomy().Nodes() {
@@ -153,8 +165,30 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 		Nodes:     nodes,
 		Scenes:    model,
 		Sentiment: sentiment,
+		Redline:   redline,
 	}
 	return out, nil
+}
+
+// oofProbabilities are out-of-fold probabilities: fold j's examples scored
+// by a model trained on the others.
+func oofProbabilities(classes []string, ex []learn.Example, opt learn.TrainOptions) [][]float64 {
+	oof := make([][]float64, len(ex))
+	for j := range TrainFolds {
+		var tr []learn.Example
+		for i, e := range ex {
+			if i%TrainFolds != j {
+				tr = append(tr, e)
+			}
+		}
+		m := learn.Train(classes, false, tr, opt)
+		for i, e := range ex {
+			if i%TrainFolds == j {
+				oof[i] = m.Probabilities(e.Features)
+			}
+		}
+	}
+	return oof
 }
 
 // chooseThresholds picks the confirm and suggest thresholds that give the

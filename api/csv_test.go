@@ -63,8 +63,12 @@ func TestCSVFormulaInjection(t *testing.T) {
 			t.Fatalf("f%d not exported: %v", i, rows)
 		}
 		for _, c := range []string{"channel", "text"} {
-			if got := r[col(c)]; got != "'"+p {
-				t.Errorf("export %s %q: got %q, want it after a '", c, p, got)
+			want := p
+			if c == "channel" {
+				want = strings.TrimSpace(p) // ingest trims a channel
+			}
+			if got := r[col(c)]; got != "'"+want {
+				t.Errorf("export %s %q: got %q, want it after a '", c, want, got)
 			}
 		}
 		if got := r[col("org")]; got != "'=华南区域/深圳/碧海花园" {

@@ -45,11 +45,12 @@ func TestTrainLearnsAndIsDeterministic(t *testing.T) {
 		}
 	}
 	var a, b bytes.Buffer
-	ms := &Models{Version: FormatVersion, Scenes: m, Sentiment: Train([]string{"negative", "neutral", "positive"}, true, sentimentToy(), TrainOptions{Seed: 3})}
+	ms := &Models{Version: FormatVersion, Scenes: m, Sentiment: Train([]string{"negative", "neutral", "positive"}, true, sentimentToy(), TrainOptions{Seed: 3}), Redline: m}
 	if err := ms.Write(&a); err != nil {
 		t.Fatal(err)
 	}
-	again := &Models{Version: FormatVersion, Scenes: Train(classes, false, ex, TrainOptions{Seed: 3, Balance: true}), Sentiment: Train([]string{"negative", "neutral", "positive"}, true, sentimentToy(), TrainOptions{Seed: 3})}
+	m2 := Train(classes, false, ex, TrainOptions{Seed: 3, Balance: true})
+	again := &Models{Version: FormatVersion, Scenes: m2, Sentiment: Train([]string{"negative", "neutral", "positive"}, true, sentimentToy(), TrainOptions{Seed: 3}), Redline: m2}
 	if err := again.Write(&b); err != nil {
 		t.Fatal(err)
 	}

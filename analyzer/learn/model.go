@@ -138,6 +138,10 @@ type Models struct {
 	Nodes     []string `json:"nodes"`
 	Scenes    *Linear  `json:"scenes"`
 	Sentiment *Linear  `json:"sentiment"`
+	// Redline is one sigmoid ("redline"): whether the text shows a red line
+	// as LABELS.md defines it. Its thresholds work as the scene model's:
+	// a P1 rule hit needs ConfirmKey, a red line no rule found SuggestKey.
+	Redline *Linear `json:"redline"`
 }
 
 // Knows says whether the node existed when the model was trained.
@@ -147,7 +151,7 @@ func (ms *Models) Knows(node string) bool {
 }
 
 // FormatVersion is the layout of the model file.
-const FormatVersion = 1
+const FormatVersion = 2
 
 const magic = "DTMODEL1"
 
@@ -166,7 +170,7 @@ func (ms *Models) Write(w io.Writer) error {
 	}
 	binary.Write(bw, binary.LittleEndian, uint32(len(head)))
 	bw.Write(head)
-	for _, m := range []*Linear{ms.Scenes, ms.Sentiment} {
+	for _, m := range []*Linear{ms.Scenes, ms.Sentiment, ms.Redline} {
 		binary.Write(bw, binary.LittleEndian, uint32(len(m.keys)))
 		binary.Write(bw, binary.LittleEndian, m.keys)
 		binary.Write(bw, binary.LittleEndian, m.weights)
@@ -203,7 +207,7 @@ func ReadModels(r io.Reader) (*Models, error) {
 	if ms.Version != FormatVersion {
 		return nil, fmt.Errorf("learn: model file version %d, this build reads %d", ms.Version, FormatVersion)
 	}
-	for _, m := range []*Linear{ms.Scenes, ms.Sentiment} {
+	for _, m := range []*Linear{ms.Scenes, ms.Sentiment, ms.Redline} {
 		if m == nil || len(m.Bias) != len(m.Classes) || len(m.Scale) != len(m.Classes) {
 			return nil, errors.New("learn: model file has a damaged model")
 		}

@@ -142,6 +142,7 @@ type common struct {
 	jiebaDict string
 	dataDir   string
 	taxonomy  string
+	noModels  bool // rules only (training)
 }
 
 func (m *Main) commonFlags(fs *flag.FlagSet) *common {
@@ -164,10 +165,24 @@ func (m *Main) newFlagSet(name string) *flag.FlagSet {
 
 // analyzer loads the data files, the one segmenter and the analyzer, and
 // returns the data files for whatever else the command reads from them.
+// withoutModels hides the trained models of a data directory: training
+// starts from the rules, whatever model file (of whatever format) is there.
+type withoutModels struct{ fs.FS }
+
+func (w withoutModels) Open(name string) (fs.File, error) {
+	if name == analyzer.ModelFile {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return w.FS.Open(name)
+}
+
 func (m *Main) analyzer(c *common) (*analyzer.Analyzer, fs.FS, error) {
 	fsys, err := data.Open(c.dataDir)
 	if err != nil {
 		return nil, nil, err
+	}
+	if c.noModels {
+		fsys = withoutModels{fsys}
 	}
 	res, err := analyzer.LoadResources(fsys, c.taxonomy)
 	if err != nil {

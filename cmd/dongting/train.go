@@ -32,6 +32,7 @@ func (m *Main) runTrain(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	c.noModels = true
 	a, _, err := m.analyzer(c)
 	if err != nil {
 		return err
@@ -59,6 +60,9 @@ func (m *Main) runTrain(ctx context.Context, args []string) error {
 	fmt.Fprintf(m.Stdout, "scenes: %d features; thresholds confirm %.2f suggest %.2f; out-of-fold micro P/R/F1 %.3f/%.3f/%.3f (rules alone %.3f/%.3f/%.3f)\n",
 		res.Models.Scenes.Size(), th[learn.ConfirmKey], th[learn.SuggestKey],
 		res.OOFMicro.Precision(), res.OOFMicro.Recall(), res.OOFMicro.F1(), res.RuleMicro.Precision(), res.RuleMicro.Recall(), res.RuleMicro.F1())
+	rt := res.Models.Redline.Thresholds
+	fmt.Fprintf(m.Stdout, "red lines: %d features; thresholds confirm %.2f suggest %.2f; out-of-fold P/R/F1 %.3f/%.3f/%.3f (rules alone %.3f/%.3f/%.3f)\n",
+		res.Models.Redline.Size(), rt[learn.ConfirmKey], rt[learn.SuggestKey], res.OOFRed.Precision(), res.OOFRed.Recall(), res.OOFRed.F1(), res.RuleRed.Precision(), res.RuleRed.Recall(), res.RuleRed.F1())
 	fmt.Fprintf(m.Stdout, "sentiment: %d features\nwrote %s (%d bytes)\n", res.Models.Sentiment.Size(), *out, b.Len())
 	return nil
 }
@@ -105,7 +109,8 @@ func trainingTexts(a *analyzer.Analyzer, labelsPath, messagesPath, goldenPath st
 		if sc == nil {
 			sc = []string{}
 		}
-		out = append(out, analyzer.Labelled{ID: l.ID, Record: analyzer.Record{ID: l.ID, Kind: "complaint", Text: msg.Body()}, Scenes: sc, Sentiment: l.Sentiment})
+		red := l.Redline
+		out = append(out, analyzer.Labelled{ID: l.ID, Record: analyzer.Record{ID: l.ID, Kind: "complaint", Text: msg.Body()}, Scenes: sc, Sentiment: l.Sentiment, Redline: &red})
 	}
 	gf, err := os.Open(goldenPath)
 	if err != nil {

@@ -1,6 +1,7 @@
 package alerts_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -921,7 +922,7 @@ func TestTitlesUseNames(t *testing.T) {
 	for _, al := range all {
 		titles[al.Source] = al.Title
 	}
-	if got := titles["redline"]; !strings.HasPrefix(got, "红线: 电梯困人、") || !strings.Contains(got, "外部投诉升级") {
+	if got := titles["redline"]; !strings.HasPrefix(got, "红线: 电梯困人、") || !strings.Contains(got, "扬言拨打12345") {
 		t.Errorf("red line title %q", got)
 	}
 	if got := titles["repeat"]; got != "重复投诉: 环境卫生" {
@@ -937,9 +938,10 @@ func TestTitlesUseNames(t *testing.T) {
 	}
 }
 
-// TestFutureRecordsRaiseNothingNow: a record dated in 2099 is not evaluated
-// as if it happened now; one a few minutes ahead (clock skew) is, and the
-// far-future one raises its alert once re-sent with its real time.
+// TestFutureRecordsRaiseNothingNow: a record dated in 2099 or two days
+// ahead is refused at ingest and raises nothing; one a few minutes ahead
+// (clock skew) is evaluated; the far-future one raises its alert once
+// re-sent with its real time.
 func TestFutureRecordsRaiseNothingNow(t *testing.T) {
 	t0, _ := time.Parse(time.RFC3339, start)
 	clk := &clock{t: t0}
@@ -947,13 +949,22 @@ func TestFutureRecordsRaiseNothingNow(t *testing.T) {
 	defer v.close()
 	far := v.rec("far", project, entrap, 0)
 	far.OccurredAt = "2099-06-01T09:00:00+08:00"
-	var burst []analyzer.Record
+	var burst []*analyzer.Record
 	for i := range 50 { // far-future records are no spike of any day either
 		r := v.rec(fmt.Sprintf("fut%d", i), "华东区域/杭州/西溪云庐", "草坪好久没修剪了", 0)
 		r.OccurredAt = clk.Now().AddDate(0, 0, 2).Format(time.RFC3339)
-		burst = append(burst, r)
+		burst = append(burst, &r)
 	}
-	v.ingest(t, append(burst, far)...)
+	res, err := v.corpus.Ingest(context.Background(), append(burst, &far))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		var fe *analyzer.FieldError
+		if !errors.As(r.Err, &fe) || fe.Field != "occurred_at" {
+			t.Fatalf("a future record was not refused: %+v", r)
+		}
+	}
 	if l, _ := v.engine.List(alerts.ListQuery{}); len(l) != 0 {
 		t.Fatalf("future records raised %+v", l[0])
 	}

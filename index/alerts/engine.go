@@ -101,11 +101,11 @@ func (n *Notice) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, (*plain)(n))
 }
 
-// maxSkew is how far ahead of the engine's clock a record may be dated
-// and still be evaluated (clocks of the sending systems drift). A record
-// dated later raises nothing and counts toward no day's spike baseline:
-// what has not happened yet is not news now.
-const maxSkew = 15 * time.Minute
+// maxSkew is how far ahead of the engine's clock a record may be dated and
+// still be evaluated now: the skew ingest allows (analyzer.MaxClockSkew),
+// so nothing ingest accepts waits unevaluated. Ingest refuses later times;
+// this guards records stored before it did.
+var maxSkew = analyzer.MaxClockSkew
 
 // Options configure an engine.
 type Options struct {
