@@ -164,7 +164,7 @@ func (s *Server) router() *echo.Echo {
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
-	e.Use(middleware.Recover())
+	e.Use(s.recoverPanics)
 	e.GET("/", s.index)
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
@@ -294,6 +294,24 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// recoverPanics turns a panic in a handler into a 500 with an ERROR log
+// line (where, the runtime error, the stack; never the panic's value,
+// which may quote a record). Goroutines a handler starts recover on their
+// own (index.Safely) and return the panic as an error.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v) // net/http's way to abort a response: not a fault
+				}
+				err = index.Recovered("the handler of "+c.Path(), v)
+			}
+		}()
+		return next(c)
+	}
+}
+
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -301,7 +319,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 	var ae *Error
 	var he *echo.HTTPError
 	var rf *refusal
+	var pe *index.PanicError
 	switch {
+	case errors.As(err, &pe):
+		s.log.Error("panic recovered", "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"where", pe.Where, "panic", pe.Reason, "stack", string(pe.Stack))
+		ae = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 	case errors.As(err, &rf):
 		_ = c.JSON(http.StatusConflict, map[string]any{
 			"error":  &Error{Status: http.StatusConflict, Code: "golden_regression", Field: "force", Message: rf.Error()},

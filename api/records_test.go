@@ -30,6 +30,7 @@ import (
 
 type corpusServer struct {
 	*httptest.Server
+	dir     string // the corpus's directory
 	corpus  *index.Corpus
 	logs    *bytes.Buffer
 	alerts  *alerts.Engine
@@ -55,7 +56,8 @@ func startServer(t *testing.T, limits api.Limits, withKeys bool) *corpusServer {
 func startServerIn(t *testing.T, limits api.Limits, withKeys bool, loc *time.Location) *corpusServer {
 	t.Helper()
 	metrics := api.NewMetrics()
-	c := indextest.Open(t, index.Options{Dir: t.TempDir(), OnIndexed: metrics.OnIndexed, Location: loc})
+	dir := t.TempDir()
+	c := indextest.Open(t, index.Options{Dir: dir, OnIndexed: metrics.OnIndexed, Location: loc})
 	routing, err := fs.ReadFile(data.FS(), "alerts/routing.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +82,7 @@ func startServerIn(t *testing.T, limits api.Limits, withKeys bool, loc *time.Loc
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &corpusServer{corpus: c, logs: new(bytes.Buffer), alerts: engine, tagging: curator}
+	s := &corpusServer{dir: dir, corpus: c, logs: new(bytes.Buffer), alerts: engine, tagging: curator}
 	if withKeys {
 		if s.keys, err = access.Open(c.Store().DB(), nil); err != nil {
 			t.Fatal(err)

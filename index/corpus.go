@@ -248,7 +248,7 @@ func (c *Corpus) run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		err := c.catchUp(ctx)
+		err := Safely("the indexer", func() error { return c.catchUp(ctx) })
 		c.mu.Lock()
 		c.lastErr = err
 		c.mu.Unlock()

@@ -1,6 +1,9 @@
 package index
 
 import (
+	"context"
+
+	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
@@ -58,3 +61,13 @@ func FacetValueEntries(c *Corpus) (entries, gone, segments int, err error) {
 	}
 	return entries, gone, len(live), nil
 }
+
+// SearchUnchecked runs a Bleve request as it is, without the checks of
+// Query (a cursor's values, say), on the shards' goroutines.
+func SearchUnchecked(c *Corpus, req *bleve.SearchRequest, facets []string) error {
+	_, _, err := c.search.search(context.Background(), req, facets)
+	return err
+}
+
+// EncodeCursor is a cursor for a query sorted by order, after the values.
+func EncodeCursor(order string, after []string) string { return encodeCursor(order, after) }

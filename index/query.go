@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 
 	"dongting/taxonomy"
@@ -162,14 +166,11 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 		return nil, &QueryError{"sort", fmt.Sprintf("%q is not one of relevance, newest, oldest", q.Sort)}
 	}
 	if q.Cursor != "" {
-		c, err := decodeCursor(q.Cursor)
+		after, err := decodeCursor(q.Cursor, order)
 		if err != nil {
 			return nil, err
 		}
-		if c.Sort != order {
-			return nil, &QueryError{"cursor", "the cursor belongs to a query sorted by " + c.Sort}
-		}
-		req.SearchAfter = c.After
+		req.SearchAfter = after
 	}
 	for _, f := range q.Facets {
 		if _, ok := FacetFields[f]; !ok {
@@ -188,16 +189,57 @@ func encodeCursor(order string, after []string) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (*cursor, error) {
+// decodeCursor reads a cursor for a query sorted by order and checks it
+// against that order's sort keys: Bleve trusts SearchAfter to have one
+// value of the right kind per key (a short one panics in its collector).
+// relevance sorts on [score, id], newest and oldest on [ts, id].
+func decodeCursor(s, order string) ([]string, error) {
+	bad := &QueryError{"cursor", "not a cursor returned by this service"}
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	c := new(cursor)
-	if err == nil {
-		err = json.Unmarshal(b, c)
+	if err != nil || len(b) > maxCursorBytes {
+		return nil, bad
 	}
-	if err != nil || len(c.After) == 0 || len(c.After) > 4 {
-		return nil, &QueryError{"cursor", "not a cursor returned by this service"}
+	var c cursor
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, bad
 	}
-	return c, nil
+	if c.Sort != order {
+		if slices.Contains(SortOrders, c.Sort) {
+			return nil, &QueryError{"cursor", "the cursor belongs to a query sorted by " + c.Sort}
+		}
+		return nil, bad
+	}
+	if len(c.After) != 2 || !validID(c.After[1]) {
+		return nil, bad
+	}
+	if v := c.After[0]; order == "relevance" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+			return nil, bad
+		}
+	} else if !isTimeSortValue(v) {
+		return nil, bad
+	}
+	return c.After, nil
+}
+
+// maxCursorBytes bounds a decoded cursor: a score or a time, and an id.
+const maxCursorBytes = 512
+
+// validID is what a record id can be (analyzer.Record.Validate).
+func validID(id string) bool { return id != "" && len(id) <= 200 && utf8.ValidString(id) }
+
+// isTimeSortValue is a ts term (timeSortLayout) or one of the values
+// Bleve sorts a record without a time by.
+func isTimeSortValue(v string) bool {
+	if v == search.HighTerm || v == search.LowTerm {
+		return true
+	}
+	if len(v) != len(timeSortLayout) {
+		return false
+	}
+	_, err := time.Parse(timeSortLayout, v)
+	return err == nil
 }
 
 // textQuery parses the query string with the rule language's syntax. Each

@@ -55,9 +55,6 @@ func (c *Corpus) Search(ctx context.Context, q *Query) (*Page, error) {
 		return nil, err
 	}
 	res, counts, err := c.search.search(ctx, req, q.Facets)
-	if err != nil && q.Cursor != "" && ctx.Err() == nil {
-		return nil, &QueryError{"cursor", "not a cursor returned by this service"}
-	}
 	if err != nil {
 		return nil, fmt.Errorf("index: search: %w", err)
 	}
