@@ -170,6 +170,26 @@ func (s *Server) limit(c echo.Context, key *access.Key) error {
 	return nil
 }
 
+// charge takes n more requests from the rate limit of the request's key
+// (none without keys), for a request that costs more than one; over the
+// limit it is a 429 like any other. A charge over the burst takes the
+// whole burst.
+func (s *Server) charge(c echo.Context, n int) error {
+	key := keyOf(c)
+	if key == nil || n <= 0 {
+		return nil
+	}
+	v, _ := s.limiters.LoadOrStore(key.ID, rate.NewLimiter(rate.Limit(s.limits.KeyRate), s.limits.KeyBurst))
+	r := v.(*rate.Limiter).ReserveN(time.Now(), min(n, s.limits.KeyBurst))
+	if d := r.Delay(); !r.OK() || d > 0 {
+		r.Cancel()
+		c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
+		return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
+			Message: fmt.Sprintf("this query costs %d requests of this key's %g/s; retry after %s", n+1, s.limits.KeyRate, d.Round(time.Millisecond))}
+	}
+	return nil
+}
+
 // audit records an action; a failure to record is logged, not fatal.
 func (s *Server) audit(c echo.Context, action, target, detail string) {
 	if s.keys == nil {

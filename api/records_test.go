@@ -55,9 +55,17 @@ func startServer(t *testing.T, limits api.Limits, withKeys bool) *corpusServer {
 // default, Asia/Shanghai).
 func startServerIn(t *testing.T, limits api.Limits, withKeys bool, loc *time.Location) *corpusServer {
 	t.Helper()
+	return startServerWith(t, limits, withKeys, index.Options{Location: loc})
+}
+
+// startServerWith is startServer with the corpus's options (Dir and
+// OnIndexed are filled in).
+func startServerWith(t *testing.T, limits api.Limits, withKeys bool, opt index.Options) *corpusServer {
+	t.Helper()
 	metrics := api.NewMetrics()
 	dir := t.TempDir()
-	c := indextest.Open(t, index.Options{Dir: dir, OnIndexed: metrics.OnIndexed, Location: loc})
+	opt.Dir, opt.OnIndexed = dir, metrics.OnIndexed
+	c := indextest.Open(t, opt)
 	routing, err := fs.ReadFile(data.FS(), "alerts/routing.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -33,7 +33,13 @@ type Options struct {
 	Populate bool
 	// OnIndexed, if set, is called after each index batch (metrics).
 	OnIndexed func(n int, lag time.Duration)
+	// SearchTimeout is the deadline of one search (of one page of an
+	// export); DefaultSearchTimeout if zero.
+	SearchTimeout time.Duration
 }
+
+// DefaultSearchTimeout is a search's deadline unless Options say another.
+const DefaultSearchTimeout = 5 * time.Second
 
 // Corpus is the store, the search index and the indexer that keeps the
 // second in step with the first.
@@ -87,6 +93,9 @@ func Open(opt Options) (*Corpus, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.SearchTimeout <= 0 {
+		opt.SearchTimeout = DefaultSearchTimeout
 	}
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 1000

@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -48,17 +49,40 @@ type Count struct {
 	Count int    `json:"count"`
 }
 
-// Search runs a query and fills each hit from the store.
+// ErrSearchTimeout is a search stopped at its deadline
+// (Options.SearchTimeout).
+var ErrSearchTimeout = errors.New("index: the search ran past its deadline")
+
+// Search runs a query and fills each hit from the store. It stops at the
+// corpus's search deadline with ErrSearchTimeout.
 func (c *Corpus) Search(ctx context.Context, q *Query) (*Page, error) {
-	req, err := c.search.request(q)
+	dq := *q
+	dq.Facets = distinct(q.Facets)
+	q = &dq
+	req, _, err := c.search.request(q)
 	if err != nil {
 		return nil, err
 	}
-	res, counts, err := c.search.search(ctx, req, q.Facets)
+	sctx, cancel := context.WithTimeout(ctx, c.opt.SearchTimeout)
+	defer cancel()
+	res, counts, err := c.search.search(sctx, req, q.Facets)
+	if err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded) {
+		return nil, fmt.Errorf("%w (%s)", ErrSearchTimeout, c.opt.SearchTimeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("index: search: %w", err)
 	}
 	return c.page(q, req, res, counts)
+}
+
+// Weight is what a query costs in requests of the rate limiter (see
+// plan.Weight); a query past the budget is its *QueryError.
+func (c *Corpus) Weight(q *Query) (int, error) {
+	_, pl, err := c.search.request(q)
+	if err != nil {
+		return 0, err
+	}
+	return pl.Weight(), nil
 }
 
 func (c *Corpus) page(q *Query, req *bleve.SearchRequest, res *bleve.SearchResult, counts map[string]int) (*Page, error) {
