@@ -186,10 +186,8 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, *plan, error) {
 			return nil, nil, &QueryError{Field: "facets", Reason: fmt.Sprintf("no facet %q (scene, touchpoint, channel, sentiment, severity, kind, dimension, month)", f)}
 		}
 	}
-	if q.Highlight {
-		req.Highlight = bleve.NewHighlightWithStyle("html")
-		req.Highlight.AddField("text")
-	}
+	// Snippets are cut from the stored record around these (highlight.go).
+	req.IncludeLocations = q.Highlight && q.Q != ""
 	return req, pl, nil
 }
 

@@ -109,8 +109,8 @@ func (c *Corpus) page(q *Query, req *bleve.SearchRequest, res *bleve.SearchResul
 				hit.Tags = append(hit.Tags, t.ID)
 			}
 		}
-		if frags := h.Fragments["text"]; len(frags) > 0 {
-			hit.Snippets = frags
+		if q.Highlight {
+			hit.Snippets = snippets(st.Text(), h.Locations["text"])
 		} else {
 			hit.Text = st.Text()
 		}
