@@ -236,6 +236,11 @@ func (s *Server) ready(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if rb := st.Rebuild; rb != nil {
+		// Searches answer, but from part of the records: not ready.
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "rebuilding", "reason": rb.Reason,
+			"indexed": rb.Indexed, "records": rb.Records, "progress": rb.Done, "index_lag": st.Lag})
+	}
 	if st.Error != "" {
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "indexer failing", "index_lag": st.Lag})
 	}

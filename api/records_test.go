@@ -58,13 +58,21 @@ func startServerIn(t *testing.T, limits api.Limits, withKeys bool, loc *time.Loc
 	return startServerWith(t, limits, withKeys, index.Options{Location: loc})
 }
 
-// startServerWith is startServer with the corpus's options (Dir and
-// OnIndexed are filled in).
+// startServerWith is startServer with the corpus's options (Dir is a
+// new directory unless set; OnIndexed also updates the metrics).
 func startServerWith(t *testing.T, limits api.Limits, withKeys bool, opt index.Options) *corpusServer {
 	t.Helper()
 	metrics := api.NewMetrics()
-	dir := t.TempDir()
-	opt.Dir, opt.OnIndexed = dir, metrics.OnIndexed
+	if opt.Dir == "" {
+		opt.Dir = t.TempDir()
+	}
+	dir, then := opt.Dir, opt.OnIndexed
+	opt.OnIndexed = func(n int, lag time.Duration) {
+		metrics.OnIndexed(n, lag)
+		if then != nil {
+			then(n, lag)
+		}
+	}
 	c := indextest.Open(t, opt)
 	routing, err := fs.ReadFile(data.FS(), "alerts/routing.yaml")
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -58,6 +59,10 @@ type Corpus struct {
 	indexed uint64        // watermark as last applied
 	waiters chan struct{} // closed and replaced whenever indexed moves
 	lastErr error
+	// rebuild is the rebuild of a new index from the store under way
+	// (nil: none): searches are partial until the indexer has applied
+	// every entry the store held at open.
+	rebuild *rebuild
 	// pending holds entries this process committed and has not indexed
 	// yet, by sequence, so the indexer need not read back and decode what
 	// it was just handed. Anything missing is read from the store.
@@ -127,8 +132,10 @@ func Open(opt Options) (*Corpus, error) {
 	}
 	st.OnCommit(ru.apply)
 	searchDir := SearchDir(opt.Dir)
+	reason := "missing" // why a new index is built, if one is
 	se, err := OpenSearch(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
 	if errors.Is(err, ErrIndexOutdated) {
+		reason = "outdated"
 		// Derived data of an older release: rebuilt from the store.
 		opt.Log.Warn("search index has an older layout or another time zone: rebuilding it from the store", "dir", searchDir, "zone", opt.Location.String())
 		if rerr := os.RemoveAll(searchDir); rerr != nil {
@@ -139,8 +146,13 @@ func Open(opt Options) (*Corpus, error) {
 	}
 	if errors.Is(err, ErrIndexUnreadable) {
 		// Derived data: keep the broken copy for a post-mortem, rebuild.
-		aside := fmt.Sprintf("%s.unreadable-%s", searchDir, opt.Now().UTC().Format("20060102T150405"))
-		opt.Log.Error("search index does not open: moved aside, rebuilding it from the store", "dir", searchDir, "moved_to", aside, "err", err)
+		reason = "unreadable"
+		msg := "search index does not open: moved aside, rebuilding it from the store"
+		if errors.Is(err, ErrIndexCorrupt) {
+			reason, msg = "corrupt", "search index is corrupt: moved aside, rebuilding it from the store"
+		}
+		aside := fmt.Sprintf("%s.%s-%s", searchDir, reason, opt.Now().UTC().Format("20060102T150405"))
+		opt.Log.Error(msg, "dir", searchDir, "moved_to", aside, "err", err)
 		if rerr := os.Rename(searchDir, aside); rerr != nil {
 			st.Close()
 			return nil, fmt.Errorf("index: %w; moving it aside: %w", err, rerr)
@@ -161,6 +173,17 @@ func Open(opt Options) (*Corpus, error) {
 	c := &Corpus{opt: opt, store: st, search: se, rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
 		done: make(chan struct{}), indexed: w, waiters: make(chan struct{}), pending: map[uint64]*Stored{}}
 	c.an.Store(opt.Analyzer)
+	if last := st.LastSeq(); se.created && last > w {
+		stats, err := st.Stats()
+		if err != nil {
+			cancel()
+			se.Close()
+			st.Close()
+			return nil, err
+		}
+		c.rebuild = &rebuild{reason: reason, upTo: last, records: stats.Records}
+		opt.Log.Warn("search index rebuilding from the store in the background; searches are partial until it is done", "reason", reason, "records", stats.Records)
+	}
 	if err := c.applyDictionary(); err != nil {
 		cancel()
 		se.Close()
@@ -316,6 +339,10 @@ func (c *Corpus) catchUp(ctx context.Context) error {
 			delete(c.pending, seq)
 		}
 		c.indexed = upTo
+		if c.rebuild != nil && upTo >= c.rebuild.upTo {
+			c.opt.Log.Info("search index rebuilt from the store", "reason", c.rebuild.reason, "records", c.rebuild.records)
+			c.rebuild = nil
+		}
 		close(c.waiters)
 		c.waiters = make(chan struct{})
 		c.mu.Unlock()
@@ -375,6 +402,47 @@ type Status struct {
 	Lag       uint64 `json:"index_lag"` // entries committed but not yet searchable
 	IndexDocs uint64 `json:"index_docs"`
 	Error     string `json:"indexer_error,omitempty"`
+	// Rebuild is the rebuild of the search index under way, if any.
+	Rebuild *Rebuild `json:"rebuild,omitempty"`
+}
+
+// rebuild is a new search index being filled from the store.
+type rebuild struct {
+	reason  string // missing, outdated, unreadable or corrupt
+	upTo    uint64 // the store's last sequence at open: done once indexed
+	records uint64 // records stored at open
+}
+
+// Rebuild is the progress of a search index rebuild: searches are
+// partial until it is done.
+type Rebuild struct {
+	// Reason is why the index is new: missing (no index beside a store),
+	// outdated (an older layout or another zone), unreadable or corrupt
+	// (moved aside as search.bleve.<reason>-<time>).
+	Reason  string  `json:"reason"`
+	Indexed uint64  `json:"indexed"` // records searchable now
+	Records uint64  `json:"records"` // records stored when the rebuild began
+	Done    float64 `json:"progress"`
+}
+
+// Rebuilding reports the rebuild of the search index under way, or nil.
+func (c *Corpus) Rebuilding() (*Rebuild, error) {
+	c.mu.Lock()
+	rb := c.rebuild
+	c.mu.Unlock()
+	if rb == nil {
+		return nil, nil
+	}
+	docs, err := c.search.DocCount()
+	if err != nil {
+		return nil, err
+	}
+	r := &Rebuild{Reason: rb.reason, Indexed: docs, Records: rb.records}
+	if rb.records > 0 {
+		// Records sent meanwhile are indexed too: not done before the end.
+		r.Done = min(0.99, math.Round(float64(docs)/float64(rb.records)*100)/100)
+	}
+	return r, nil
 }
 
 // Status reads the counts.
@@ -387,9 +455,13 @@ func (c *Corpus) Status() (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
+	rb, err := c.Rebuilding()
+	if err != nil {
+		return Status{}, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := Status{Records: st.Records, LastSeq: st.LastSeq, Indexed: c.indexed, IndexDocs: docs}
+	s := Status{Records: st.Records, LastSeq: st.LastSeq, Indexed: c.indexed, IndexDocs: docs, Rebuild: rb}
 	if st.LastSeq > c.indexed {
 		s.Lag = st.LastSeq - c.indexed
 	}

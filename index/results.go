@@ -21,6 +21,12 @@ type Page struct {
 	// Next is the cursor for the following page; empty on the last one.
 	Next   string  `json:"next,omitempty"`
 	TookMS float64 `json:"took_ms"`
+	// Partial says the search index is being rebuilt from the store:
+	// only Indexed of the Records stored when the rebuild began are
+	// searchable yet.
+	Partial bool   `json:"partial,omitempty"`
+	Indexed uint64 `json:"indexed,omitempty"`
+	Records uint64 `json:"records,omitempty"`
 }
 
 // Hit is one matching record: its stored fields and analysis summary, and
@@ -126,6 +132,13 @@ func (c *Corpus) page(q *Query, req *bleve.SearchRequest, res *bleve.SearchResul
 	}
 	if len(q.Facets) > 0 {
 		p.Facets = facetCounts(q.Facets, counts)
+	}
+	rb, err := c.Rebuilding()
+	if err != nil {
+		return nil, err
+	}
+	if rb != nil {
+		p.Partial, p.Indexed, p.Records = true, rb.Indexed, rb.Records
 	}
 	return p, nil
 }

@@ -59,11 +59,12 @@ var ErrIndexOutdated = errors.New("search index of an older layout or another ti
 // Search is the Bleve index: derived from the store, rebuilt from it at
 // will. Documents are keyed by the caller's record id.
 type Search struct {
-	shards []bleve.Index
-	values [searchShards]facetValues // each shard's segments' facet terms (facets.go)
-	alias  bleve.IndexAlias          // searches every shard at once
-	tax    atomic.Pointer[taxonomy.Taxonomy]
-	loc    *time.Location
+	created bool // a new index, not one opened from disk
+	shards  []bleve.Index
+	values  [searchShards]facetValues // each shard's segments' facet terms (facets.go)
+	alias   bleve.IndexAlias          // searches every shard at once
+	tax     atomic.Pointer[taxonomy.Taxonomy]
+	loc     *time.Location
 }
 
 // Every exact-match value of a record is a "field=value" term of one of
@@ -165,7 +166,15 @@ func OpenSearch(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Search
 			return nil, fmt.Errorf("index: %s is one unsharded index: %w", dir, ErrIndexOutdated)
 		}
 		for i := range searchShards {
-			sh, err := bleve.Open(shardDir(dir, i))
+			if err := verifySegments(shardDir(dir, i)); err != nil {
+				return fail(err)
+			}
+			var sh bleve.Index
+			// A damaged root.bolt can make bbolt panic inside Open.
+			err := Safely("opening a shard", func() (err error) {
+				sh, err = bleve.Open(shardDir(dir, i))
+				return err
+			})
 			if err != nil {
 				return fail(fmt.Errorf("index: open %s: %w: %w", shardDir(dir, i), ErrIndexUnreadable, err))
 			}
@@ -176,6 +185,7 @@ func OpenSearch(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Search
 			}
 		}
 	} else {
+		se.created = true
 		for i := range searchShards {
 			sh, err := bleve.New(shardDir(dir, i), newMapping())
 			if err == nil {
