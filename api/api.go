@@ -168,7 +168,7 @@ func (s *Server) router() *echo.Echo {
 	e.GET("/", s.index)
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	e.GET("/metrics", s.serveMetrics)
 	g := e.Group("/api/v1")
 	g.GET("/openapi.json", s.openAPI, s.need(anyKey))
 	g.POST("/analyze", s.analyze, s.need(anyKey))
