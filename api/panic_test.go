@@ -34,7 +34,8 @@ func TestSearchRefusesATamperedCursor(t *testing.T) {
 // line, and the server lives on. Forced for real: the index's segment
 // files are overwritten while the server has them mapped, so Bleve reads
 // garbage offsets and panics on the shards' goroutines (as a bit flip on
-// disk did), not on the handler's.
+// disk did), not on the handler's. The failure has the segments checked:
+// the index is found corrupt and rebuilt while the server answers.
 func TestPanicInASearchGoroutineIs500(t *testing.T) {
 	s := newCorpusServer(t, api.Limits{})
 	res := indextest.Ingest(t, s.corpus, indextest.Demo(t, 4, time.Now(), 200))
@@ -72,6 +73,27 @@ func TestPanicInASearchGoroutineIs500(t *testing.T) {
 	}
 	if code, out := do(t, "GET", s.URL+"/api/v1/records/"+res[0].ID, "", nil); code != 200 {
 		t.Errorf("record fetch %d %v after the panic", code, out)
+	}
+
+	// The failed search had the segments checked: found corrupt, the
+	// index is moved aside and rebuilt from the store while serving.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		code, out := do(t, "GET", s.URL+"/api/v1/search?sort=newest&size=1", "", nil)
+		if _, partial := out["partial"]; code == 200 && !partial && out["total"] == float64(len(res)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not rebuilt: %d %v\n%s", code, out, s.logs.String())
+		}
+	}
+	if code, out := do(t, "GET", s.URL+"/readyz", "", nil); code != 200 {
+		t.Errorf("readyz after the rebuild: %d %v", code, out)
+	}
+	if !strings.Contains(s.logs.String(), "search index found corrupt while serving") {
+		t.Errorf("no log line of the corruption")
+	}
+	if aside, _ := filepath.Glob(filepath.Join(s.dir, "search.bleve.corrupt-*")); len(aside) != 1 {
+		t.Errorf("corrupt copies kept: %v", aside)
 	}
 }
 

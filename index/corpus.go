@@ -45,10 +45,17 @@ const DefaultSearchTimeout = 5 * time.Second
 // Corpus is the store, the search index and the indexer that keeps the
 // second in step with the first.
 type Corpus struct {
-	opt     Options
-	an      atomic.Pointer[analyzer.Analyzer]
-	store   *Store
+	opt   Options
+	an    atomic.Pointer[analyzer.Analyzer]
+	store *Store
+	// search is the index now. The indexer replaces it when it is found
+	// corrupt while serving (under swap's write lock); everyone else reads
+	// it under swap's read lock (searchIndex).
 	search  *Search
+	swap    sync.RWMutex
+	corrupt chan *Search // an index found corrupt, for the indexer to replace
+	checkMu sync.Mutex   // one check of the segments at a time …
+	checked time.Time    // … and at most one a minute
 	rollups *rollups
 
 	folded  chan struct{} // closed when the rollup folder has stopped
@@ -170,7 +177,7 @@ func Open(opt Options) (*Corpus, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Corpus{opt: opt, store: st, search: se, rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
+	c := &Corpus{opt: opt, store: st, search: se, corrupt: make(chan *Search, 1), rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
 		done: make(chan struct{}), indexed: w, waiters: make(chan struct{}), pending: map[uint64]*Stored{}}
 	c.an.Store(opt.Analyzer)
 	if last := st.LastSeq(); se.created && last > w {
@@ -238,7 +245,9 @@ func (c *Corpus) WaitSettled(ctx context.Context) error {
 			return ctx.Err()
 		case <-tick.C:
 		}
-		busy, err := c.search.Busy()
+		se, done := c.searchIndex()
+		busy, err := se.Busy()
+		done()
 		if err != nil {
 			return err
 		}
@@ -270,7 +279,9 @@ func (c *Corpus) Analyzer() *analyzer.Analyzer { return c.an.Load() }
 func (c *Corpus) SetAnalyzer(a *analyzer.Analyzer) {
 	c.an.Store(a)
 	c.rollups.tax.Store(a.Taxonomy())
-	c.search.tax.Store(a.Taxonomy())
+	se, done := c.searchIndex()
+	se.tax.Store(a.Taxonomy())
+	done()
 }
 
 // run is the indexer: it applies store entries beyond the watermark in
@@ -296,8 +307,82 @@ func (c *Corpus) run(ctx context.Context) {
 			return
 		case <-c.notify:
 		case <-tick.C:
+		case se := <-c.corrupt:
+			if se == c.search {
+				c.replaceCorrupt()
+			}
 		}
 	}
+}
+
+// searchIndex is the search index now, read-locked until done is called.
+func (c *Corpus) searchIndex() (se *Search, done func()) {
+	c.swap.RLock()
+	return c.search, c.swap.RUnlock
+}
+
+// suspect checks the segments of se after a search of it failed (an error
+// or a recovered panic: zapx reading a damaged segment does both), in the
+// background, at most once a minute; a corrupt index is handed to the
+// indexer to replace.
+func (c *Corpus) suspect(se *Search) {
+	if !c.checkMu.TryLock() {
+		return
+	}
+	now := c.opt.Now()
+	if now.Sub(c.checked) < time.Minute {
+		c.checkMu.Unlock()
+		return
+	}
+	c.checked = now
+	go func() {
+		defer c.checkMu.Unlock()
+		err := Safely("checking the search index", se.verify)
+		if !errors.Is(err, ErrIndexCorrupt) {
+			return
+		}
+		c.opt.Log.Error("search index found corrupt while serving: rebuilding it from the store", "err", err)
+		select {
+		case c.corrupt <- se:
+		default:
+		}
+	}()
+}
+
+// replaceCorrupt moves the index aside and starts a new one, which the
+// indexer fills from the store while searches, which wait for the swap,
+// answer partial. It runs on the indexer's goroutine, the only writer.
+func (c *Corpus) replaceCorrupt() {
+	c.swap.Lock()
+	defer c.swap.Unlock()
+	dir := SearchDir(c.opt.Dir)
+	if err := c.search.Close(); err != nil {
+		c.opt.Log.Warn("closing the corrupt search index", "err", err)
+	}
+	aside := fmt.Sprintf("%s.corrupt-%s", dir, c.opt.Now().UTC().Format("20060102T150405"))
+	if err := os.Rename(dir, aside); err != nil {
+		c.opt.Log.Error("moving the corrupt search index aside: removing it", "err", err)
+		os.RemoveAll(dir)
+	}
+	se, err := OpenSearch(dir, c.Analyzer().Taxonomy(), c.opt.Location)
+	var stats Stats
+	if err == nil {
+		stats, err = c.store.Stats()
+	}
+	if err != nil {
+		// The old index is closed: searches fail until a restart, which
+		// builds the index anew, and the indexer says why.
+		c.mu.Lock()
+		c.lastErr = fmt.Errorf("index: replacing the corrupt search index: %w", err)
+		c.mu.Unlock()
+		return
+	}
+	c.opt.Log.Error("search index is corrupt: moved aside, rebuilding it from the store", "dir", dir, "moved_to", aside)
+	c.search = se
+	c.mu.Lock()
+	c.indexed = 0
+	c.rebuild = &rebuild{reason: "corrupt", upTo: c.store.LastSeq(), records: stats.Records}
+	c.mu.Unlock()
 }
 
 func (c *Corpus) catchUp(ctx context.Context) error {
@@ -427,13 +512,19 @@ type Rebuild struct {
 
 // Rebuilding reports the rebuild of the search index under way, or nil.
 func (c *Corpus) Rebuilding() (*Rebuild, error) {
+	se, done := c.searchIndex()
+	defer done()
+	return c.rebuilding(se)
+}
+
+func (c *Corpus) rebuilding(se *Search) (*Rebuild, error) {
 	c.mu.Lock()
 	rb := c.rebuild
 	c.mu.Unlock()
 	if rb == nil {
 		return nil, nil
 	}
-	docs, err := c.search.DocCount()
+	docs, err := se.DocCount()
 	if err != nil {
 		return nil, err
 	}
@@ -451,11 +542,13 @@ func (c *Corpus) Status() (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	docs, err := c.search.DocCount()
-	if err != nil {
-		return Status{}, err
+	se, done := c.searchIndex()
+	docs, err := se.DocCount()
+	var rb *Rebuild
+	if err == nil {
+		rb, err = c.rebuilding(se)
 	}
-	rb, err := c.Rebuilding()
+	done()
 	if err != nil {
 		return Status{}, err
 	}

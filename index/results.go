@@ -65,33 +65,40 @@ func (c *Corpus) Search(ctx context.Context, q *Query) (*Page, error) {
 	dq := *q
 	dq.Facets = distinct(q.Facets)
 	q = &dq
-	req, _, err := c.search.request(q)
+	se, done := c.searchIndex()
+	defer done()
+	req, _, err := se.request(q)
 	if err != nil {
 		return nil, err
 	}
 	sctx, cancel := context.WithTimeout(ctx, c.opt.SearchTimeout)
 	defer cancel()
-	res, counts, err := c.search.search(sctx, req, q.Facets)
+	res, counts, err := se.search(sctx, req, q.Facets)
 	if err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded) {
 		return nil, fmt.Errorf("%w (%s)", ErrSearchTimeout, c.opt.SearchTimeout)
 	}
 	if err != nil {
+		if ctx.Err() == nil {
+			c.suspect(se)
+		}
 		return nil, fmt.Errorf("index: search: %w", err)
 	}
-	return c.page(q, req, res, counts)
+	return c.page(se, q, req, res, counts)
 }
 
 // Weight is what a query costs in requests of the rate limiter (see
 // plan.Weight); a query past the budget is its *QueryError.
 func (c *Corpus) Weight(q *Query) (int, error) {
-	_, pl, err := c.search.request(q)
+	se, done := c.searchIndex()
+	defer done()
+	_, pl, err := se.request(q)
 	if err != nil {
 		return 0, err
 	}
 	return pl.Weight(), nil
 }
 
-func (c *Corpus) page(q *Query, req *bleve.SearchRequest, res *bleve.SearchResult, counts map[string]int) (*Page, error) {
+func (c *Corpus) page(se *Search, q *Query, req *bleve.SearchRequest, res *bleve.SearchResult, counts map[string]int) (*Page, error) {
 	p := &Page{Total: res.Total, Hits: make([]Hit, 0, len(res.Hits)), TookMS: float64(res.Took.Microseconds()) / 1000}
 	ids := make([]string, len(res.Hits))
 	for i, h := range res.Hits {
@@ -133,7 +140,7 @@ func (c *Corpus) page(q *Query, req *bleve.SearchRequest, res *bleve.SearchResul
 	if len(q.Facets) > 0 {
 		p.Facets = facetCounts(q.Facets, counts)
 	}
-	rb, err := c.Rebuilding()
+	rb, err := c.rebuilding(se)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
 
 // ErrIndexCorrupt is a search index whose segment files do not match
@@ -57,6 +60,40 @@ func verifySegment(name string, buf []byte) error {
 	}
 	if got := h.Sum32(); got != binary.BigEndian.Uint32(want[:]) {
 		return fmt.Errorf("checksum %08x, the file says %08x: %w", got, binary.BigEndian.Uint32(want[:]), ErrIndexCorrupt)
+	}
+	return nil
+}
+
+// verify checks the persisted segments a search reads now against their
+// checksums (not the files in the directory: a segment being written
+// there is incomplete until the index takes it in).
+func (s *Search) verify() error {
+	buf := make([]byte, 1<<20)
+	for i, sh := range s.shards {
+		adv, err := sh.Advanced()
+		if err != nil {
+			return err
+		}
+		r, err := adv.Reader()
+		if err != nil {
+			return err
+		}
+		snap, ok := r.(*scorch.IndexSnapshot)
+		if !ok {
+			r.Close()
+			return fmt.Errorf("index: shard %d: a %T is not a scorch snapshot", i, r)
+		}
+		for _, sg := range snap.Segments() {
+			ps, ok := sg.Segment().(segment.PersistedSegment)
+			if !ok {
+				continue // in memory, not yet written
+			}
+			if err := verifySegment(ps.Path(), buf); err != nil {
+				r.Close()
+				return fmt.Errorf("index: segment %s: %w", ps.Path(), err)
+			}
+		}
+		r.Close()
 	}
 	return nil
 }
