@@ -36,11 +36,12 @@ const (
 // node is a query expression flattened for search: an AND or OR of any
 // number of distinct operands, a NOT, or a word or phrase (its tokens).
 type node struct {
-	op   taxonomy.Op // OpTerm (a word or phrase), OpAnd, OpOr or OpNot
-	text string      // a word or phrase as written
-	toks []string    // … as the query analyzer cuts it
-	kids []*node
-	key  string // canonical form: equal keys search the same
+	op    taxonomy.Op // OpTerm (a word or phrase), OpAnd, OpOr or OpNot
+	text  string      // a word or phrase as written
+	toks  []string    // … as the query analyzer cuts it
+	slots [][]string  // … by place, from the first word's (phraseQuery)
+	kids  []*node
+	key   string // canonical form: equal keys search the same
 }
 
 // normalize turns a parsed query into nodes: runs of AND or OR become one
@@ -52,14 +53,25 @@ func (s *Search) normalize(e taxonomy.Expr) (*node, error) {
 		if !hasSearchable(text) {
 			return nil, &QueryError{Field: "q", Reason: fmt.Sprintf("%q has no searchable word", text)}
 		}
-		var toks []string
-		for _, t := range s.mapping().AnalyzerNamed(analyzerQuery).Analyze([]byte(text)) {
-			toks = append(toks, string(t.Term))
-		}
-		if len(toks) == 0 {
+		stream := s.mapping().AnalyzerNamed(analyzerQuery).Analyze([]byte(text))
+		if len(stream) == 0 {
 			return nil, &QueryError{Field: "q", Reason: fmt.Sprintf("%q has no searchable word", text)}
 		}
-		return &node{op: taxonomy.OpTerm, text: text, toks: toks, key: `"` + strings.Join(toks, " ") + `"`}, nil
+		n := &node{op: taxonomy.OpTerm, text: text}
+		first := stream[0].Position
+		for _, t := range stream {
+			first = min(first, t.Position)
+		}
+		for _, t := range stream {
+			n.toks = append(n.toks, string(t.Term))
+			place := t.Position - first
+			for len(n.slots) <= place {
+				n.slots = append(n.slots, nil)
+			}
+			n.slots[place] = append(n.slots[place], string(t.Term))
+		}
+		n.key = `"` + strings.Join(n.toks, " ") + `"`
+		return n, nil
 	case taxonomy.OpAnd, taxonomy.OpOr:
 		n := &node{op: op}
 		var add func(e taxonomy.Expr) error
@@ -195,10 +207,7 @@ func (n *node) query() query.Query {
 			t.SetField("text")
 			return t
 		}
-		m := bleve.NewMatchPhraseQuery(n.text)
-		m.SetField("text")
-		m.Analyzer = analyzerQuery
-		return m
+		return &phraseQuery{field: "text", slots: n.slots}
 	case taxonomy.OpNot:
 		return exclude(nil, []query.Query{n.kids[0].query()})
 	case taxonomy.OpOr:

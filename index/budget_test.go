@@ -115,7 +115,7 @@ func TestQueryBudget(t *testing.T) {
 			continue
 		}
 		for _, ty := range types {
-			if !slices.Contains([]string{"*query.TermQuery", "*query.MatchPhraseQuery", "*query.DisjunctionQuery", "*query.ConjunctionQuery", "*query.BooleanQuery", "*query.MatchAllQuery"}, ty) {
+			if !slices.Contains([]string{"*query.TermQuery", "*index.phraseQuery", "*query.DisjunctionQuery", "*query.ConjunctionQuery", "*query.BooleanQuery", "*query.MatchAllQuery"}, ty) {
 				t.Errorf("%q searches a %s", q, ty)
 			}
 		}

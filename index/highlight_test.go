@@ -2,6 +2,7 @@ package index_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -72,5 +73,29 @@ func TestSnippetsOfAHugeRecordAreBounded(t *testing.T) {
 		if h.ID == "huge" && h.Text != huge {
 			t.Errorf("text of %d bytes, want %d", len(h.Text), len(huge))
 		}
+	}
+}
+
+// A phrase matches its words at consecutive places only, and its hit
+// marks those places, not every occurrence of its words.
+func TestPhraseMatchesConsecutiveWords(t *testing.T) {
+	c := openCorpus(t, t.TempDir())
+	defer c.Close()
+	ingestAll(t, c, []analyzer.Record{
+		{ID: "in-order", OccurredAt: "2026-03-02T09:00:00+08:00", Text: "物业费太贵了，停车费也贵，物业 服务 一般"},
+		{ID: "reversed", OccurredAt: "2026-03-02T10:00:00+08:00", Text: "服务 物业 都一般"},
+		{ID: "apart", OccurredAt: "2026-03-02T11:00:00+08:00", Text: "物业 的 服务 一般"},
+	})
+	p := search(t, c, index.Query{Q: `"物业 服务"`, Highlight: true})
+	if got := ids(p); !slices.Equal(got, []string{"in-order"}) {
+		t.Fatalf("hits %v", got)
+	}
+	if s := p.Hits[0].Snippets; len(s) != 1 || strings.Count(s[0], "<mark>") != 2 || !strings.Contains(s[0], "<mark>物业</mark> <mark>服务</mark>") {
+		t.Errorf("snippets %q", s)
+	}
+	// The same word twice in a phrase.
+	ingestAll(t, c, []analyzer.Record{{ID: "twice", OccurredAt: "2026-03-02T12:00:00+08:00", Text: "投诉 投诉 还是没人管"}})
+	if got := ids(search(t, c, index.Query{Q: `"投诉 投诉"`})); !slices.Equal(got, []string{"twice"}) {
+		t.Errorf("repeated word: %v", got)
 	}
 }
