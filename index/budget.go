@@ -187,10 +187,10 @@ func (p *plan) check() error {
 	return nil
 }
 
-// Weight is what a query costs in the rate limiter's requests: one, and
+// weight is what a query costs in the rate limiter's requests: one, and
 // one more for every 8 words searched, 2 for every NOT that reads every
 // record and one for every 25 filter values.
-func (p *plan) Weight() int {
+func (p *plan) weight() int {
 	return 1 + max(0, p.terms-1)/8 + 2*p.scans + p.filters/25
 }
 

@@ -87,7 +87,7 @@ func (c *Corpus) Search(ctx context.Context, q *Query) (*Page, error) {
 }
 
 // Weight is what a query costs in requests of the rate limiter (see
-// plan.Weight); a query past the budget is its *QueryError.
+// plan.weight); a query past the budget is its *QueryError.
 func (c *Corpus) Weight(q *Query) (int, error) {
 	se, done := c.searchIndex()
 	defer done()
@@ -95,7 +95,7 @@ func (c *Corpus) Weight(q *Query) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return pl.Weight(), nil
+	return pl.weight(), nil
 }
 
 func (c *Corpus) page(se *Search, q *Query, req *bleve.SearchRequest, res *bleve.SearchResult, counts map[string]int) (*Page, error) {
