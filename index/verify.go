@@ -3,14 +3,18 @@ package index
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
+	bolt "go.etcd.io/bbolt"
 )
 
 // ErrIndexCorrupt is a search index whose segment files do not match
@@ -20,11 +24,13 @@ import (
 // it aside and rebuilds it from the store instead.
 var ErrIndexCorrupt = fmt.Errorf("search index corrupt: %w", ErrIndexUnreadable)
 
-// verifySegments checks every zap segment of a shard against the CRC-32
-// (IEEE) its last four bytes hold of all the bytes before them. It reads
-// each file once, sequentially.
+// verifySegments checks every zap segment of a shard's last persisted
+// snapshot against the CRC-32 (IEEE) its last four bytes hold of all the
+// bytes before them, reading each file once, sequentially. Files the
+// snapshot does not name are not checked: a segment being written when
+// the process was killed is torn, unused, and removed by Bleve.
 func verifySegments(shard string) error {
-	files, err := filepath.Glob(filepath.Join(shard, "store", "*.zap"))
+	files, err := snapshotSegments(filepath.Join(shard, "store"))
 	if err != nil {
 		return err
 	}
@@ -35,6 +41,52 @@ func verifySegments(shard string) error {
 		}
 	}
 	return nil
+}
+
+// snapshotSegments lists the segment files of the newest snapshot that
+// scorch's root.bolt in dir records (a bucket per snapshot under "s",
+// holding a bucket per segment whose "p" is the file's name), or none
+// without a root.bolt. A root.bolt that does not read is unreadable.
+func snapshotSegments(dir string) ([]string, error) {
+	root := filepath.Join(dir, "root.bolt")
+	if _, err := os.Stat(root); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	var files []string
+	err := Safely("reading root.bolt", func() error {
+		db, err := bolt.Open(root, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return db.View(func(tx *bolt.Tx) error {
+			snaps := tx.Bucket([]byte("s"))
+			if snaps == nil {
+				return nil
+			}
+			c := snaps.Cursor()
+			for k, v := c.Last(); k != nil; k, v = c.Prev() {
+				snap := snaps.Bucket(k)
+				if v != nil || snap == nil {
+					continue
+				}
+				return snap.ForEachBucket(func(k []byte) error {
+					if k[0] == 'i' || k[0] == 'm' { // internal values, metadata
+						return nil
+					}
+					if p := snap.Bucket(k).Get([]byte("p")); p != nil {
+						files = append(files, filepath.Join(dir, filepath.Base(string(p))))
+					}
+					return nil
+				})
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("index: %s: %w: %w", root, ErrIndexUnreadable, err)
+	}
+	return files, nil
 }
 
 func verifySegment(name string, buf []byte) error {

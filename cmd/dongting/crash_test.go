@@ -325,8 +325,8 @@ func TestDiskFull(t *testing.T) {
 	c.checkIntact(t, key, acked)
 }
 
-// TestCorruptIndexIsRebuilt stops the program, flips bits in a segment of
-// its search index (which Bleve would open, answer 500s from and then
+// TestCorruptIndexIsRebuilt stops the program, flips bits in the segments
+// of its search index (which Bleve would open, answer 500s from and then
 // panic on at every start) and restarts it: it serves at once, the index
 // is found corrupt by its checksums, moved aside and rebuilt from the
 // store, every record is searchable again, and the next start is clean.
@@ -364,21 +364,17 @@ func TestCorruptIndexIsRebuilt(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no segment files")
 	}
-	largest, size := "", int64(0)
-	for _, f := range files {
-		if st, err := os.Stat(f); err == nil && st.Size() > size {
-			largest, size = f, st.Size()
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	b, err := os.ReadFile(largest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for off := len(b) / 5; off < len(b)-64; off += 5000 {
-		b[off] ^= 0x10
-	}
-	if err := os.WriteFile(largest, b, 0o600); err != nil {
-		t.Fatal(err)
+		for off := len(b) / 5; off < len(b)-64; off += 5000 {
+			b[off] ^= 0x10
+		}
+		if err := os.WriteFile(name, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	c = startChild(t, dir)
