@@ -49,6 +49,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime 30s ./cmd/dongting/
 	$(GO) test -run '^$$' -fuzz FuzzRecordReader -fuzztime 30s ./analyzer/
 	$(GO) test -run '^$$' -fuzz FuzzSearchQuery -fuzztime 30s ./index/
+	$(GO) test -run '^$$' -fuzz FuzzSearchCursor -fuzztime 30s ./index/
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./index/alerts/
 	$(GO) test -run '^$$' -fuzz FuzzParse$$ -fuzztime 30s ./taxonomy/
 	$(GO) test -run '^$$' -fuzz FuzzParseGolden -fuzztime 30s ./index/tagging/

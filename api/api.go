@@ -188,11 +188,11 @@ func (s *Server) router() *echo.Echo {
 	e.Pre(routeOnEscapedPath)
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
-	e.Use(middleware.Recover())
+	e.Use(s.recoverPanics)
 	e.GET("/", s.index)
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	e.GET("/metrics", s.serveMetrics)
 	g := e.Group("/api/v1")
 	g.GET("/openapi.json", s.openAPI, s.need(anyKey))
 	g.POST("/analyze", s.analyze, s.need(anyKey))
@@ -260,6 +260,11 @@ func (s *Server) ready(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if rb := st.Rebuild; rb != nil {
+		// Searches answer, but from part of the records: not ready.
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "rebuilding", "reason": rb.Reason,
+			"indexed": rb.Indexed, "records": rb.Records, "progress": rb.Done, "index_lag": st.Lag})
+	}
 	if st.Error != "" {
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "indexer failing", "index_lag": st.Lag})
 	}
@@ -318,6 +323,24 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// recoverPanics turns a panic in a handler into a 500 with an ERROR log
+// line (where, the runtime error, the stack; never the panic's value,
+// which may quote a record). Goroutines a handler starts recover on their
+// own (index.Safely) and return the panic as an error.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v) // net/http's way to abort a response: not a fault
+				}
+				err = index.Recovered("the handler of "+c.Path(), v)
+			}
+		}()
+		return next(c)
+	}
+}
+
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -325,7 +348,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 	var ae *Error
 	var he *echo.HTTPError
 	var rf *refusal
+	var pe *index.PanicError
 	switch {
+	case errors.As(err, &pe):
+		s.log.Error("panic recovered", "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"where", pe.Where, "panic", pe.Reason, "stack", string(pe.Stack))
+		ae = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 	case errors.As(err, &rf):
 		_ = c.JSON(http.StatusConflict, map[string]any{
 			"error":  &Error{Status: http.StatusConflict, Code: "golden_regression", Field: "force", Message: rf.Error()},

@@ -53,10 +53,7 @@ func (s *Server) need(p perm) echo.MiddlewareFunc {
 			if s.keys == nil {
 				return next(c)
 			}
-			secret := c.Request().Header.Get("X-API-Key")
-			if h := c.Request().Header.Get(echo.HeaderAuthorization); secret == "" && h != "" {
-				secret, _ = strings.CutPrefix(h, "Bearer ")
-			}
+			secret := secretOf(c)
 			if secret == "" {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="dongting"`)
 				return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "an API key is required (header Authorization: Bearer KEY, or X-API-Key: KEY)"}
@@ -79,6 +76,49 @@ func (s *Server) need(p perm) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// secretOf is the key a request sends: X-API-Key, or the credentials of
+// an Authorization header of the Bearer scheme, whose name is
+// case-insensitive (RFC 7235: bearer and BEARER are Bearer).
+func secretOf(c echo.Context) string {
+	if k := strings.TrimSpace(c.Request().Header.Get("X-API-Key")); k != "" {
+		return k
+	}
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(c.Request().Header.Get(echo.HeaderAuthorization)), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(cred)
+}
+
+// metrics serves /metrics: the operational metrics to anyone, and with
+// them the business ones (records ingested by result and severity, alerts
+// raised) to an admin key over the whole group, since they are the
+// group's complaint figures. Without a key store all are open.
+func (s *Server) serveMetrics(c echo.Context) error {
+	if s.keys == nil {
+		s.metrics.AllHandler().ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
+	secret := secretOf(c)
+	if secret == "" {
+		s.metrics.Handler().ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
+	key, err := s.keys.Check(secret)
+	if err != nil {
+		return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "unknown or revoked API key"}
+	}
+	if err := s.limit(c, key); err != nil {
+		return err
+	}
+	if key.Role == access.Admin && key.Scope == "" {
+		s.metrics.AllHandler().ServeHTTP(c.Response(), c.Request())
+	} else {
+		s.metrics.Handler().ServeHTTP(c.Response(), c.Request())
+	}
+	return nil
 }
 
 func scopeName(k *access.Key) string {
@@ -170,6 +210,26 @@ func (s *Server) limit(c echo.Context, key *access.Key) error {
 		r.Cancel()
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
 		return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: fmt.Sprintf("over %g requests/s for this key; retry after %s", s.limits.KeyRate, d.Round(time.Millisecond))}
+	}
+	return nil
+}
+
+// charge takes n more requests from the rate limit of the request's key
+// (none without keys), for a request that costs more than one; over the
+// limit it is a 429 like any other. A charge over the burst takes the
+// whole burst.
+func (s *Server) charge(c echo.Context, n int) error {
+	key := keyOf(c)
+	if key == nil || n <= 0 {
+		return nil
+	}
+	v, _ := s.limiters.LoadOrStore(key.ID, rate.NewLimiter(rate.Limit(s.limits.KeyRate), s.limits.KeyBurst))
+	r := v.(*rate.Limiter).ReserveN(time.Now(), min(n, s.limits.KeyBurst))
+	if d := r.Delay(); !r.OK() || d > 0 {
+		r.Cancel()
+		c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
+		return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
+			Message: fmt.Sprintf("this query costs %d requests of this key's %g/s; retry after %s", n+1, s.limits.KeyRate, d.Round(time.Millisecond))}
 	}
 	return nil
 }

@@ -13,10 +13,15 @@ import (
 	"dongting/index/alerts"
 )
 
-// Metrics are the service's Prometheus metrics, on a registry of their own
-// (so tests can run several servers in one process).
+// Metrics are the service's Prometheus metrics, on registries of their
+// own (so tests can run several servers in one process): reg holds the
+// process's and the service's operation (requests, index lag, webhook
+// deliveries), open to any scraper; business holds what the records say
+// (records ingested, their severities, alerts raised), for admin keys
+// over the whole group only.
 type Metrics struct {
 	reg      *prometheus.Registry
+	business *prometheus.Registry
 	requests *prometheus.HistogramVec
 	ingested *prometheus.CounterVec
 	severity *prometheus.CounterVec
@@ -27,7 +32,7 @@ type Metrics struct {
 // NewMetrics registers the metrics and the Go runtime's.
 func NewMetrics() *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		reg: prometheus.NewRegistry(), business: prometheus.NewRegistry(),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "dongting_http_request_duration_seconds", Help: "HTTP request latency by route and status.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
@@ -45,8 +50,9 @@ func NewMetrics() *Metrics {
 			Name: "dongting_index_lag_seconds", Help: "Age of the oldest entry in the last index batch when it was applied.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.ingested, m.severity, m.indexed, m.lagSecs,
+	m.reg.MustRegister(m.requests, m.indexed, m.lagSecs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.business.MustRegister(m.ingested, m.severity)
 	return m
 }
 
@@ -92,28 +98,42 @@ func (m *Metrics) countIngest(res []index.Result, failed int) {
 	}
 }
 
-// Handler serves the metrics in the Prometheus text format.
+// Handler serves the operational metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// alertCollector exports the alert engine's counters at scrape time.
+// AllHandler serves the operational and the business metrics.
+func (m *Metrics) AllHandler() http.Handler {
+	return promhttp.HandlerFor(prometheus.Gatherers{m.reg, m.business}, promhttp.HandlerOpts{})
+}
+
+// alertCollector exports the alert engine's counters at scrape time:
+// alerts raised (business), or webhook deliveries and the outbox.
 type alertCollector struct {
 	e                                    *alerts.Engine
+	business                             bool
 	raised, delivered, pending, unrouted *prometheus.Desc
 }
 
 func (m *Metrics) watchAlerts(e *alerts.Engine) {
-	_ = m.reg.Register(&alertCollector{e: e,
+	descs := alertCollector{e: e,
 		raised:    prometheus.NewDesc("dongting_alerts_raised_total", "Alerts opened since start, by source.", []string{"source"}, nil),
 		delivered: prometheus.NewDesc("dongting_webhook_deliveries_total", "Webhook calls since start, by result.", []string{"result"}, nil),
 		pending:   prometheus.NewDesc("dongting_webhook_outbox", "Notifications in the outbox, by state (pending, dead).", []string{"state"}, nil),
 		unrouted:  prometheus.NewDesc("dongting_alerts_unrouted_total", "Notifications since start for an org node no receiver manages.", nil, nil),
-	})
+	}
+	ops, biz := descs, descs
+	biz.business = true
+	_ = m.reg.Register(&ops)
+	_ = m.business.Register(&biz)
 }
 
 func (a *alertCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- a.raised
+	if a.business {
+		ch <- a.raised
+		return
+	}
 	ch <- a.delivered
 	ch <- a.pending
 	ch <- a.unrouted
@@ -121,8 +141,11 @@ func (a *alertCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (a *alertCollector) Collect(ch chan<- prometheus.Metric) {
 	st := a.e.Stats()
-	for _, s := range alerts.Sources {
-		ch <- prometheus.MustNewConstMetric(a.raised, prometheus.CounterValue, float64(st.Raised[s]), s)
+	if a.business {
+		for _, s := range alerts.Sources {
+			ch <- prometheus.MustNewConstMetric(a.raised, prometheus.CounterValue, float64(st.Raised[s]), s)
+		}
+		return
 	}
 	ch <- prometheus.MustNewConstMetric(a.delivered, prometheus.CounterValue, float64(st.Delivered), "ok")
 	ch <- prometheus.MustNewConstMetric(a.delivered, prometheus.CounterValue, float64(st.Failed), "failed")

@@ -30,8 +30,9 @@ import (
 
 type corpusServer struct {
 	*httptest.Server
+	dir     string // the corpus's directory
 	corpus  *index.Corpus
-	logs    *bytes.Buffer
+	logs    *lockedBuffer // the server's and the corpus's log
 	alerts  *alerts.Engine
 	tagging *tagging.Manager
 	keys    *access.Keys // nil: keys not enforced
@@ -54,8 +55,30 @@ func startServer(t *testing.T, limits api.Limits, withKeys bool) *corpusServer {
 // default, Asia/Shanghai).
 func startServerIn(t *testing.T, limits api.Limits, withKeys bool, loc *time.Location) *corpusServer {
 	t.Helper()
+	return startServerWith(t, limits, withKeys, index.Options{Location: loc})
+}
+
+// startServerWith is startServer with the corpus's options (Dir is a
+// new directory unless set; OnIndexed also updates the metrics).
+func startServerWith(t *testing.T, limits api.Limits, withKeys bool, opt index.Options) *corpusServer {
+	t.Helper()
 	metrics := api.NewMetrics()
-	c := indextest.Open(t, index.Options{Dir: t.TempDir(), OnIndexed: metrics.OnIndexed, Location: loc})
+	if opt.Dir == "" {
+		opt.Dir = t.TempDir()
+	}
+	dir, then := opt.Dir, opt.OnIndexed
+	opt.OnIndexed = func(n int, lag time.Duration) {
+		metrics.OnIndexed(n, lag)
+		if then != nil {
+			then(n, lag)
+		}
+	}
+	logs := new(lockedBuffer)
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	if opt.Log == nil {
+		opt.Log = log
+	}
+	c := indextest.Open(t, opt)
 	routing, err := fs.ReadFile(data.FS(), "alerts/routing.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -80,16 +103,35 @@ func startServerIn(t *testing.T, limits api.Limits, withKeys bool, loc *time.Loc
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &corpusServer{corpus: c, logs: new(bytes.Buffer), alerts: engine, tagging: curator}
+	s := &corpusServer{dir: dir, corpus: c, logs: logs, alerts: engine, tagging: curator}
 	if withKeys {
 		if s.keys, err = access.Open(c.Store().DB(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.Server = httptest.NewServer(mustNew(t, api.Config{Analyzer: c.Analyzer(), Corpus: c, Log: slog.New(slog.NewJSONHandler(s.logs, nil)),
+	s.Server = httptest.NewServer(mustNew(t, api.Config{Analyzer: c.Analyzer(), Corpus: c, Log: log,
 		Limits: limits, Metrics: metrics, Alerts: engine, Keys: s.keys, Tagging: curator}).Handler())
 	t.Cleanup(s.close)
 	return s
+}
+
+// lockedBuffer is a log that background goroutines may write while a
+// test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // close stops the server, the engine and the corpus (once).

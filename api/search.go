@@ -147,17 +147,41 @@ func (s *Server) query(c echo.Context) (*index.Query, error) {
 	return q, nil
 }
 
+// queryError answers a query the index refused: a 400 for a bad
+// parameter, a 422 for one past the query budget, a 503 for a search
+// stopped at its deadline.
 func queryError(err error) error {
 	var qe *index.QueryError
-	if errors.As(err, &qe) {
+	switch {
+	case errors.As(err, &qe) && qe.Limit != "":
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "query_too_complex", Field: qe.Field,
+			Message: fmt.Sprintf("over the %s limit: %s", qe.Limit, qe.Reason)}
+	case errors.As(err, &qe):
 		return badParam(qe.Field, qe.Reason)
+	case errors.Is(err, index.ErrSearchTimeout):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "timeout", Field: "q",
+			Message: "the search ran past its deadline and was stopped: narrow it (fewer words, a filter, a shorter time range)"}
 	}
 	return err
+}
+
+// chargeQuery takes what a query costs beyond its request from the key's
+// rate limit (index.Corpus.Weight): a query that searches much costs
+// several requests.
+func (s *Server) chargeQuery(c echo.Context, q *index.Query) error {
+	w, err := s.corpus.Weight(q)
+	if err != nil {
+		return queryError(err)
+	}
+	return s.charge(c, w-1)
 }
 
 func (s *Server) search(c echo.Context) error {
 	q, err := s.query(c)
 	if err != nil {
+		return err
+	}
+	if err := s.chargeQuery(c, q); err != nil {
 		return err
 	}
 	p, err := s.corpus.Search(c.Request().Context(), q)
@@ -183,6 +207,9 @@ func (s *Server) export(c echo.Context) error {
 	}
 	if format != "csv" && format != "ndjson" {
 		return badParam("format", "csv or ndjson")
+	}
+	if err := s.chargeQuery(c, q); err != nil {
+		return err
 	}
 	// Check the query before the status line is sent.
 	probe := *q

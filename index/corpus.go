@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -39,15 +40,28 @@ type Options struct {
 	// holds bbolt's writer lock longer than this is logged as an ERROR
 	// with every goroutine's stack and counted (WriteWatch). 0: off.
 	WriteStall time.Duration
+	// SearchTimeout is the deadline of one search (of one page of an
+	// export); DefaultSearchTimeout if zero.
+	SearchTimeout time.Duration
 }
+
+// DefaultSearchTimeout is a search's deadline unless Options say another.
+const DefaultSearchTimeout = 5 * time.Second
 
 // Corpus is the store, the search index and the indexer that keeps the
 // second in step with the first.
 type Corpus struct {
-	opt     Options
-	an      atomic.Pointer[analyzer.Analyzer]
-	store   *Store
+	opt   Options
+	an    atomic.Pointer[analyzer.Analyzer]
+	store *Store
+	// search is the index now. The indexer replaces it when it is found
+	// corrupt while serving (under swap's write lock); everyone else reads
+	// it under swap's read lock (searchIndex).
 	search  *Search
+	swap    sync.RWMutex
+	corrupt chan *Search // an index found corrupt, for the indexer to replace
+	checkMu sync.Mutex   // one check of the segments at a time …
+	checked time.Time    // … and at most one a minute
 	rollups *rollups
 
 	folded  chan struct{} // closed when the rollup folder has stopped
@@ -60,6 +74,10 @@ type Corpus struct {
 	indexed uint64        // watermark as last applied
 	waiters chan struct{} // closed and replaced whenever indexed moves
 	lastErr error
+	// rebuild is the rebuild of a new index from the store under way
+	// (nil: none): searches are partial until the indexer has applied
+	// every entry the store held at open.
+	rebuild *rebuild
 	// pending holds entries this process committed and has not indexed
 	// yet, by sequence, so the indexer need not read back and decode what
 	// it was just handed. Anything missing is read from the store.
@@ -96,6 +114,9 @@ func Open(opt Options) (*Corpus, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.SearchTimeout <= 0 {
+		opt.SearchTimeout = DefaultSearchTimeout
+	}
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 1000
 	}
@@ -126,8 +147,10 @@ func Open(opt Options) (*Corpus, error) {
 	}
 	st.OnCommit(ru.apply)
 	searchDir := SearchDir(opt.Dir)
+	reason := "missing" // why a new index is built, if one is
 	se, err := OpenSearch(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
 	if errors.Is(err, ErrIndexOutdated) {
+		reason = "outdated"
 		// Derived data of an older release: rebuilt from the store.
 		opt.Log.Warn("search index has an older layout or another time zone: rebuilding it from the store", "dir", searchDir, "zone", opt.Location.String())
 		if rerr := os.RemoveAll(searchDir); rerr != nil {
@@ -138,8 +161,13 @@ func Open(opt Options) (*Corpus, error) {
 	}
 	if errors.Is(err, ErrIndexUnreadable) {
 		// Derived data: keep the broken copy for a post-mortem, rebuild.
-		aside := fmt.Sprintf("%s.unreadable-%s", searchDir, opt.Now().UTC().Format("20060102T150405"))
-		opt.Log.Error("search index does not open: moved aside, rebuilding it from the store", "dir", searchDir, "moved_to", aside, "err", err)
+		reason = "unreadable"
+		msg := "search index does not open: moved aside, rebuilding it from the store"
+		if errors.Is(err, ErrIndexCorrupt) {
+			reason, msg = "corrupt", "search index is corrupt: moved aside, rebuilding it from the store"
+		}
+		aside := fmt.Sprintf("%s.%s-%s", searchDir, reason, opt.Now().UTC().Format("20060102T150405"))
+		opt.Log.Error(msg, "dir", searchDir, "moved_to", aside, "err", err)
 		if rerr := os.Rename(searchDir, aside); rerr != nil {
 			st.Close()
 			return nil, fmt.Errorf("index: %w; moving it aside: %w", err, rerr)
@@ -157,9 +185,20 @@ func Open(opt Options) (*Corpus, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Corpus{opt: opt, store: st, search: se, rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
+	c := &Corpus{opt: opt, store: st, search: se, corrupt: make(chan *Search, 1), rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
 		done: make(chan struct{}), indexed: w, waiters: make(chan struct{}), pending: map[uint64]*Stored{}}
 	c.an.Store(opt.Analyzer)
+	if last := st.LastSeq(); se.created && last > w {
+		stats, err := st.Stats()
+		if err != nil {
+			cancel()
+			se.Close()
+			st.Close()
+			return nil, err
+		}
+		c.rebuild = &rebuild{reason: reason, upTo: last, records: stats.Records}
+		opt.Log.Warn("search index rebuilding from the store in the background; searches are partial until it is done", "reason", reason, "records", stats.Records)
+	}
 	if err := c.applyDictionary(); err != nil {
 		cancel()
 		se.Close()
@@ -230,7 +269,9 @@ func (c *Corpus) WaitSettled(ctx context.Context) error {
 			return ctx.Err()
 		case <-tick.C:
 		}
-		busy, err := c.search.Busy()
+		se, done := c.searchIndex()
+		busy, err := se.Busy()
+		done()
 		if err != nil {
 			return err
 		}
@@ -262,7 +303,9 @@ func (c *Corpus) Analyzer() *analyzer.Analyzer { return c.an.Load() }
 func (c *Corpus) SetAnalyzer(a *analyzer.Analyzer) {
 	c.an.Store(a)
 	c.rollups.tax.Store(a.Taxonomy())
-	c.search.tax.Store(a.Taxonomy())
+	se, done := c.searchIndex()
+	se.tax.Store(a.Taxonomy())
+	done()
 }
 
 // run is the indexer: it applies store entries beyond the watermark in
@@ -272,7 +315,7 @@ func (c *Corpus) run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		err := c.catchUp(ctx)
+		err := Safely("the indexer", func() error { return c.catchUp(ctx) })
 		c.mu.Lock()
 		c.lastErr = err
 		c.mu.Unlock()
@@ -288,8 +331,82 @@ func (c *Corpus) run(ctx context.Context) {
 			return
 		case <-c.notify:
 		case <-tick.C:
+		case se := <-c.corrupt:
+			if se == c.search {
+				c.replaceCorrupt()
+			}
 		}
 	}
+}
+
+// searchIndex is the search index now, read-locked until done is called.
+func (c *Corpus) searchIndex() (se *Search, done func()) {
+	c.swap.RLock()
+	return c.search, c.swap.RUnlock
+}
+
+// suspect checks the segments of se after a search of it failed (an error
+// or a recovered panic: zapx reading a damaged segment does both), in the
+// background, at most once a minute; a corrupt index is handed to the
+// indexer to replace.
+func (c *Corpus) suspect(se *Search) {
+	if !c.checkMu.TryLock() {
+		return
+	}
+	now := c.opt.Now()
+	if now.Sub(c.checked) < time.Minute {
+		c.checkMu.Unlock()
+		return
+	}
+	c.checked = now
+	go func() {
+		defer c.checkMu.Unlock()
+		err := Safely("checking the search index", se.verify)
+		if !errors.Is(err, ErrIndexCorrupt) {
+			return
+		}
+		c.opt.Log.Error("search index found corrupt while serving: rebuilding it from the store", "err", err)
+		select {
+		case c.corrupt <- se:
+		default:
+		}
+	}()
+}
+
+// replaceCorrupt moves the index aside and starts a new one, which the
+// indexer fills from the store while searches, which wait for the swap,
+// answer partial. It runs on the indexer's goroutine, the only writer.
+func (c *Corpus) replaceCorrupt() {
+	c.swap.Lock()
+	defer c.swap.Unlock()
+	dir := SearchDir(c.opt.Dir)
+	if err := c.search.Close(); err != nil {
+		c.opt.Log.Warn("closing the corrupt search index", "err", err)
+	}
+	aside := fmt.Sprintf("%s.corrupt-%s", dir, c.opt.Now().UTC().Format("20060102T150405"))
+	if err := os.Rename(dir, aside); err != nil {
+		c.opt.Log.Error("moving the corrupt search index aside: removing it", "err", err)
+		os.RemoveAll(dir)
+	}
+	se, err := OpenSearch(dir, c.Analyzer().Taxonomy(), c.opt.Location)
+	var stats Stats
+	if err == nil {
+		stats, err = c.store.Stats()
+	}
+	if err != nil {
+		// The old index is closed: searches fail until a restart, which
+		// builds the index anew, and the indexer says why.
+		c.mu.Lock()
+		c.lastErr = fmt.Errorf("index: replacing the corrupt search index: %w", err)
+		c.mu.Unlock()
+		return
+	}
+	c.opt.Log.Error("search index is corrupt: moved aside, rebuilding it from the store", "dir", dir, "moved_to", aside)
+	c.search = se
+	c.mu.Lock()
+	c.indexed = 0
+	c.rebuild = &rebuild{reason: "corrupt", upTo: c.store.LastSeq(), records: stats.Records}
+	c.mu.Unlock()
 }
 
 func (c *Corpus) catchUp(ctx context.Context) error {
@@ -331,6 +448,10 @@ func (c *Corpus) catchUp(ctx context.Context) error {
 			delete(c.pending, seq)
 		}
 		c.indexed = upTo
+		if c.rebuild != nil && upTo >= c.rebuild.upTo {
+			c.opt.Log.Info("search index rebuilt from the store", "reason", c.rebuild.reason, "records", c.rebuild.records)
+			c.rebuild = nil
+		}
 		close(c.waiters)
 		c.waiters = make(chan struct{})
 		c.mu.Unlock()
@@ -390,6 +511,53 @@ type Status struct {
 	Lag       uint64 `json:"index_lag"` // entries committed but not yet searchable
 	IndexDocs uint64 `json:"index_docs"`
 	Error     string `json:"indexer_error,omitempty"`
+	// Rebuild is the rebuild of the search index under way, if any.
+	Rebuild *Rebuild `json:"rebuild,omitempty"`
+}
+
+// rebuild is a new search index being filled from the store.
+type rebuild struct {
+	reason  string // missing, outdated, unreadable or corrupt
+	upTo    uint64 // the store's last sequence at open: done once indexed
+	records uint64 // records stored at open
+}
+
+// Rebuild is the progress of a search index rebuild: searches are
+// partial until it is done.
+type Rebuild struct {
+	// Reason is why the index is new: missing (no index beside a store),
+	// outdated (an older layout or another zone), unreadable or corrupt
+	// (moved aside as search.bleve.<reason>-<time>).
+	Reason  string  `json:"reason"`
+	Indexed uint64  `json:"indexed"` // records searchable now
+	Records uint64  `json:"records"` // records stored when the rebuild began
+	Done    float64 `json:"progress"`
+}
+
+// Rebuilding reports the rebuild of the search index under way, or nil.
+func (c *Corpus) Rebuilding() (*Rebuild, error) {
+	se, done := c.searchIndex()
+	defer done()
+	return c.rebuilding(se)
+}
+
+func (c *Corpus) rebuilding(se *Search) (*Rebuild, error) {
+	c.mu.Lock()
+	rb := c.rebuild
+	c.mu.Unlock()
+	if rb == nil {
+		return nil, nil
+	}
+	docs, err := se.DocCount()
+	if err != nil {
+		return nil, err
+	}
+	r := &Rebuild{Reason: rb.reason, Indexed: docs, Records: rb.records}
+	if rb.records > 0 {
+		// Records sent meanwhile are indexed too: not done before the end.
+		r.Done = min(0.99, math.Round(float64(docs)/float64(rb.records)*100)/100)
+	}
+	return r, nil
 }
 
 // Status reads the counts.
@@ -398,13 +566,19 @@ func (c *Corpus) Status() (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	docs, err := c.search.DocCount()
+	se, done := c.searchIndex()
+	docs, err := se.DocCount()
+	var rb *Rebuild
+	if err == nil {
+		rb, err = c.rebuilding(se)
+	}
+	done()
 	if err != nil {
 		return Status{}, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := Status{Records: st.Records, LastSeq: st.LastSeq, Indexed: c.indexed, IndexDocs: docs}
+	s := Status{Records: st.Records, LastSeq: st.LastSeq, Indexed: c.indexed, IndexDocs: docs, Rebuild: rb}
 	if st.LastSeq > c.indexed {
 		s.Lag = st.LastSeq - c.indexed
 	}

@@ -1,7 +1,12 @@
 package index
 
 import (
+	"context"
+	"fmt"
+
+	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/search/query"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
 
@@ -57,4 +62,45 @@ func FacetValueEntries(c *Corpus) (entries, gone, segments int, err error) {
 		v.mu.Unlock()
 	}
 	return entries, gone, len(live), nil
+}
+
+// SearchUnchecked runs a Bleve request as it is, without the checks of
+// Query (a cursor's values, say), on the shards' goroutines.
+func SearchUnchecked(c *Corpus, req *bleve.SearchRequest, facets []string) error {
+	_, _, err := c.search.search(context.Background(), req, facets)
+	return err
+}
+
+// EncodeCursor is a cursor for a query sorted by order, after the values.
+func EncodeCursor(order string, after []string) string { return encodeCursor(order, after) }
+
+// QueryTypes lists the Bleve query types a query string becomes.
+func QueryTypes(c *Corpus, q string) ([]string, error) {
+	top, _, err := c.search.textQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	var walk func(q query.Query)
+	walk = func(q query.Query) {
+		out = append(out, fmt.Sprintf("%T", q))
+		switch x := q.(type) {
+		case *query.ConjunctionQuery:
+			for _, k := range x.Conjuncts {
+				walk(k)
+			}
+		case *query.DisjunctionQuery:
+			for _, k := range x.Disjuncts {
+				walk(k)
+			}
+		case *query.BooleanQuery:
+			for _, k := range []query.Query{x.Must, x.Should, x.MustNot} {
+				if k != nil {
+					walk(k)
+				}
+			}
+		}
+	}
+	walk(top)
+	return out, nil
 }

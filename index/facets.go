@@ -40,7 +40,9 @@ func (s *Search) countFacets(ctx context.Context, q query.Query, fields []string
 	var wg sync.WaitGroup
 	for i := range s.shards {
 		tallies[i] = &facetTally{counts: map[string]int{}}
-		wg.Go(func() { errs[i] = s.countShard(ctx, i, q, fields, tallies[i]) })
+		wg.Go(func() {
+			errs[i] = Safely(fmt.Sprintf("facet count of shard %d", i), func() error { return s.countShard(ctx, i, q, fields, tallies[i]) })
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

@@ -30,3 +30,35 @@ func FuzzSearchQuery(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSearchCursor: any cursor, with any sort, gives a page or a
+// QueryError naming the cursor; never a panic, recovered or not.
+func FuzzSearchCursor(f *testing.F) {
+	for _, s := range []string{
+		cursorOf(`{"s":"relevance","a":["x"]}`),
+		cursorOf(`{"s":"relevance","a":["0.25","r1"]}`),
+		cursorOf(`{"s":"newest","a":["20260301010000","r3"]}`),
+		cursorOf(`{"s":"oldest","a":["\u0000","r2"]}`),
+		cursorOf(`{"s":"oldest","a":["20260301010000","r3","r4","r5"]}`),
+		cursorOf(`{"s":"newest","a":[null,"r1"]}`),
+		"", "e30", "!!!",
+	} {
+		for order := range uint8(3) {
+			f.Add(s, order)
+		}
+	}
+	c := openCorpus(f, f.TempDir())
+	defer c.Close()
+	ingestAll(f, c, slices.Clone(corpus))
+	f.Fuzz(func(t *testing.T, cur string, order uint8) {
+		q := index.Query{Sort: index.SortOrders[int(order)%len(index.SortOrders)], Cursor: cur, Size: 2, Facets: []string{"scene"}, Highlight: true}
+		if q.Sort == "relevance" {
+			q.Q = "电梯"
+		}
+		_, err := c.Search(context.Background(), &q)
+		var qe *index.QueryError
+		if err != nil && (!errors.As(err, &qe) || qe.Field != "cursor") {
+			t.Fatalf("%q sorted by %s: %v", cur, q.Sort, err)
+		}
+	})
+}

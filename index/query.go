@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 
 	"dongting/taxonomy"
@@ -60,6 +64,9 @@ const MaxPageSize = 200
 type QueryError struct {
 	Field  string
 	Reason string
+	// Limit names the budget a query is past (terms, depth, scans,
+	// values; budget.go): the query is well formed but refused.
+	Limit string
 }
 
 func (e *QueryError) Error() string { return e.Field + ": " + e.Reason }
@@ -79,11 +86,12 @@ type cursor struct {
 	After []string `json:"a"`
 }
 
-// request turns the query into a Bleve request.
-func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
-	main, err := s.textQuery(q.Q)
+// request turns the query into a Bleve request, and says what it
+// searches (for the budget and the rate limiter).
+func (s *Search) request(q *Query) (*bleve.SearchRequest, *plan, error) {
+	main, pl, err := s.textQuery(q.Q)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	must := []query.Query{main}
 	for _, f := range []struct {
@@ -94,11 +102,16 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 		{facetField, "sentiment", q.Sentiment}, {facetField, "severity", q.Severity}, {facetField, "channel", q.Channel},
 		{facetField, "kind", q.Kind},
 	} {
-		if len(f.values) == 0 {
+		values := distinct(f.values)
+		if len(values) == 0 {
 			continue
 		}
-		any := make([]query.Query, len(f.values))
-		for i, v := range f.values {
+		if len(values) > MaxFilterValues {
+			return nil, nil, &QueryError{Field: f.kind, Limit: "values", Reason: fmt.Sprintf("%d values; at most %d", len(values), MaxFilterValues)}
+		}
+		pl.filters += len(values)
+		any := make([]query.Query, len(values))
+		for i, v := range values {
 			t := bleve.NewTermQuery(term(f.kind, v))
 			t.SetField(f.field)
 			any[i] = t
@@ -147,7 +160,7 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 		size = 20
 	}
 	if size > MaxPageSize {
-		return nil, &QueryError{"size", fmt.Sprintf("at most %d hits a page; use the cursor for more", MaxPageSize)}
+		return nil, nil, &QueryError{Field: "size", Reason: fmt.Sprintf("at most %d hits a page; use the cursor for more", MaxPageSize)}
 	}
 	req := bleve.NewSearchRequestOptions(top, size, 0, false)
 	order := q.sortOrder()
@@ -159,28 +172,23 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 	case "oldest":
 		req.SortBy([]string{timeSortField, "_id"})
 	default:
-		return nil, &QueryError{"sort", fmt.Sprintf("%q is not one of relevance, newest, oldest", q.Sort)}
+		return nil, nil, &QueryError{Field: "sort", Reason: fmt.Sprintf("%q is not one of relevance, newest, oldest", q.Sort)}
 	}
 	if q.Cursor != "" {
-		c, err := decodeCursor(q.Cursor)
+		after, err := decodeCursor(q.Cursor, order)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if c.Sort != order {
-			return nil, &QueryError{"cursor", "the cursor belongs to a query sorted by " + c.Sort}
-		}
-		req.SearchAfter = c.After
+		req.SearchAfter = after
 	}
-	for _, f := range q.Facets {
+	for _, f := range distinct(q.Facets) {
 		if _, ok := FacetFields[f]; !ok {
-			return nil, &QueryError{"facets", fmt.Sprintf("no facet %q (scene, touchpoint, channel, sentiment, severity, kind, dimension, month)", f)}
+			return nil, nil, &QueryError{Field: "facets", Reason: fmt.Sprintf("no facet %q (scene, touchpoint, channel, sentiment, severity, kind, dimension, month)", f)}
 		}
 	}
-	if q.Highlight {
-		req.Highlight = bleve.NewHighlightWithStyle("html")
-		req.Highlight.AddField("text")
-	}
-	return req, nil
+	// Snippets are cut from the stored record around these (highlight.go).
+	req.IncludeLocations = q.Highlight && q.Q != ""
+	return req, pl, nil
 }
 
 func encodeCursor(order string, after []string) string {
@@ -188,80 +196,93 @@ func encodeCursor(order string, after []string) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (*cursor, error) {
+// decodeCursor reads a cursor for a query sorted by order and checks it
+// against that order's sort keys: Bleve trusts SearchAfter to have one
+// value of the right kind per key (a short one panics in its collector).
+// relevance sorts on [score, id], newest and oldest on [ts, id].
+func decodeCursor(s, order string) ([]string, error) {
+	bad := &QueryError{Field: "cursor", Reason: "not a cursor returned by this service"}
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	c := new(cursor)
-	if err == nil {
-		err = json.Unmarshal(b, c)
+	if err != nil || len(b) > maxCursorBytes {
+		return nil, bad
 	}
-	if err != nil || len(c.After) == 0 || len(c.After) > 4 {
-		return nil, &QueryError{"cursor", "not a cursor returned by this service"}
+	var c cursor
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, bad
 	}
-	return c, nil
+	if c.Sort != order {
+		if slices.Contains(SortOrders, c.Sort) {
+			return nil, &QueryError{Field: "cursor", Reason: "the cursor belongs to a query sorted by " + c.Sort}
+		}
+		return nil, bad
+	}
+	if len(c.After) != 2 || !validID(c.After[1]) {
+		return nil, bad
+	}
+	if v := c.After[0]; order == "relevance" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+			return nil, bad
+		}
+	} else if !isTimeSortValue(v) {
+		return nil, bad
+	}
+	return c.After, nil
 }
 
-// textQuery parses the query string with the rule language's syntax. Each
-// word or phrase is cut with the precise-mode query analyzer and must match
-// as a phrase, so a query never degrades into any of its characters.
-func (s *Search) textQuery(src string) (query.Query, error) {
+// maxCursorBytes bounds a decoded cursor: a score or a time, and an id.
+const maxCursorBytes = 512
+
+// validID is what a record id can be (analyzer.Record.Validate).
+func validID(id string) bool { return id != "" && len(id) <= 200 && utf8.ValidString(id) }
+
+// isTimeSortValue is a ts term (timeSortLayout) or one of the values
+// Bleve sorts a record without a time by.
+func isTimeSortValue(v string) bool {
+	if v == search.HighTerm || v == search.LowTerm {
+		return true
+	}
+	if len(v) != len(timeSortLayout) {
+		return false
+	}
+	_, err := time.Parse(timeSortLayout, v)
+	return err == nil
+}
+
+// textQuery parses the query string with the rule language's syntax and
+// turns it into a Bleve query within the query budget (budget.go).
+func (s *Search) textQuery(src string) (query.Query, *plan, error) {
 	if src == "" {
-		return bleve.NewMatchAllQuery(), nil
+		return bleve.NewMatchAllQuery(), &plan{}, nil
 	}
 	e, err := taxonomy.ParseRule(src)
 	var se *taxonomy.SyntaxError
 	if errors.As(err, &se) {
-		return nil, &QueryError{"q", fmt.Sprintf("column %d: %s", se.Col, se.Msg)}
+		return nil, nil, &QueryError{Field: "q", Reason: fmt.Sprintf("column %d: %s", se.Col, se.Msg)}
 	}
 	if err != nil {
-		return nil, &QueryError{"q", err.Error()}
+		return nil, nil, &QueryError{Field: "q", Reason: err.Error()}
 	}
-	return s.convert(e)
-}
-
-func (s *Search) convert(e taxonomy.Expr) (query.Query, error) {
-	op, text, _, kids := taxonomy.Inspect(e)
-	switch op {
-	case taxonomy.OpTerm, taxonomy.OpExact, taxonomy.OpPhrase:
-		if !hasSearchable(text) {
-			return nil, &QueryError{"q", fmt.Sprintf("%q has no searchable word", text)}
-		}
-		// A query that is one word is a term query: a phrase of one word
-		// would check positions for nothing.
-		if toks := s.mapping().AnalyzerNamed(analyzerQuery).Analyze([]byte(text)); len(toks) == 1 {
-			t := bleve.NewTermQuery(string(toks[0].Term))
-			t.SetField("text")
-			return t, nil
-		}
-		m := bleve.NewMatchPhraseQuery(text)
-		m.SetField("text")
-		m.Analyzer = analyzerQuery
-		return m, nil
-	case taxonomy.OpAnd, taxonomy.OpOr:
-		parts := make([]query.Query, len(kids))
-		for i, k := range kids {
-			var err error
-			if parts[i], err = s.convert(k); err != nil {
-				return nil, err
-			}
-		}
-		if op == taxonomy.OpAnd {
-			return bleve.NewConjunctionQuery(parts...), nil
-		}
-		return bleve.NewDisjunctionQuery(parts...), nil
-	case taxonomy.OpNot:
-		x, err := s.convert(kids[0])
-		if err != nil {
-			return nil, err
-		}
-		b := bleve.NewBooleanQuery()
-		b.AddMust(bleve.NewMatchAllQuery())
-		b.AddMustNot(x)
-		return b, nil
-	case taxonomy.OpNear:
-		return nil, &QueryError{"q", "NEAR is for taxonomy rules; in search use a phrase or AND"}
-	default:
-		return nil, &QueryError{"q", "customer()/agent() scopes are for taxonomy rules, not search"}
+	n, err := s.normalize(e)
+	if err != nil {
+		return nil, nil, err
 	}
+	pl := n.plan()
+	if err := pl.check(); err != nil {
+		return nil, nil, err
+	}
+	return n.query(), pl, nil
 }
 
 func hasSearchable(s string) bool { return indexable(s) }
+
+// distinct is list without repeated values, in order.
+func distinct(list []string) []string {
+	var out []string
+	for _, v := range list {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -20,6 +21,12 @@ type Page struct {
 	// Next is the cursor for the following page; empty on the last one.
 	Next   string  `json:"next,omitempty"`
 	TookMS float64 `json:"took_ms"`
+	// Partial says the search index is being rebuilt from the store:
+	// only Indexed of the Records stored when the rebuild began are
+	// searchable yet.
+	Partial bool   `json:"partial,omitempty"`
+	Indexed uint64 `json:"indexed,omitempty"`
+	Records uint64 `json:"records,omitempty"`
 }
 
 // Hit is one matching record: its stored fields and analysis summary, and
@@ -48,23 +55,50 @@ type Count struct {
 	Count int    `json:"count"`
 }
 
-// Search runs a query and fills each hit from the store.
+// ErrSearchTimeout is a search stopped at its deadline
+// (Options.SearchTimeout).
+var ErrSearchTimeout = errors.New("index: the search ran past its deadline")
+
+// Search runs a query and fills each hit from the store. It stops at the
+// corpus's search deadline with ErrSearchTimeout.
 func (c *Corpus) Search(ctx context.Context, q *Query) (*Page, error) {
-	req, err := c.search.request(q)
+	dq := *q
+	dq.Facets = distinct(q.Facets)
+	q = &dq
+	se, done := c.searchIndex()
+	defer done()
+	req, _, err := se.request(q)
 	if err != nil {
 		return nil, err
 	}
-	res, counts, err := c.search.search(ctx, req, q.Facets)
-	if err != nil && q.Cursor != "" && ctx.Err() == nil {
-		return nil, &QueryError{"cursor", "not a cursor returned by this service"}
+	sctx, cancel := context.WithTimeout(ctx, c.opt.SearchTimeout)
+	defer cancel()
+	res, counts, err := se.search(sctx, req, q.Facets)
+	if err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded) {
+		return nil, fmt.Errorf("%w (%s)", ErrSearchTimeout, c.opt.SearchTimeout)
 	}
 	if err != nil {
+		if ctx.Err() == nil {
+			c.suspect(se)
+		}
 		return nil, fmt.Errorf("index: search: %w", err)
 	}
-	return c.page(q, req, res, counts)
+	return c.page(se, q, req, res, counts)
 }
 
-func (c *Corpus) page(q *Query, req *bleve.SearchRequest, res *bleve.SearchResult, counts map[string]int) (*Page, error) {
+// Weight is what a query costs in requests of the rate limiter (see
+// plan.weight); a query past the budget is its *QueryError.
+func (c *Corpus) Weight(q *Query) (int, error) {
+	se, done := c.searchIndex()
+	defer done()
+	_, pl, err := se.request(q)
+	if err != nil {
+		return 0, err
+	}
+	return pl.weight(), nil
+}
+
+func (c *Corpus) page(se *Search, q *Query, req *bleve.SearchRequest, res *bleve.SearchResult, counts map[string]int) (*Page, error) {
 	p := &Page{Total: res.Total, Hits: make([]Hit, 0, len(res.Hits)), TookMS: float64(res.Took.Microseconds()) / 1000}
 	ids := make([]string, len(res.Hits))
 	for i, h := range res.Hits {
@@ -88,8 +122,8 @@ func (c *Corpus) page(q *Query, req *bleve.SearchRequest, res *bleve.SearchResul
 				hit.Tags = append(hit.Tags, t.ID)
 			}
 		}
-		if frags := h.Fragments["text"]; len(frags) > 0 {
-			hit.Snippets = frags
+		if q.Highlight {
+			hit.Snippets = snippets(st.Text(), h.Locations["text"])
 		} else {
 			hit.Text = st.Text()
 		}
@@ -105,6 +139,13 @@ func (c *Corpus) page(q *Query, req *bleve.SearchRequest, res *bleve.SearchResul
 	}
 	if len(q.Facets) > 0 {
 		p.Facets = facetCounts(q.Facets, counts)
+	}
+	rb, err := c.rebuilding(se)
+	if err != nil {
+		return nil, err
+	}
+	if rb != nil {
+		p.Partial, p.Indexed, p.Records = true, rb.Indexed, rb.Records
 	}
 	return p, nil
 }

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
 	bleveindex "github.com/blevesearch/bleve_index_api"
 
 	"dongting/taxonomy"
@@ -57,11 +59,12 @@ var ErrIndexOutdated = errors.New("search index of an older layout or another ti
 // Search is the Bleve index: derived from the store, rebuilt from it at
 // will. Documents are keyed by the caller's record id.
 type Search struct {
-	shards []bleve.Index
-	values [searchShards]facetValues // each shard's segments' facet terms (facets.go)
-	alias  bleve.IndexAlias          // searches every shard at once
-	tax    atomic.Pointer[taxonomy.Taxonomy]
-	loc    *time.Location
+	created bool // a new index, not one opened from disk
+	shards  []bleve.Index
+	values  [searchShards]facetValues // each shard's segments' facet terms (facets.go)
+	alias   bleve.IndexAlias          // searches every shard at once
+	tax     atomic.Pointer[taxonomy.Taxonomy]
+	loc     *time.Location
 }
 
 // Every exact-match value of a record is a "field=value" term of one of
@@ -163,7 +166,15 @@ func OpenSearch(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Search
 			return nil, fmt.Errorf("index: %s is one unsharded index: %w", dir, ErrIndexOutdated)
 		}
 		for i := range searchShards {
-			sh, err := bleve.Open(shardDir(dir, i))
+			if err := verifySegments(shardDir(dir, i)); err != nil {
+				return fail(err)
+			}
+			var sh bleve.Index
+			// A damaged root.bolt can make bbolt panic inside Open.
+			err := Safely("opening a shard", func() (err error) {
+				sh, err = bleve.Open(shardDir(dir, i))
+				return err
+			})
 			if err != nil {
 				return fail(fmt.Errorf("index: open %s: %w: %w", shardDir(dir, i), ErrIndexUnreadable, err))
 			}
@@ -174,6 +185,7 @@ func OpenSearch(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Search
 			}
 		}
 	} else {
+		se.created = true
 		for i := range searchShards {
 			sh, err := bleve.New(shardDir(dir, i), newMapping())
 			if err == nil {
@@ -275,7 +287,9 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 	var wg sync.WaitGroup
 	for i, sh := range s.shards {
 		batches[i].SetInternal(keyWatermark, SeqKey(upTo))
-		wg.Go(func() { errs[i] = sh.Batch(batches[i]) })
+		wg.Go(func() {
+			errs[i] = Safely(fmt.Sprintf("index batch of shard %d", i), func() error { return sh.Batch(batches[i]) })
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -400,16 +414,15 @@ func (s *Search) search(ctx context.Context, req *bleve.SearchRequest, facets []
 		for i, f := range facets {
 			fields[i] = FacetFields[f]
 		}
-		wg.Go(func() { total, counts, ferr = s.countFacets(ctx, req.Query, fields) })
+		wg.Go(func() {
+			ferr = Safely("facet count", func() (err error) {
+				total, counts, err = s.countFacets(ctx, req.Query, fields)
+				return err
+			})
+		})
 	}
-	res, err := s.alias.SearchInContext(ctx, req)
+	res, err := s.searchShards(ctx, req)
 	wg.Wait()
-	if err == nil && res.Status != nil && res.Status.Failed > 0 {
-		// A shard that fails fails the query: no partial answers.
-		for _, e := range res.Status.Errors {
-			return nil, nil, e
-		}
-	}
 	if err == nil {
 		err = ferr
 	}
@@ -420,4 +433,45 @@ func (s *Search) search(ctx context.Context, req *bleve.SearchRequest, facets []
 		res.Total = total
 	}
 	return res, counts, nil
+}
+
+// searchShards runs req on every shard at once and merges the pages, as
+// Bleve's index alias does, but on goroutines of its own that recover: a
+// panic in a shard's search (Bleve's collector, a damaged segment) fails
+// the request instead of ending the process. A shard that fails fails
+// the query: no partial answers.
+func (s *Search) searchShards(ctx context.Context, req *bleve.SearchRequest) (*bleve.SearchResult, error) {
+	start := time.Now()
+	results := make([]*bleve.SearchResult, len(s.shards))
+	errs := make([]error, len(s.shards))
+	var wg sync.WaitGroup
+	for i, sh := range s.shards {
+		// As Bleve's alias does: a sort field keeps the values of the
+		// document being collected, so each shard needs its own.
+		child := *req
+		child.Sort = req.Sort.Copy()
+		wg.Go(func() {
+			errs[i] = Safely(fmt.Sprintf("search of shard %d", i), func() (err error) {
+				results[i], err = sh.SearchInContext(ctx, &child)
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	res := results[0]
+	for _, r := range results[1:] {
+		res.Merge(r)
+	}
+	scoring, desc := req.Sort.CacheIsScore(), req.Sort.CacheDescending()
+	slices.SortStableFunc(res.Hits, func(a, b *search.DocumentMatch) int {
+		return req.Sort.Compare(scoring, desc, a, b)
+	})
+	if len(res.Hits) > req.Size {
+		res.Hits = res.Hits[:req.Size]
+	}
+	res.Took = time.Since(start)
+	return res, nil
 }

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -321,4 +323,110 @@ func TestDiskFull(t *testing.T) {
 
 	c = startChild(t, dir) // room again
 	c.checkIntact(t, key, acked)
+}
+
+// TestCorruptIndexIsRebuilt stops the program, flips bits in the segments
+// of its search index (which Bleve would open, answer 500s from and then
+// panic on at every start) and restarts it: it serves at once, the index
+// is found corrupt by its checksums, moved aside and rebuilt from the
+// store, every record is searchable again, and the next start is clean.
+func TestCorruptIndexIsRebuilt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the program three times")
+	}
+	dir := t.TempDir()
+	tm, err := demo.Load(data.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := demo.NewGenerator(tm, 12, time.Now())
+	c := startChild(t, dir)
+	key := c.key
+	var acked []string
+	for n := range 4 {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		for i := range 500 {
+			r := g.Next()
+			r.ID = fmt.Sprintf("flip-%d-%d", n, i)
+			acked = append(acked, r.ID)
+			enc.Encode(&r)
+		}
+		resp := authed(t, "POST", c.base+"/api/v1/records/batch?wait=indexed", key, "application/x-ndjson", &b)
+		if resp == nil || resp.StatusCode != 200 {
+			t.Fatalf("batch %d: %v", n, resp)
+		}
+		resp.Body.Close()
+	}
+	c.stop(t)
+
+	files, _ := filepath.Glob(filepath.Join(dir, "search.bleve", "shard-*", "store", "*.zap"))
+	if len(files) == 0 {
+		t.Fatal("no segment files")
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := len(b) / 5; off < len(b)-64; off += 5000 {
+			b[off] ^= 0x10
+		}
+		if err := os.WriteFile(name, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	c = startChild(t, dir)
+	c.waitReady(t)
+	c.checkIntact(t, key, acked)
+	if !strings.Contains(c.errs.String(), "search index is corrupt: moved aside, rebuilding it from the store") {
+		t.Errorf("no log line of the corruption:\n%s", c.errs.String())
+	}
+	if aside, _ := filepath.Glob(filepath.Join(dir, "search.bleve.corrupt-*")); len(aside) != 1 {
+		t.Errorf("corrupt copies kept: %v", aside)
+	}
+	c.stop(t)
+
+	c = startChild(t, dir) // no crash loop: the next start is a plain one
+	c.waitReady(t)
+	c.checkIntact(t, key, acked)
+	if strings.Contains(c.errs.String(), `"level":"ERROR"`) {
+		t.Errorf("errors logged at the start after the rebuild:\n%s", c.errs.String())
+	}
+}
+
+// stop ends the program as an operator would (SIGTERM) and waits for it.
+func (c *child) stop(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("stopping: %v\n%s", err, c.errs.String())
+	}
+}
+
+// waitReady polls /readyz until it answers 200; while the index is
+// rebuilt it must say rebuilding.
+func (c *child) waitReady(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(c.base + "/readyz")
+		if err != nil {
+			t.Fatalf("readyz: %v\n%s", err, c.errs.String())
+		}
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			return
+		}
+		if out["status"] != "rebuilding" {
+			t.Fatalf("readyz %d %v", resp.StatusCode, out)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still rebuilding: %v", out)
+		}
+	}
 }

@@ -27,10 +27,11 @@ import (
 
 // storeFlags are the flags of commands that open the corpus.
 type storeFlags struct {
-	dir        string
-	tz         string
-	memoryMB   int
-	writeStall time.Duration // the write watchdog's threshold (serve); 0: off
+	dir           string
+	tz            string
+	memoryMB      int
+	writeStall    time.Duration // the write watchdog's threshold (serve); 0: off
+	searchTimeout time.Duration // serve's -search-timeout; 0: the default
 }
 
 // defaultMemoryLimitMB is the Go heap's soft limit by default. A bulk load
@@ -82,7 +83,8 @@ func (m *Main) openCorpus(c *common, sf *storeFlags, log *slog.Logger, onIndexed
 	if err := index.Register(m.seg); err != nil {
 		return nil, nil, err
 	}
-	corpus, err := index.Open(index.Options{Dir: sf.dir, Analyzer: a, Location: loc, Log: log, OnIndexed: onIndexed, Populate: populate, WriteStall: sf.writeStall})
+	corpus, err := index.Open(index.Options{Dir: sf.dir, Analyzer: a, Location: loc, Log: log, OnIndexed: onIndexed, Populate: populate,
+		WriteStall: sf.writeStall, SearchTimeout: sf.searchTimeout})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -173,6 +175,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	demoN := fset.Int("demo", 0, "on first start (empty store), load this many generated demo records")
 	keyRate := fset.Float64("key-rate", api.DefaultLimits.KeyRate, "requests per second each API key may make (429 with Retry-After beyond)")
 	keyBurst := fset.Int("key-burst", api.DefaultLimits.KeyBurst, "requests an API key may make at once above its rate")
+	fset.DurationVar(&sf.searchTimeout, "search-timeout", index.DefaultSearchTimeout, "deadline of one search (of each page of an export); past it the search stops and answers 503 timeout")
 	var llmCfg llm.Config
 	fset.StringVar(&llmCfg.BaseURL, "llm-url", m.Getenv("DONGTING_LLM_URL"), "base URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1 (env DONGTING_LLM_URL); empty: LLM help off")
 	fset.StringVar(&llmCfg.Model, "llm-model", m.Getenv("DONGTING_LLM_MODEL"), "model name for LLM help (env DONGTING_LLM_MODEL)")

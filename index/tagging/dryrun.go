@@ -278,24 +278,25 @@ func (m *Manager) each(ctx context.Context, limit int, fn func(*index.Stored) er
 	errc := make(chan error, 1)
 	go func() {
 		defer close(recs)
-		var before uint64
-		for n := 0; n < limit; {
-			low, err := m.c.Newest(before, min(1000, limit-n), func(st *index.Stored) error {
-				n++
-				select {
-				case recs <- st:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
+		errc <- index.Safely("a dry run's reader", func() error {
+			var before uint64
+			for n := 0; n < limit; {
+				low, err := m.c.Newest(before, min(1000, limit-n), func(st *index.Stored) error {
+					n++
+					select {
+					case recs <- st:
+						return nil
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				})
+				if err != nil || low == 0 {
+					return err
 				}
-			})
-			if err != nil || low == 0 {
-				errc <- err
-				return
+				before = low
 			}
-			before = low
-		}
-		errc <- nil
+			return nil
+		})
 	}()
 	var wg sync.WaitGroup
 	var ferr error
@@ -305,7 +306,7 @@ func (m *Manager) each(ctx context.Context, limit int, fn func(*index.Stored) er
 		go func() {
 			defer wg.Done()
 			for st := range recs {
-				if err := fn(st); err != nil {
+				if err := index.Safely("a dry run", func() error { return fn(st) }); err != nil {
 					once.Do(func() { ferr = err })
 				}
 			}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"dongting/index"
 )
 
 // Job states.
@@ -111,15 +113,22 @@ func (m *Manager) run(ctx context.Context) {
 	job := m.job
 	m.jobMu.Unlock()
 	for ctx.Err() == nil {
-		last, n, err := m.c.RetagBatch(ctx, job.Cursor, job.Bound, m.opt.Batch, func(tx *bolt.Tx, last uint64, read int) error {
-			next := job
-			next.Cursor, next.Done, next.UpdatedAt = last, job.Done+read, m.opt.Now().UTC()
-			if last >= job.Bound {
-				next.State = JobDone
-				t := next.UpdatedAt
-				next.FinishedAt = &t
-			}
-			return putJob(tx, &next)
+		var last uint64
+		var n int
+		// A panic in a batch fails the job like an error: the process,
+		// which started the job for a request, lives on.
+		err := index.Safely("re-tagging", func() (err error) {
+			last, n, err = m.c.RetagBatch(ctx, job.Cursor, job.Bound, m.opt.Batch, func(tx *bolt.Tx, last uint64, read int) error {
+				next := job
+				next.Cursor, next.Done, next.UpdatedAt = last, job.Done+read, m.opt.Now().UTC()
+				if last >= job.Bound {
+					next.State = JobDone
+					t := next.UpdatedAt
+					next.FinishedAt = &t
+				}
+				return putJob(tx, &next)
+			})
+			return err
 		})
 		if ctx.Err() != nil {
 			return
