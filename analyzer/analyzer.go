@@ -485,13 +485,13 @@ func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
 		}
 	}
 	lexical := out.Sentiment
-	var feats learn.Features
+	var feats features
 	if a.models != nil && len(p.tokens) > 0 { // no customer words: nothing to decide
 		feats = a.features(p)
-		if len(p.tokens) >= learn.MinSceneWords {
-			a.decideScenes(out, p, feats, tagger.Taxonomy())
+		if feats.all != nil {
+			a.decideScenes(out, p, feats.all, tagger.Taxonomy())
 		}
-		out.Sentiment = a.modelSentiment(feats, lexical)
+		out.Sentiment = a.modelSentiment(feats.words, lexical)
 	}
 	slices.SortStableFunc(out.Tags, func(a, b Tag) int { return cmp.Compare(a.Evidence[0].Start, b.Evidence[0].Start) })
 
@@ -678,7 +678,7 @@ func (a *Analyzer) tagSentiment(spans []taxonomy.Span, tokCl []int32, clauses []
 // grade sets severity, red lines and praise from the signal rules' hits,
 // the record's sentiment label and its lexical strength (the lexicon's
 // score: how strongly it is put, which the label alone does not say).
-func (a *Analyzer) grade(out *Analysis, lexical Sentiment, hits []taxonomy.Hit, ev *evidenceMaker, p *parsed, feats learn.Features) {
+func (a *Analyzer) grade(out *Analysis, lexical Sentiment, hits []taxonomy.Hit, ev *evidenceMaker, p *parsed, feats features) {
 	out.Severity = SeverityNone
 	if out.Sentiment.Label == Negative {
 		out.Severity = P3
@@ -686,9 +686,9 @@ func (a *Analyzer) grade(out *Analysis, lexical Sentiment, hits []taxonomy.Hit, 
 	// The red-line model's probability, on texts long enough for it (-1:
 	// none; rules decide).
 	redP, red := -1.0, (*learn.Linear)(nil)
-	if feats != nil && a.models.Redline != nil && len(p.tokens) >= learn.MinSceneWords {
+	if feats.all != nil && a.models.Redline != nil {
 		red = a.models.Redline
-		redP = red.Probabilities(feats)[0]
+		redP = red.Probabilities(feats.all)[0]
 	}
 	praised := false
 	for _, h := range hits {

@@ -54,21 +54,36 @@ func words(p *parsed) []string {
 }
 
 // features are what the models read of a parsed record: its words, word
-// pairs and character pairs, and how strongly the lexicon scored it.
-func (a *Analyzer) features(p *parsed) learn.Features {
-	f := learn.Extract(words(p))
-	return append(f, learn.ScoreFeature(sentimentOf(p.sum).Score), learn.LengthFeature(len(p.tokens)))
+// pairs and character pairs (Scenes, Redline; only for texts of
+// learn.MinSceneWords or more), its words and word pairs (Sentiment), and
+// how strongly the lexicon scored it and how long it is.
+type features struct {
+	all, words learn.Features
 }
 
-// Features are the model inputs of one record (for training).
-func (a *Analyzer) Features(r *Record) (learn.Features, error) {
+func (a *Analyzer) features(p *parsed) features {
+	ws := words(p)
+	extra := []uint32{learn.ScoreFeature(sentimentOf(p.sum).Score), learn.LengthFeature(len(p.tokens))}
+	f := features{words: append(learn.ExtractWords(ws), extra...)}
+	if len(p.tokens) >= learn.MinSceneWords {
+		f.all = append(learn.Extract(ws), extra...)
+	}
+	return f
+}
+
+// Features are the model inputs of one record (for training): all of
+// them, and the words alone (what the sentiment model reads).
+func (a *Analyzer) Features(r *Record) (all, wordsOnly learn.Features, err error) {
 	p, err := a.parse(r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	f := a.features(p)
+	if f.all == nil { // short texts train the scene models too
+		f.all = append(learn.Extract(words(p)), f.words[len(f.words)-2:]...)
+	}
 	p.release()
-	return f, nil
+	return f.all, f.words, nil
 }
 
 // decideScenes keeps the rule tags whose scene the model confirms, drops
@@ -210,7 +225,11 @@ func (a *Analyzer) SceneProbabilities(r *Record) (map[string]float64, []string, 
 	}
 	defer p.release()
 	m := a.models.Scenes
-	probs := m.Probabilities(a.features(p))
+	f := a.features(p)
+	if f.all == nil {
+		return nil, words(p), nil // too short for the scene model
+	}
+	probs := m.Probabilities(f.all)
 	out := make(map[string]float64, len(probs))
 	for k, s := range m.Classes {
 		out[s] = round3(probs[k])

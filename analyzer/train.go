@@ -48,6 +48,7 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 		scenes = append(scenes, s.ID)
 	}
 	feats := make([]learn.Features, len(texts))
+	wordFeats := make([]learn.Features, len(texts))
 	ruled := make([][]string, len(texts))
 	ruleRed := make([]bool, len(texts))
 	errs := make([]error, len(texts))
@@ -59,12 +60,12 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 			defer wg.Done()
 			for i := range next {
 				r := texts[i].Record
-				f, err := rules.Features(&r)
+				all, ws, err := rules.Features(&r)
 				if err != nil {
 					errs[i] = err
 					continue
 				}
-				feats[i] = f
+				feats[i], wordFeats[i] = all, ws
 				if texts[i].Scenes != nil {
 					r := texts[i].Record
 					res, err := rules.Analyze(&r)
@@ -120,7 +121,7 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 			redIdx = append(redIdx, i)
 		}
 		if k := slices.Index(learn.Sentiments, t.Sentiment); k >= 0 {
-			sentEx = append(sentEx, learn.Example{Features: feats[i], Class: k, Weight: w})
+			sentEx = append(sentEx, learn.Example{Features: wordFeats[i], Class: k, Weight: w})
 		}
 	}
 	out.Examples.Scenes, out.Examples.Sentiment = len(sceneEx), len(sentEx)
@@ -152,7 +153,12 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 	} else {
 		redline = &learn.Linear{Classes: red, Bias: []float64{0}, Scale: []float64{1}, Thresholds: map[string]float64{learn.ConfirmKey: 0, learn.SuggestKey: 2}}
 	}
-	sentiment := learn.Train(learn.Sentiments, true, sentEx, opt)
+	// The sentiment model reads every record: it keeps only words seen in
+	// five texts or more, which costs nothing in accuracy and keeps its
+	// tables small enough to stay in the cache.
+	sentOpt := opt
+	sentOpt.MinDF = max(opt.MinDF, 5)
+	sentiment := learn.Train(learn.Sentiments, true, sentEx, sentOpt)
 	var nodes []string
 	for _, n := range a.Taxonomy().Nodes() {
 		nodes = append(nodes, n.ID)

@@ -1,8 +1,8 @@
 package learn
 
 import (
-	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -16,15 +16,47 @@ type Features []uint32
 
 const featureBits = 22
 
-func hashFeature(kind byte, a, b string) uint32 {
-	h := fnv.New32a()
-	h.Write([]byte{kind})
-	h.Write([]byte(a))
-	if b != "" {
-		h.Write([]byte{0})
-		h.Write([]byte(b))
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+)
+
+// fnvString folds s into the FNV-1a hash h, without allocating.
+func fnvString(h uint32, s string) uint32 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= fnvPrime
 	}
-	return h.Sum32() & (1<<featureBits - 1)
+	return h
+}
+
+func fnvByte(h uint32, b byte) uint32 {
+	h ^= uint32(b)
+	return h * fnvPrime
+}
+
+func fnvRune(h uint32, r rune) uint32 {
+	h = fnvByte(h, byte(r))
+	h = fnvByte(h, byte(r>>8))
+	return fnvByte(h, byte(r>>16))
+}
+
+func hashFeature(kind byte, a, b string) uint32 {
+	h := fnvByte(fnvOffset, kind)
+	h = fnvString(h, a)
+	if b != "" {
+		h = fnvByte(h, 0)
+		h = fnvString(h, b)
+	}
+	return h & (1<<featureBits - 1)
+}
+
+func hashRunes(a, b rune) uint32 {
+	h := fnvByte(fnvOffset, 'c')
+	h = fnvRune(h, a)
+	h = fnvByte(h, 0)
+	h = fnvRune(h, b)
+	return h & (1<<featureBits - 1)
 }
 
 // Polite are the words of letters' formal openings and closings (尊敬的领导,
@@ -42,7 +74,13 @@ var Polite = map[string]bool{
 // are only punctuation or spaces are skipped; digits are folded to one
 // feature so numbers do not each become a word. Duplicates are kept (a
 // word said three times counts three times) but the caller may dedupe.
-func Extract(words []string) Features {
+func Extract(words []string) Features { return extract(words, true) }
+
+// ExtractWords is Extract without the character pairs: half the features,
+// for the model that reads every record (sentiment).
+func ExtractWords(words []string) Features { return extract(words, false) }
+
+func extract(words []string, chars bool) Features {
 	out := make(Features, 0, len(words)*4)
 	prev := ""
 	var prevRune rune = -1
@@ -59,9 +97,12 @@ func Extract(words []string) Features {
 			out = append(out, hashFeature('b', prev, w))
 		}
 		prev = w
+		if !chars {
+			continue
+		}
 		for _, r := range w {
 			if prevRune >= 0 {
-				out = append(out, hashFeature('c', string(prevRune), string(r)))
+				out = append(out, hashRunes(prevRune, r))
 			}
 			prevRune = r
 		}
@@ -69,19 +110,13 @@ func Extract(words []string) Features {
 	return dedupe(out)
 }
 
+// dedupe sorts f and drops repeats (a feature counts once per text).
 func dedupe(f Features) Features {
 	if len(f) < 2 {
 		return f
 	}
-	seen := make(map[uint32]struct{}, len(f))
-	out := f[:0]
-	for _, x := range f {
-		if _, ok := seen[x]; !ok {
-			seen[x] = struct{}{}
-			out = append(out, x)
-		}
-	}
-	return out
+	slices.Sort(f)
+	return slices.Compact(f)
 }
 
 func contentWord(w string) bool {

@@ -27,7 +27,30 @@ type Linear struct {
 	Thresholds map[string]float64 `json:"thresholds,omitempty"`
 	keys       []uint32           // sorted feature hashes
 	weights    []int8             // len(keys) × len(Classes)
+	table      []uint64           // open-addressing index: key<<32 | (key index + 1); 0 is empty
+	mask       uint32
 }
+
+// buildTable indexes the keys for one probe or two a lookup: a binary
+// search over a third of a million keys misses the cache at every step,
+// and the sentiment model is read for every record.
+func (m *Linear) buildTable() {
+	n := uint32(1)
+	for n < uint32(2*len(m.keys)+1) {
+		n <<= 1
+	}
+	m.table, m.mask = make([]uint64, n), n-1
+	for i, k := range m.keys {
+		for j := slot(k) & m.mask; ; j = (j + 1) & m.mask {
+			if m.table[j] == 0 {
+				m.table[j] = uint64(k)<<32 | uint64(i+1)
+				break
+			}
+		}
+	}
+}
+
+func slot(k uint32) uint32 { return k * 0x9E3779B1 }
 
 // weight is feature i's weight for class k.
 func (m *Linear) weight(i, k int) float64 {
@@ -35,28 +58,49 @@ func (m *Linear) weight(i, k int) float64 {
 }
 
 func (m *Linear) find(f uint32) int {
-	i, ok := slices.BinarySearch(m.keys, f)
-	if !ok {
-		return -1
+	if m.table == nil {
+		i, ok := slices.BinarySearch(m.keys, f)
+		if !ok {
+			return -1
+		}
+		return i
 	}
-	return i
+	for j := slot(f) & m.mask; ; j = (j + 1) & m.mask {
+		e := m.table[j]
+		if e == 0 {
+			return -1
+		}
+		if uint32(e>>32) == f {
+			return int(uint32(e)) - 1
+		}
+	}
 }
 
 // Scores are the raw class scores (before the sigmoid or softmax). Each
 // feature counts 1/√n for a text of n features, so a one-line comment and
 // a two-page letter weigh their evidence alike against the bias.
 func (m *Linear) Scores(f Features) []float64 {
-	out := slices.Clone(m.Bias)
-	v := featureValue(len(f))
+	K := len(m.Classes)
+	var small [32]int32
+	sums := small[:0]
+	if K <= len(small) {
+		sums = small[:K]
+	} else {
+		sums = make([]int32, K)
+	}
 	for _, x := range f {
 		i := m.find(x)
 		if i < 0 {
 			continue
 		}
-		row := m.weights[i*len(m.Classes) : (i+1)*len(m.Classes)]
-		for k, w := range row {
-			out[k] += float64(w) * m.Scale[k] * v
+		for k, w := range m.weights[i*K : (i+1)*K] {
+			sums[k] += int32(w)
 		}
+	}
+	out := slices.Clone(m.Bias)
+	v := featureValue(len(f))
+	for k := range out {
+		out[k] += float64(sums[k]) * m.Scale[k] * v
 	}
 	return out
 }
@@ -225,6 +269,7 @@ func ReadModels(r io.Reader) (*Models, error) {
 		if !sort.SliceIsSorted(m.keys, func(i, j int) bool { return m.keys[i] < m.keys[j] }) {
 			return nil, errors.New("learn: model file keys are not sorted")
 		}
+		m.buildTable()
 	}
 	return &ms, nil
 }

@@ -177,6 +177,7 @@ func quantize(classes []string, softmax bool, keys []uint32, w, bias []float64) 
 		m.keys = append(m.keys, f)
 		m.weights = append(m.weights, row...)
 	}
+	m.buildTable()
 	return m
 }
 
