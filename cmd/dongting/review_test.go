@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"dongting/analyzer"
+	"dongting/analyzer/analyzertest"
 	"dongting/analyzer/learn"
+	"dongting/data"
 	"dongting/index"
 	"dongting/index/access"
 	"dongting/index/indextest"
@@ -181,5 +183,57 @@ func TestReviewCommands(t *testing.T) {
 		if err != nil || len(es) != want || !strings.Contains(es[0].Detail, "(cli") {
 			t.Errorf("audit %s: %v %v", action, es, err)
 		}
+	}
+}
+
+// -datasets reads the labelled resident messages, both splits; a labelled
+// message the file lacks is an error, not a silent gap.
+func TestResidentExamples(t *testing.T) {
+	a := analyzertest.New(t, "property")
+	fsys := data.FS()
+	f, err := fsys.Open("eval/resident_labels.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scenes []string
+	for _, s := range a.Taxonomy().Scenes {
+		scenes = append(scenes, s.ID)
+	}
+	labels, err := learn.ReadLabels(f, scenes)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs bytes.Buffer
+	for _, l := range labels[1:] {
+		b, _ := json.Marshal(learn.Message{ID: l.ID, Title: "电梯", Text: "电梯又坏了"})
+		msgs.Write(append(b, '\n'))
+	}
+	path := filepath.Join(t.TempDir(), "messages.jsonl")
+	if err := os.WriteFile(path, msgs.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := residentExamples(a, fsys, path); err == nil || !strings.Contains(err.Error(), labels[0].ID) {
+		t.Errorf("a missing message: %v", err)
+	}
+	b, _ := json.Marshal(learn.Message{ID: labels[0].ID, Text: "垃圾没人清运"})
+	if err := os.WriteFile(path, append(append(b, '\n'), msgs.Bytes()...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := residentExamples(a, fsys, path)
+	if err != nil || len(ex) != len(labels) {
+		t.Fatalf("%d examples of %d labels: %v", len(ex), len(labels), err)
+	}
+	dev := 0
+	for _, e := range ex {
+		if e.Label.Split == "dev" {
+			dev++
+		}
+		if e.Record.ID != e.Label.ID || e.Record.Text == "" {
+			t.Fatalf("example %+v", e)
+		}
+	}
+	if dev == 0 || dev == len(ex) || ex[1].Record.Text != "电梯\n电梯又坏了" {
+		t.Errorf("%d dev of %d; second text %q", dev, len(ex), ex[1].Record.Text)
 	}
 }
