@@ -26,6 +26,7 @@ import (
 	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/llm"
+	"dongting/index/review"
 	"dongting/index/scoring"
 	"dongting/index/tagging"
 	"dongting/taxonomy"
@@ -65,6 +66,9 @@ type Config struct {
 	// LLM is the optional model's assistant; nil or unconfigured: its
 	// routes answer 503 llm_not_configured.
 	LLM *llm.Assistant
+	// Review keeps analysts' labels and retrains the models; nil: no
+	// review routes.
+	Review *review.Review
 }
 
 // Limits bound what one request may carry.
@@ -91,6 +95,7 @@ type Server struct {
 
 	keys     *access.Keys
 	tagging  *tagging.Manager
+	review   *review.Review
 	llm      *llm.Assistant
 	limiters sync.Map // key id → *rate.Limiter
 
@@ -102,7 +107,7 @@ type Server struct {
 
 // New returns a server on cfg. It fails only on a bad indicator file.
 func New(cfg Config) (*Server, error) {
-	s := &Server{alerts: cfg.Alerts, keys: cfg.Keys, tagging: cfg.Tagging, llm: cfg.LLM, analyzer: cfg.Analyzer, corpus: cfg.Corpus, demo: cfg.Demo, log: cfg.Log, metrics: cfg.Metrics, limits: cfg.Limits, Now: time.Now}
+	s := &Server{review: cfg.Review, alerts: cfg.Alerts, keys: cfg.Keys, tagging: cfg.Tagging, llm: cfg.LLM, analyzer: cfg.Analyzer, corpus: cfg.Corpus, demo: cfg.Demo, log: cfg.Log, metrics: cfg.Metrics, limits: cfg.Limits, Now: time.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -228,6 +233,13 @@ func (s *Server) router() *echo.Echo {
 		g.GET("/taxonomy/golden", s.getGolden, s.need(read))
 		g.PUT("/taxonomy/golden", s.putGolden, s.need(curate))
 		g.GET("/discovery/terms", s.discover, s.need(curate))
+	}
+	if s.review != nil && s.corpus != nil {
+		g.GET("/review", s.reviewQueue, s.need(read))
+		g.GET("/records/:id/labels", s.getLabel, s.need(read))
+		g.PUT("/records/:id/labels", s.putLabel, s.need(curate))
+		g.GET("/model", s.models, s.need(read))
+		g.POST("/model/retrain", s.retrain, s.need(curate))
 	}
 	if s.corpus != nil {
 		g.GET("/llm", s.llmStatus, s.need(read))

@@ -25,6 +25,7 @@ import (
 	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/indextest"
+	"dongting/index/review"
 	"dongting/index/tagging"
 )
 
@@ -35,6 +36,7 @@ type corpusServer struct {
 	logs    *lockedBuffer // the server's and the corpus's log
 	alerts  *alerts.Engine
 	tagging *tagging.Manager
+	review  *review.Review
 	keys    *access.Keys // nil: keys not enforced
 	once    sync.Once
 }
@@ -103,14 +105,18 @@ func startServerWith(t *testing.T, limits api.Limits, withKeys bool, opt index.O
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &corpusServer{dir: dir, corpus: c, logs: logs, alerts: engine, tagging: curator}
+	rv, err := review.Open(c, curator, review.Options{Shipped: c.Analyzer().Models()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &corpusServer{dir: dir, corpus: c, logs: logs, alerts: engine, tagging: curator, review: rv}
 	if withKeys {
 		if s.keys, err = access.Open(c.Store().DB(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s.Server = httptest.NewServer(mustNew(t, api.Config{Analyzer: c.Analyzer(), Corpus: c, Log: log,
-		Limits: limits, Metrics: metrics, Alerts: engine, Keys: s.keys, Tagging: curator}).Handler())
+		Limits: limits, Metrics: metrics, Alerts: engine, Keys: s.keys, Tagging: curator, Review: rv}).Handler())
 	t.Cleanup(s.close)
 	return s
 }
@@ -550,7 +556,7 @@ func TestOpenAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	routes := api.Routes(mustNew(t, api.Config{Analyzer: s.corpus.Analyzer(), Corpus: s.corpus, Alerts: s.alerts, Keys: keys, Tagging: s.tagging}))
+	routes := api.Routes(mustNew(t, api.Config{Analyzer: s.corpus.Analyzer(), Corpus: s.corpus, Alerts: s.alerts, Keys: keys, Tagging: s.tagging, Review: s.review}))
 	served := map[string]bool{}
 	for _, r := range routes {
 		p := r

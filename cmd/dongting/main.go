@@ -79,6 +79,8 @@ commands:
   reindex [-dir DIR]        rebuild the search index and rollups from the record store
   taxonomy versions|get|put|rollback|dryrun|rule|job|golden|discover
                             the taxonomy's lifecycle on a running server (-server, -key)
+  review list|label|retrain|models
+                            the review queue, analysts' labels and retraining (-dir DIR, server stopped; while serving use /api/v1/review)
   keys create|list|revoke   API keys (-dir DIR, server stopped; while serving use /api/v1/keys)
   backup -o FILE            consistent snapshot of the store (-server URL while serving, or -dir)
   restore -from FILE        put a backup in place (-dir DIR) and rebuild its search index
@@ -113,6 +115,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runKeys(ctx, args[1:])
 	case "taxonomy":
 		return m.runTaxonomy(ctx, args[1:])
+	case "review":
+		return m.runReview(ctx, args[1:])
 	case "backup":
 		return m.runBackup(ctx, args[1:])
 	case "restore":

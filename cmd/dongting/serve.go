@@ -21,6 +21,7 @@ import (
 	"dongting/index/alerts"
 	"dongting/index/demo"
 	"dongting/index/llm"
+	"dongting/index/review"
 	"dongting/index/scoring"
 	"dongting/index/tagging"
 )
@@ -92,9 +93,23 @@ func (m *Main) openCorpus(c *common, sf *storeFlags, log *slog.Logger, onIndexed
 }
 
 // openTagging puts the taxonomy version stored in the corpus in force (the
-// built-in one on first use) and resumes an interrupted re-tagging. Every
-// command that writes records opens it, so they are tagged alike.
+// built-in one on first use) with the newest retrained model stored in it
+// (the data directory's otherwise), and resumes an interrupted re-tagging.
+// Every command that writes records opens it, so they are tagged alike.
 func (m *Main) openTagging(corpus *index.Corpus, fsys fs.FS, c *common, log *slog.Logger) (*tagging.Manager, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ms, version, err := review.StoredModels(corpus.Store().DB())
+	if err != nil {
+		return nil, err
+	}
+	if ms != nil {
+		// Before the manager compiles the stored taxonomy on it, so that
+		// every analyzer it makes carries the model.
+		corpus.SetAnalyzer(corpus.Analyzer().WithModels(ms))
+		log.Info("a retrained model is in force", "model_version", version)
+	}
 	src, err := fs.ReadFile(fsys, "taxonomy/"+c.taxonomy+".yaml")
 	if err != nil {
 		return nil, err
@@ -176,6 +191,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	keyRate := fset.Float64("key-rate", api.DefaultLimits.KeyRate, "requests per second each API key may make (429 with Retry-After beyond)")
 	keyBurst := fset.Int("key-burst", api.DefaultLimits.KeyBurst, "requests an API key may make at once above its rate")
 	fset.DurationVar(&sf.searchTimeout, "search-timeout", index.DefaultSearchTimeout, "deadline of one search (of each page of an export); past it the search stops and answers 503 timeout")
+	datasets := datasetsFlag(m, fset)
 	var llmCfg llm.Config
 	fset.StringVar(&llmCfg.BaseURL, "llm-url", m.Getenv("DONGTING_LLM_URL"), "base URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1 (env DONGTING_LLM_URL); empty: LLM help off")
 	fset.StringVar(&llmCfg.Model, "llm-model", m.Getenv("DONGTING_LLM_MODEL"), "model name for LLM help (env DONGTING_LLM_MODEL)")
@@ -202,6 +218,10 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer curator.Close() // a re-tagging in progress resumes at the next start
+	reviewer, err := m.openReview(corpus, curator, fsys, c, *datasets, log)
+	if err != nil {
+		return err
+	}
 	samples, err := loadDemo(fsys)
 	if err != nil {
 		return err
@@ -229,7 +249,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	handler, err := api.New(api.Config{LLM: assistant, Analyzer: corpus.Analyzer(), Corpus: corpus, Demo: samples, Log: log, Metrics: metrics, Indicators: indicators, Alerts: engine, Keys: keys, Tagging: curator,
+	handler, err := api.New(api.Config{LLM: assistant, Analyzer: corpus.Analyzer(), Corpus: corpus, Demo: samples, Log: log, Metrics: metrics, Indicators: indicators, Alerts: engine, Keys: keys, Tagging: curator, Review: reviewer,
 		Limits: api.Limits{KeyRate: *keyRate, KeyBurst: *keyBurst}})
 	if err != nil {
 		return err

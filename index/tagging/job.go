@@ -24,7 +24,10 @@ const (
 // is saved in the transaction that writes each batch, so a restart resumes
 // where the last committed batch ended.
 type Job struct {
-	Version    int        `json:"version"`
+	Version int `json:"version"`
+	// Model is the model version whose putting in force started the job
+	// (0: the job follows a taxonomy change).
+	Model      int        `json:"model,omitempty"`
 	State      string     `json:"state"`
 	Total      int        `json:"total"` // live records when the change was made
 	Done       int        `json:"done"`

@@ -13,11 +13,13 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"dongting/analyzer"
+	"dongting/analyzer/learn"
 	"dongting/index"
 	"dongting/taxonomy"
 )
@@ -54,8 +56,11 @@ type Options struct {
 
 // Manager keeps the taxonomy's versions and applies them to a corpus.
 type Manager struct {
-	c    *index.Corpus
-	base *analyzer.Analyzer
+	c *index.Corpus
+	// base is the analyzer of the built-in resources with the models in
+	// force; versions are compiled on it. It changes when a retrained
+	// model is put in force (SetModels).
+	base atomic.Pointer[analyzer.Analyzer]
 	opt  Options
 
 	mu     sync.Mutex // one change at a time
@@ -119,7 +124,8 @@ func Open(c *index.Corpus, base *analyzer.Analyzer, opt Options) (*Manager, erro
 	if opt.Batch <= 0 {
 		opt.Batch = 500
 	}
-	m := &Manager{c: c, base: base, opt: opt}
+	m := &Manager{c: c, opt: opt}
+	m.base.Store(base)
 	db := c.Store().DB()
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketVersions, bucketState} {
@@ -331,7 +337,7 @@ func (m *Manager) store(ctx context.Context, src []byte, ch change) (*Result, er
 		if err != nil {
 			return nil, fmt.Errorf("tagging: stored version %d: %w", curV.Version, err)
 		}
-		cur, err := m.base.WithTaxonomy(curTax)
+		cur, err := m.base.Load().WithTaxonomy(curTax)
 		if err != nil {
 			return nil, fmt.Errorf("tagging: stored version %d: %w", curV.Version, err)
 		}
@@ -366,7 +372,7 @@ func (m *Manager) store(ctx context.Context, src []byte, ch change) (*Result, er
 	// The rules' words join the dictionary before the rules are compiled,
 	// so a rule's word and the text's cut agree.
 	m.c.Analyzer().Segmenter().AddWords(tax.Terms()...)
-	final, err := m.base.WithTaxonomy(tax)
+	final, err := m.base.Load().WithTaxonomy(tax)
 	if err != nil {
 		return nil, err
 	}
@@ -415,6 +421,46 @@ func (m *Manager) store(ctx context.Context, src []byte, ch change) (*Result, er
 	return res, nil
 }
 
+// SetModels puts trained models in force (nil: rules alone) for new
+// records and for every taxonomy version compiled from now on. Stored
+// records keep their analyses until they are re-tagged (Reanalyze).
+func (m *Manager) SetModels(ms *learn.Models) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.base.Store(m.base.Load().WithModels(ms))
+	m.c.SetAnalyzer(m.c.Analyzer().WithModels(ms))
+}
+
+// Reanalyze starts the background re-tagging of every stored record with
+// the analyzer in force, as a taxonomy change does; model is the model
+// version put in force that calls for it. A running re-tagging is replaced
+// (the new one covers every record).
+func (m *Manager) Reanalyze(model int) (Job, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, err := m.Current()
+	if err != nil {
+		return Job{}, err
+	}
+	total, err := m.c.Records()
+	if err != nil {
+		return Job{}, fmt.Errorf("tagging: %w", err)
+	}
+	m.stopJob()
+	job := Job{Version: cur.Version, Model: model, State: JobRunning, Total: total, Bound: m.c.Store().LastSeq(), StartedAt: m.opt.Now().UTC()}
+	err = m.c.Store().DB().Update(func(tx *bolt.Tx) error { return putJob(tx, &job) })
+	if err != nil {
+		if m.Job().State == JobRunning {
+			m.start() // the job it stopped goes on
+		}
+		return Job{}, fmt.Errorf("tagging: re-tag: %w", err)
+	}
+	m.setJob(job)
+	m.start()
+	m.opt.Log.Info("re-tagging the corpus for a new model", "model", model, "records", total)
+	return m.Job(), nil
+}
+
 // draftAnalyzer is tax's analyzer as the change to tax will tag: store
 // adds tax's words to the dictionary before it compiles the rules, and a
 // new word changes the cut around it (太离谱 is 太|离谱 until it is added),
@@ -425,7 +471,7 @@ func (m *Manager) draftAnalyzer(ctx context.Context, tax *taxonomy.Taxonomy) (*a
 	if err != nil {
 		return nil, nil, fmt.Errorf("tagging: %w", err)
 	}
-	on, err := m.base.WithSegmenter(seg)
+	on, err := m.base.Load().WithSegmenter(seg)
 	if err != nil {
 		release()
 		return nil, nil, fmt.Errorf("tagging: %w", err)
@@ -441,7 +487,7 @@ func (m *Manager) draftAnalyzer(ctx context.Context, tax *taxonomy.Taxonomy) (*a
 // activate puts a stored taxonomy in force at start.
 func (m *Manager) activate(tax *taxonomy.Taxonomy) error {
 	m.c.Analyzer().Segmenter().AddWords(tax.Terms()...)
-	a, err := m.base.WithTaxonomy(tax)
+	a, err := m.base.Load().WithTaxonomy(tax)
 	if err != nil {
 		return fmt.Errorf("tagging: %w", err)
 	}
