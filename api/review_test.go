@@ -214,7 +214,8 @@ func inQueue(its []map[string]any, id string) int {
 }
 
 func TestRetrainAPI(t *testing.T) {
-	s := newAuthServer(t, api.Limits{})
+	// It labels 120 records as fast as it can: no rate limit in the way.
+	s := newAuthServer(t, api.Limits{KeyRate: 10000, KeyBurst: 10000})
 	s.addKey(t, "cx-lead", "analyst", "")
 	recs := longRecords(t, 120)
 	res := indextest.Ingest(t, s.corpus, recs)
