@@ -205,7 +205,7 @@ func chooseThresholds(m *learn.Linear, ex []learn.Example, oof [][]float64, rule
 	trial := &learn.Linear{Classes: m.Classes}
 	for c := 0; c <= 12; c++ {
 		for s := 6; s <= 20; s++ {
-			th := map[string]float64{learn.ConfirmKey: float64(c) * 0.05, learn.SuggestKey: float64(s) * 0.05}
+			th := map[string]float64{learn.ConfirmKey: float64(c*5) / 100, learn.SuggestKey: float64(s*5) / 100}
 			trial.Thresholds = th
 			prf := microOf(ex, scenes, func(i int) []string { return learn.Scenes(learn.Fuse(trial, ruled(i), oof[i])) })
 			if f := prf.F1(); f > bestF+1e-9 {

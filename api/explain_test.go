@@ -49,13 +49,41 @@ func TestExplain(t *testing.T) {
 		field string
 	}{
 		{"/api/v1/records/x1/explain?node=nosuch", 400, "node"},
-		{"/api/v1/records/x1/explain?node=facilities", 400, "node"},
 		{"/api/v1/records/nosuch/explain?node=facilities.elevator.fault", 404, "id"},
 	} {
 		code, out := do(t, "GET", s.URL+c.path, "", nil)
 		if _, field := errOf(out); code != c.code || field != c.field {
 			t.Errorf("%s: %d %v", c.path, code, out)
 		}
+	}
+}
+
+// TestExplainScene: a scene is explained through its touchpoints, with the
+// record's tokens beside the rules.
+func TestExplainScene(t *testing.T) {
+	s := newCorpusServer(t, api.Limits{})
+	do(t, "POST", s.URL+"/api/v1/records", "application/json", strings.NewReader(`{"id":"x1","text":"3栋电梯坏了停了一整天"}`))
+	code, out := do(t, "GET", s.URL+"/api/v1/records/x1/explain?node=facilities", "", nil)
+	if code != 200 || out["tagged"] != true || out["matched"] != true {
+		t.Fatalf("scene explain: %d %v", code, out)
+	}
+	children, _ := out["children"].([]any)
+	found := false
+	for _, c := range children {
+		ch := c.(map[string]any)
+		if ch["node"] == "facilities.elevator.fault" && ch["matched"] == true && !strings.Contains(ch["rule"].(string), "((") {
+			found = true
+		}
+		if ch["matched"] != true {
+			t.Errorf("an unmatched touchpoint listed: %v", ch["node"])
+		}
+	}
+	if !found {
+		t.Errorf("the matching touchpoint is not listed: %v", children)
+	}
+	tokens, _ := out["tokens"].([]any)
+	if len(tokens) == 0 {
+		t.Errorf("no tokens: %v", out)
 	}
 }
 

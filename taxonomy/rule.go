@@ -183,9 +183,25 @@ func (e termExpr) String() string {
 	return e.text
 }
 func (e phraseExpr) String() string { return `"` + e.text + `"` } // a phrase cannot hold a quote
-func (e andExpr) String() string    { return "(" + e.l.String() + " & " + e.r.String() + ")" }
-func (e orExpr) String() string     { return "(" + e.l.String() + " | " + e.r.String() + ")" }
-func (e notExpr) String() string    { return "NOT " + e.x.String() }
+// Rules print with as few parentheses as the precedence needs (NOT, then
+// AND, then OR), so a long list reads a | b | c, not (((a | b) | c).
+func (e andExpr) String() string { return grouped(e.l, false) + " & " + grouped(e.r, false) }
+func (e orExpr) String() string  { return e.l.String() + " | " + e.r.String() }
+func (e notExpr) String() string { return "NOT " + grouped(e.x, true) }
+
+// grouped parenthesises an operand that binds looser than its operator:
+// an OR inside an AND, an AND or OR after NOT.
+func grouped(e Expr, underNot bool) string {
+	switch e.(type) {
+	case orExpr:
+		return "(" + e.String() + ")"
+	case andExpr:
+		if underNot {
+			return "(" + e.String() + ")"
+		}
+	}
+	return e.String()
+}
 func (e nearExpr) String() string {
 	return fmt.Sprintf("NEAR/%d(%s, %s)", e.n, e.l.String(), e.r.String())
 }

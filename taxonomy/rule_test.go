@@ -12,21 +12,24 @@ func TestParseRule(t *testing.T) {
 		want string
 	}{
 		{"电梯", "电梯"},
-		{"电梯 | 直梯", "(电梯 | 直梯)"},
-		{"电梯 OR 直梯", "(电梯 | 直梯)"},
-		{"电梯 & 坏", "(电梯 & 坏)"},
-		{"电梯 AND 坏", "(电梯 & 坏)"},
-		{"电梯 坏", "(电梯 & 坏)"}, // juxtaposition is AND
-		{"电梯 & NOT 广告", "(电梯 & NOT 广告)"},
-		{"电梯 & !广告", "(电梯 & NOT 广告)"},
-		{"a | b & c", "(a | (b & c))"}, // AND binds tighter
-		{"(a | b) & c", "((a | b) & c)"},
-		{"（电梯｜直梯）", "(电梯 | 直梯)"}, // full-width operators
+		{"电梯 | 直梯", "电梯 | 直梯"},
+		{"电梯 OR 直梯", "电梯 | 直梯"},
+		{"电梯 & 坏", "电梯 & 坏"},
+		{"电梯 AND 坏", "电梯 & 坏"},
+		{"电梯 坏", "电梯 & 坏"}, // juxtaposition is AND
+		{"电梯 & NOT 广告", "电梯 & NOT 广告"},
+		{"电梯 & !广告", "电梯 & NOT 广告"},
+		{"a | b & c", "a | b & c"}, // AND binds tighter
+		{"(a | b) & c", "(a | b) & c"},
+		{"（电梯｜直梯）", "电梯 | 直梯"}, // full-width operators
 		{`"电梯 困人"`, `"电梯 困人"`},
-		{"NEAR/3(电梯, 坏 | 故障)", "NEAR/3(电梯, (坏 | 故障))"},
+		{"NEAR/3(电梯, 坏 | 故障)", "NEAR/3(电梯, 坏 | 故障)"},
 		{"customer(电梯)", "customer(电梯)"},
-		{"agent(抱歉) & customer(投诉)", "(agent(抱歉) & customer(投诉))"},
+		{"agent(抱歉) & customer(投诉)", "agent(抱歉) & customer(投诉)"},
 		{"=110", "=110"},
+		{"a | b | c | d", "a | b | c | d"},             // a list reads flat
+		{"NOT (a | b) & c", "NOT (a | b) & c"},         // parentheses only where needed
+		{"(a & b) | (c & NOT d)", "a & b | c & NOT d"}, // AND binds tighter than OR
 		{"ABC", "abc"}, // terms are lower-cased like normalized text
 	}
 	for _, tt := range tests {
@@ -37,6 +40,10 @@ func TestParseRule(t *testing.T) {
 		}
 		if got := e.String(); got != tt.want {
 			t.Errorf("ParseRule(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+		// What is printed parses back to the same rule.
+		if again, err := ParseRule(e.String()); err != nil || again.String() != e.String() {
+			t.Errorf("ParseRule(%q) prints %s, which reads back as %v (%v)", tt.in, e.String(), again, err)
 		}
 	}
 }
