@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"dongting/analyzer"
+	"dongting/analyzer/learn"
 	"dongting/index"
 )
 
@@ -53,6 +54,13 @@ type Cluster struct {
 		Name  string `json:"name"`
 		Scene string `json:"scene,omitempty"`
 		Rule  string `json:"rule"`
+		// SceneSupport is how many tagged records with the lead term have
+		// the suggested scene (a scene is suggested only from
+		// minSceneSupport such records, and at least half of them).
+		SceneSupport int `json:"scene_support"`
+		// AlreadyTagged is how many records the taxonomy already tags hold
+		// the lead term: the rule would also match those.
+		AlreadyTagged int `json:"already_tagged"`
 	} `json:"suggested"`
 }
 
@@ -177,7 +185,7 @@ func (m *Manager) Discover(ctx context.Context, opt DiscoverOptions) (*Discovery
 	var cands []Term
 	for term, docs := range inTarget {
 		a := len(docs)
-		if a < opt.MinDocs || known[term] {
+		if a < opt.MinDocs || known[term] || !topical(an, term) {
 			continue
 		}
 		b := inBack[term]
@@ -231,12 +239,18 @@ func (m *Manager) Discover(ctx context.Context, opt DiscoverOptions) (*Discovery
 			topic = c.Terms[:1]
 		}
 		c.Suggested.Name = topic[0].Term
-		best := 0
+		best, all := 0, 0
 		for sc, n := range scenes[topic[0].Term] {
+			all += n
 			if n > best || n == best && sc < c.Suggested.Scene {
 				c.Suggested.Scene, best = sc, n
 			}
 		}
+		if best < minSceneSupport || 2*best < all {
+			c.Suggested.Scene = "" // too little to go on: the analyst chooses
+		}
+		c.Suggested.SceneSupport = best
+		c.Suggested.AlreadyTagged = inBack[topic[0].Term]
 		c.Suggested.Rule = suggestRule(topic)
 		c.Samples = []Sample{}
 		for _, d := range leadDocs {
@@ -248,6 +262,38 @@ func (m *Manager) Discover(ctx context.Context, opt DiscoverOptions) (*Discovery
 		out.Clusters = append(out.Clusters, c)
 	}
 	return out, nil
+}
+
+// minSceneSupport is how many tagged records a lead term needs in one scene
+// before discovery suggests that scene.
+const minSceneSupport = 3
+
+// notTopics are words that say nothing about what a record is about: the
+// parties and the process (业主, 物业, 反映, 投诉), fillers (特别, 问题,
+// 情况), and the politeness of letters and hotline scripts (麻烦尽快处理,
+// 为您服务). Discovery never leads with them; opinion words are left out
+// through the lexicon.
+var notTopics = map[string]bool{
+	"特别": true, "服务": true, "业主": true, "反映": true, "物业": true, "小区": true, "问题": true, "情况": true,
+	"希望": true, "我们": true, "你们": true, "他们": true, "这个": true, "那个": true, "现在": true, "已经": true,
+	"一直": true, "还是": true, "没有": true, "不是": true, "就是": true, "可以": true, "处理": true, "解决": true,
+	"投诉": true, "回复": true, "通知": true, "热线": true, "电话": true, "工作人员": true, "相关": true, "部门": true,
+	"尽快": true, "麻烦": true, "麻烦尽快处理": true, "尽快处理": true, "为您服务": true, "很高兴为您服务": true,
+	"请问": true, "您好": true, "谢谢": true, "感谢": true, "客服": true, "师傅": true, "时候": true, "时间": true,
+	"天天": true, "每天": true, "经常": true, "总是": true, "影响": true, "严重": true, "非常": true, "一下": true,
+}
+
+// topical says whether a term may lead a discovered cluster.
+func topical(an *analyzer.Analyzer, term string) bool {
+	if notTopics[term] || learn.Polite[term] || an.Opinion(term) {
+		return false
+	}
+	for w := range notTopics { // a phrase made only of such words
+		if strings.HasPrefix(term, w) && (notTopics[term[len(w):]] || an.Opinion(term[len(w):])) {
+			return false
+		}
+	}
+	return true
 }
 
 // maxPhraseBackground bounds the background texts kept to count phrases
@@ -270,7 +316,8 @@ func phrases(an *analyzer.Analyzer, targets []doc, minDocs int) map[string][]int
 		for j := 1; j < len(tokens); j++ {
 			a, b := tokens[j-1], tokens[j]
 			if a.End != b.Start || utf8.RuneCountInString(a.Text) < 2 || utf8.RuneCountInString(b.Text) < 2 ||
-				isASCII(a.Text) || isASCII(b.Text) || an.Opinion(a.Text) && an.Opinion(b.Text) {
+				isASCII(a.Text) || isASCII(b.Text) || an.Opinion(a.Text) && an.Opinion(b.Text) ||
+				notTopics[a.Text] || notTopics[b.Text] {
 				continue
 			}
 			p := a.Text + b.Text

@@ -507,3 +507,31 @@ func TestBuiltInUpgrade(t *testing.T) {
 		t.Fatalf("security.drone volume %d, want 10", got)
 	}
 }
+
+// TestDiscoveryLeadsWithTopics: words about the parties, the process and
+// politeness (业主, 反映, 麻烦尽快处理) never lead a cluster, however often
+// the untagged records say them.
+func TestDiscoveryLeadsWithTopics(t *testing.T) {
+	e := open(t, t.TempDir(), 7)
+	var recs []analyzer.Record
+	for i := range 40 {
+		recs = append(recs, analyzer.Record{ID: fmt.Sprintf("d%d", i), Kind: "hotline",
+			Text: fmt.Sprintf("业主反映无人机天天在%d楼窗外拍，特别影响隐私，麻烦尽快处理，谢谢", i%9+2)})
+		recs = append(recs, analyzer.Record{ID: fmt.Sprintf("b%d", i), Kind: "hotline", Text: "楼道里的灯坏了好几天，业主反映没人修"})
+	}
+	indextest.Ingest(t, e.c, recs)
+	disc, err := e.m.Discover(context.Background(), tagging.DiscoverOptions{Target: "untagged", MinDocs: 3})
+	if err != nil || len(disc.Clusters) == 0 {
+		t.Fatalf("discovery: %+v %v", disc, err)
+	}
+	for _, c := range disc.Clusters {
+		for _, bad := range []string{"业主", "反映", "特别", "麻烦", "尽快处理", "谢谢"} {
+			if strings.HasPrefix(c.Terms[0].Term, bad) || c.Suggested.Name == bad {
+				t.Errorf("a cluster led by %q: %+v", c.Terms[0].Term, c)
+			}
+		}
+	}
+	if disc.Clusters[0].Terms[0].Term != "无人机" {
+		t.Errorf("lead %q, want 无人机", disc.Clusters[0].Terms[0].Term)
+	}
+}
