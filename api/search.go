@@ -165,6 +165,7 @@ func (s *Server) search(c echo.Context) error {
 	if err != nil {
 		return queryError(err)
 	}
+	s.nameFacets(p)
 	return c.JSON(http.StatusOK, p)
 }
 

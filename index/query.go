@@ -42,13 +42,22 @@ var (
 	FacetFields = map[string]string{
 		"scene": "scene", "touchpoint": "tag", "channel": "channel", "sentiment": "sentiment",
 		"severity": "severity", "kind": "kind", "dimension": "dimension", "month": "month",
+		"day": "day",
 	}
 )
 
+// filterFacets are the facets whose terms live in the filter field, not
+// the facet field: day (YYYYMMDD in the service's zone) is indexed for
+// time ranges and counted for histograms.
+var filterFacets = map[string]bool{"day": true}
+
 // facetSize is how many values each facet returns.
 func facetSize(f string) int {
-	if f == "touchpoint" || f == "month" {
+	switch f {
+	case "touchpoint", "month":
 		return 50
+	case "day":
+		return 100 * 366 // every day: a histogram needs all of them
 	}
 	return 20
 }
@@ -173,7 +182,7 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 	}
 	for _, f := range q.Facets {
 		if _, ok := FacetFields[f]; !ok {
-			return nil, &QueryError{"facets", fmt.Sprintf("no facet %q (scene, touchpoint, channel, sentiment, severity, kind, dimension, month)", f)}
+			return nil, &QueryError{"facets", fmt.Sprintf("no facet %q (scene, touchpoint, channel, sentiment, severity, kind, dimension, month, day)", f)}
 		}
 	}
 	if q.Highlight {
