@@ -96,6 +96,9 @@ func (s *Server) query(c echo.Context) (*index.Query, error) {
 	if err := scopeOrg(c, &q.Org); err != nil {
 		return nil, err
 	}
+	if err := s.excludes(c, q); err != nil {
+		return nil, err
+	}
 	if !utf8.ValidString(q.Q) {
 		return nil, badParam("q", "not valid UTF-8")
 	}

@@ -288,3 +288,40 @@ func waitFor(t *testing.T, ok func() bool) {
 	}
 	t.Fatal("condition not met in 5 s")
 }
+
+// exclude=facet:value leaves those hits out of searches, histograms and
+// exports; bad ones are 400s naming the parameter.
+func TestExcludeParameter(t *testing.T) {
+	s := newAuthServer(t, api.Limits{})
+	recs := []analyzer.Record{
+		{ID: "x1", Kind: "complaint", Channel: "app", Org: "华南区域/深圳/碧海花园", OccurredAt: "2026-03-02T09:00:00+08:00", Text: "停车费又涨了"},
+		{ID: "x2", Kind: "workorder", Channel: "工单系统", Org: "华南区域/深圳/碧海花园", OccurredAt: "2026-03-02T10:00:00+08:00", Text: "道闸识别不了车牌"},
+	}
+	res := indextest.Ingest(t, s.corpus, recs)
+	if err := s.corpus.WaitIndexed(t.Context(), res[len(res)-1].Seq); err != nil {
+		t.Fatal(err)
+	}
+	count := func(path string) float64 {
+		t.Helper()
+		code, out := s.call(t, "root", "GET", path, "")
+		if code != 200 {
+			t.Fatalf("%s: %d %v", path, code, out)
+		}
+		return out["total"].(float64)
+	}
+	if n := count("/api/v1/search?scene=parking&exclude=channel:" + url.QueryEscape("工单系统")); n != 1 {
+		t.Errorf("search without 工单系统: %v", n)
+	}
+	if n := count("/api/v1/search?exclude=scene:facilities,kind:workorder"); n != 1 {
+		t.Errorf("search without facilities and work orders: %v (the 6 elevator records and x2 are out)", n)
+	}
+	if n := count("/api/v1/search/histogram?exclude=touchpoint:parking.fee"); n != 7 {
+		t.Errorf("histogram without parking fees: %v", n)
+	}
+	for _, bad := range []string{"channel", "org:华南区域", "scene:nowhere", "sentiment:angry", "severity:P9", "touchpoint:"} {
+		code, out := s.call(t, "root", "GET", "/api/v1/search?exclude="+url.QueryEscape(bad), "")
+		if _, field := errOf(out); code != 400 || field != "exclude" {
+			t.Errorf("exclude=%s: %d %v", bad, code, out)
+		}
+	}
+}

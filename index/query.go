@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -34,6 +36,10 @@ type Query struct {
 	Cursor     string
 	Facets     []string
 	Highlight  bool
+	// Exclude maps a facet (scene, touchpoint, dimension, sentiment,
+	// severity, channel, kind) to values no hit may have; a touchpoint
+	// excludes everything under it.
+	Exclude map[string][]string
 }
 
 // Sort orders and facet fields a query may ask for.
@@ -147,6 +153,14 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 	if len(must) > 1 {
 		top = bleve.NewConjunctionQuery(must...)
 	}
+	if not, err := excluded(q.Exclude); err != nil {
+		return nil, err
+	} else if len(not) > 0 {
+		b := bleve.NewBooleanQuery()
+		b.AddMust(top)
+		b.AddMustNot(not...)
+		top = b
+	}
 	if ranged && q.Q != "" {
 		top = inSeconds(top, q.From.Truncate(time.Second), q.To.Truncate(time.Second))
 	}
@@ -190,6 +204,28 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, error) {
 		req.Highlight.AddField("text")
 	}
 	return req, nil
+}
+
+// excluded is one term query per excluded value, in the field filters of
+// that facet read.
+func excluded(ex map[string][]string) ([]query.Query, error) {
+	var out []query.Query
+	for _, f := range slices.Sorted(maps.Keys(ex)) {
+		field := facetField
+		switch f {
+		case "touchpoint":
+			field = filterField // each tag with its ancestors
+		case "scene", "dimension", "sentiment", "severity", "channel", "kind":
+		default:
+			return nil, &QueryError{"exclude", fmt.Sprintf("cannot exclude by %q (scene, touchpoint, dimension, sentiment, severity, channel, kind)", f)}
+		}
+		for _, v := range ex[f] {
+			t := bleve.NewTermQuery(term(f, v))
+			t.SetField(field)
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 func encodeCursor(order string, after []string) string {
