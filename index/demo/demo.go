@@ -390,7 +390,7 @@ func (g *Generator) survey(r *analyzer.Record, month time.Month) {
 	csat := s.CSAT[0] + g.rng.IntN(s.CSAT[1]-s.CSAT[0]+1)
 	r.Kind, r.Channel, r.NPS, r.CSAT = "survey", g.pick([]string{"用后即评", "满意度调研"}), &nps, &csat
 	r.Text = g.pick(s.Texts)
-	if band == "detractor" && g.chance(0.6) {
+	if band == "detractor" && g.chance(0.85) {
 		// A detractor mostly says what went wrong, as a complaint would.
 		issue := g.fill(g.pick(g.t.Complaints[g.scene(month)].Issues))
 		r.Text = issue + g.pick([]string{"很失望。", "不会推荐给朋友。", "希望改进。", ""})
