@@ -71,19 +71,19 @@ test('sign in: a wrong key is refused and never stored; the right one is checked
   await page.fill('input[name=key]', 'dt_00000000_00000000000000000000000000000000')
   await page.click('form button.primary')
   await page.waitForSelector('#signin-error:has-text("密钥无效")')
-  assert.equal(await page.evaluate(() => localStorage.getItem('dongting.key')), null)
+  assert.equal(await page.evaluate(() => localStorage.getItem('dongting.key')), null, 'a refused key is not stored')
   // The 401 of the check is the only console error here: what a browser logs for a refused request.
   problems.splice(0, problems.length, ...problems.filter((p) => !p.includes('401')))
   await page.fill('input[name=key]', svc.key)
   await page.click('form button.primary')
   await page.waitForURL(/\/overview/) // back where the link pointed
-  assert.equal(await page.evaluate(() => localStorage.getItem('dongting.key')), svc.key)
-  assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN')
+  assert.equal(await page.evaluate(() => localStorage.getItem('dongting.key')), svc.key, 'the checked key is kept')
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN', 'the page is zh-CN')
   // Signed in, the sign-in page is not offered again: a good key is not replaced by accident.
   await page.goto(svc.url + '/signin')
   await page.waitForURL(/\/overview/)
   await signOut(page)
-  assert.equal(await page.evaluate(() => localStorage.getItem('dongting.key')), null)
+  assert.equal(await page.evaluate(() => localStorage.getItem('dongting.key')), null, 'signing out forgets the key')
   await signIn(page, svc.key)
   noProblems('sign in')
 })

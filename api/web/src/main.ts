@@ -5,7 +5,10 @@ import { restore } from './lib/session'
 import './style.css'
 
 // The kept key is checked before the first view renders, so a view never
-// starts with a key the service no longer takes.
+// starts with a key the service no longer takes; meanwhile the view's own
+// code is fetched.
+const loader = router.resolve(location.pathname).matched[0]?.components?.default
+if (typeof loader === 'function') (loader as () => Promise<unknown>)()?.catch?.(() => {})
 restore().finally(() => {
   createApp(App).use(router).mount('#app')
 })

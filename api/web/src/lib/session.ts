@@ -30,7 +30,14 @@ export const session = reactive({
   orgRecords: 0,
   orgs: [] as OrgNode[], // flat, in tree order
   loadError: null as ApiError | null,
+  // Red-line and severity rule names (电梯困人) by id, learnt from the
+  // analyses the app has read: alerts name their red lines by id.
+  signalNames: {} as Record<string, string>,
 })
+
+export function learnSignals(signals: { id: string; name: string }[] | null | undefined) {
+  for (const sg of signals ?? []) if (sg.name && !session.signalNames[sg.id]) session.signalNames[sg.id] = sg.name
+}
 
 export const signedIn = computed(() => !!session.me)
 
@@ -72,8 +79,12 @@ export async function restore(): Promise<void> {
   setKey(key)
   session.key = key
   try {
+    // The key, the taxonomy and the org tree at once: a reload is one
+    // round trip, not three.
+    const world = loadWorld(true)
+    world.catch(() => {}) // a refused key fails this too; /me says why
     session.me = await request<Me>('/me')
-    await loadWorld()
+    await world
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
       session.expired = true
@@ -84,11 +95,18 @@ export async function restore(): Promise<void> {
   }
 }
 
-export async function loadWorld() {
+export async function loadWorld(early = false) {
   session.loadError = null
+  // An ingest key may not read the org tree: it simply has none.
+  const noOrgs = { orgs: [] as OrgNode[], records: 0 }
   const [tax, orgs] = await Promise.all([
     request<TaxonomyTree>('/taxonomy'),
-    session.me?.may.read ? request<{ orgs: OrgNode[]; records: number }>('/orgs') : Promise.resolve({ orgs: [], records: 0 }),
+    early || session.me?.may.read
+      ? request<{ orgs: OrgNode[]; records: number }>('/orgs').catch((e) => {
+          if (e instanceof ApiError && e.status === 403) return noOrgs
+          throw e
+        })
+      : Promise.resolve(noOrgs),
   ])
   setTaxonomy(tax)
   session.orgRoots = orgs.orgs
