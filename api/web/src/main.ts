@@ -1,14 +1,13 @@
 import { createApp } from 'vue'
 import App from './App.vue'
 import { router } from './router'
-import { restore } from './lib/session'
+import { restore, setReady } from './lib/session'
 import './style.css'
 
-// The kept key is checked before the first view renders, so a view never
-// starts with a key the service no longer takes; meanwhile the view's own
-// code is fetched.
+// The kept key is checked before the first view renders (the router waits
+// for it), so a view never starts with a key the service no longer takes;
+// meanwhile the app mounts and the view's own code is fetched.
 const loader = router.resolve(location.pathname).matched[0]?.components?.default
 if (typeof loader === 'function') (loader as () => Promise<unknown>)()?.catch?.(() => {})
-restore().finally(() => {
-  createApp(App).use(router).mount('#app')
-})
+setReady(restore())
+createApp(App).use(router).mount('#app')

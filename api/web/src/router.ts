@@ -1,5 +1,5 @@
 import { createRouter, createWebHistory } from 'vue-router'
-import { session } from './lib/session'
+import { ready, session } from './lib/session'
 
 // Each view is its own chunk: ECharts comes only with the views that draw.
 export const views = ['overview', 'touchpoints', 'verbatims', 'alerts', 'taxonomy', 'review', 'admin'] as const
@@ -21,7 +21,8 @@ export const router = createRouter({
   scrollBehavior: (to, from) => (to.path === from.path ? false : { top: 0 }),
 })
 
-router.beforeEach((to) => {
+router.beforeEach(async (to) => {
+  await ready
   if (!to.meta.public && !session.me) {
     return { name: 'signin', query: { redirect: to.fullPath } }
   }

@@ -41,6 +41,12 @@ export function learnSignals(signals: { id: string; name: string }[] | null | un
 
 export const signedIn = computed(() => !!session.me)
 
+/** Settles once the kept key has been checked at start. */
+export let ready: Promise<void> = Promise.resolve()
+export function setReady(p: Promise<void>) {
+  ready = p.catch(() => {})
+}
+
 onKeyRefused(() => {
   if (session.me) {
     session.expired = true
