@@ -4,12 +4,14 @@ import { ref, watch } from 'vue'
 
 export type Locale = 'zh-CN' | 'en'
 
-const stored = localStorage.getItem('dongting.lang')
+const browser = typeof window !== 'undefined' // not in the unit tests
+const stored = browser ? localStorage.getItem('dongting.lang') : null
 export const locale = ref<Locale>(stored === 'en' ? 'en' : 'zh-CN')
 
 watch(
   locale,
   (l) => {
+    if (!browser) return
     localStorage.setItem('dongting.lang', l)
     document.documentElement.lang = l
   },
