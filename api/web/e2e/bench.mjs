@@ -41,7 +41,7 @@ try {
   await page.goto(svc.url + '/signin')
   await page.fill('input[name=key]', svc.key)
   await page.click('form button.primary')
-  await page.waitForURL(/\/overview/)
+  await page.waitForURL((u) => u.pathname === '/overview')
 
   const cdp = await browser.context.newCDPSession(page)
   async function load(view, cold) {
