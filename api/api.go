@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -239,7 +240,38 @@ func (s *Server) router() *echo.Echo {
 		g.DELETE("/keys/:id", s.revokeKey, s.need(adminRoot))
 		g.GET("/audit", s.auditLog, s.need(adminRoot))
 	}
+	// The web app's GET route matches every path, so echo answers another
+	// method on an unknown API path with 405: it is a 404, as before.
+	var api []string
+	for _, r := range e.Routes() {
+		if strings.HasPrefix(r.Path, "/api/") {
+			api = append(api, r.Path)
+		}
+	}
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		var he *echo.HTTPError
+		if errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed && strings.HasPrefix(c.Request().URL.Path, "/api/") &&
+			!slices.ContainsFunc(api, func(p string) bool { return routeMatches(p, c.Request().URL.Path) }) {
+			err = echo.ErrNotFound
+		}
+		s.handleError(err, c)
+	}
 	return e
+}
+
+// routeMatches reports whether an echo route path (":name" a segment, "*"
+// the rest) matches a request path.
+func routeMatches(route, path string) bool {
+	rs, ps := strings.Split(strings.Trim(route, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
+	for i, r := range rs {
+		if r == "*" {
+			return true
+		}
+		if i >= len(ps) || ps[i] == "" || !strings.HasPrefix(r, ":") && r != ps[i] {
+			return false
+		}
+	}
+	return len(rs) == len(ps)
 }
 
 func (s *Server) ready(c echo.Context) error {

@@ -80,6 +80,21 @@ func TestWebApp(t *testing.T) {
 		}
 	}
 
+	for _, c := range []struct {
+		method, path string
+		status       int
+	}{{"POST", "/api/v1/nope", 404}, {"DELETE", "/api/v1/nope/deeper", 404}, {"POST", "/api/v1/taxonomy", 405}, {"POST", "/overview", 405}} {
+		req, _ := http.NewRequest(c.method, srv.URL+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s %s: %d, want %d", c.method, c.path, resp.StatusCode, c.status)
+		}
+	}
+
 	// No bundle: the page says how to build it, and the API still works.
 	bare := httptest.NewServer(mustNew(t, api.Config{Analyzer: a, Web: fstest.MapFS{"web/dist/README.md": {Data: []byte("x")}}}).Handler())
 	defer bare.Close()
