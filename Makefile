@@ -14,20 +14,45 @@ ADDR ?= 127.0.0.1:8080
 DIR ?= var
 DEMO ?= 20000
 
-.PHONY: build run test bench eval train lexicon lint fuzz
+.PHONY: build web run test go-test web-test e2e bench bench-web eval train lexicon lint fuzz
 
-build:
+# The web app (api/web: Vue + Vite) is built into api/web/dist/app, which
+# the binary embeds; npm ci runs when the lock file changes, the Vite build
+# when a source does.
+WEB := api/web
+WEB_SRC := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json
+
+build: web
 	$(GO) mod download
 	$(GO) build -ldflags "-X main.jiebaDictDir=$$($(GO) list -m -f '{{.Dir}}' $(JIEBA_MOD))/deps/cppjieba/dict" -o bin/dongting ./cmd/dongting
+
+web: $(WEB)/dist/app/index.html
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(WEB)/dist/app/index.html: $(WEB)/node_modules/.package-lock.json $(WEB_SRC)
+	cd $(WEB) && npm run build
 
 run: build
 	./bin/dongting serve -addr $(ADDR) -dir $(DIR) -demo $(DEMO)
 
-test: lint
+# Go tests, the web app's unit tests, then the end-to-end tests: the built
+# binary on a free port with demo data, driven by Debian's chromium.
+test: lint go-test web-test e2e
+
+go-test:
 	$(GO) test -count=1 -timeout 15m ./...
 
+web-test: $(WEB)/node_modules/.package-lock.json
+	cd $(WEB) && npx vitest run
+
+e2e: build
+	cd $(WEB) && DONGTING_BIN=$(CURDIR)/bin/dongting node --test --test-reporter=spec e2e/run.mjs
+
 lint:
-	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $$(find . -name node_modules -prune -o -name '*.go' -print)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 # Benchmarks: analysis throughput vs raw gojieba Cut on real review text,
@@ -37,9 +62,14 @@ lint:
 # traffic and a rebuild of the index from the store. The 1M run takes ~15
 # minutes; `make bench BENCH_N=100000` is quick.
 BENCH_N ?= 1000000
-bench: build
+bench: build bench-web
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s ./analyzer/ ./taxonomy/
 	./bin/dongting bench -n $(BENCH_N)
+
+# The web app at BENCH_N demo records: navigation to each view being
+# interactive (median of several loads), and the first view's JS gzipped.
+bench-web: build
+	cd $(WEB) && DONGTING_BIN=$(CURDIR)/bin/dongting BENCH_N=$(BENCH_N) node e2e/bench.mjs
 
 # Short fuzzing of every parser (seed corpora run in `make test` anyway).
 fuzz:

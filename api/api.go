@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +70,9 @@ type Config struct {
 	// Review keeps analysts' labels and retrains the models; nil: no
 	// review routes.
 	Review *review.Review
+	// Web holds the web app's bundle under web/dist/app; nil: the one
+	// embedded in the binary.
+	Web fs.FS
 }
 
 // Limits bound what one request may carry.
@@ -103,6 +107,8 @@ type Server struct {
 	scorer        *scoring.Scorer
 	indicators    *scoring.Indicators
 	indicatorsErr error
+
+	webApp *webApp
 }
 
 // New returns a server on cfg. It fails only on a bad indicator file.
@@ -111,6 +117,10 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Web == nil {
+		cfg.Web = webDist
+	}
+	s.webApp = newWebApp(cfg.Web)
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
@@ -194,7 +204,8 @@ func (s *Server) router() *echo.Echo {
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
 	e.Use(s.recoverPanics)
-	e.GET("/", s.index)
+	e.GET("/", s.web)
+	e.GET("/*", s.web) // the web app's assets and pages
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", s.serveMetrics)
@@ -203,7 +214,10 @@ func (s *Server) router() *echo.Echo {
 	g.POST("/analyze", s.analyze, s.need(anyKey))
 	g.GET("/demo", s.demoAnalyses, s.need(anyKey))
 	g.GET("/taxonomy", s.taxonomy, s.need(anyKey))
+	g.GET("/me", s.me, s.need(anyKey))
 	if s.corpus != nil {
+		g.GET("/orgs", s.orgs, s.need(read))
+		g.GET("/search/histogram", s.histogram, s.need(read))
 		g.POST("/records", s.putRecord, s.need(write))
 		g.POST("/records/batch", s.putBatch, s.need(write))
 		g.GET("/records/:id", s.getRecord, s.need(read))
@@ -252,6 +266,7 @@ func (s *Server) router() *echo.Echo {
 		g.GET("/alerts/routing", s.getRouting, s.need(adminRoot))
 		g.PUT("/alerts/routing", s.putRouting, s.need(adminRoot))
 		g.GET("/alerts/outbox", s.outbox, s.need(adminRoot))
+		g.GET("/alerts/summary", s.alertSummary, s.need(read))
 		g.GET("/alerts/:id", s.getAlert, s.need(read))
 		g.POST("/alerts/:id/:action", s.actAlert, s.need(act))
 	}
@@ -261,7 +276,38 @@ func (s *Server) router() *echo.Echo {
 		g.DELETE("/keys/:id", s.revokeKey, s.need(adminRoot))
 		g.GET("/audit", s.auditLog, s.need(adminRoot))
 	}
+	// The web app's GET route matches every path, so echo answers another
+	// method on an unknown API path with 405: it is a 404, as before.
+	var api []string
+	for _, r := range e.Routes() {
+		if strings.HasPrefix(r.Path, "/api/") {
+			api = append(api, r.Path)
+		}
+	}
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		var he *echo.HTTPError
+		if errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed && strings.HasPrefix(c.Request().URL.Path, "/api/") &&
+			!slices.ContainsFunc(api, func(p string) bool { return routeMatches(p, c.Request().URL.Path) }) {
+			err = echo.ErrNotFound
+		}
+		s.handleError(err, c)
+	}
 	return e
+}
+
+// routeMatches reports whether an echo route path (":name" a segment, "*"
+// the rest) matches a request path.
+func routeMatches(route, path string) bool {
+	rs, ps := strings.Split(strings.Trim(route, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
+	for i, r := range rs {
+		if r == "*" {
+			return true
+		}
+		if i >= len(ps) || ps[i] == "" || !strings.HasPrefix(r, ":") && r != ps[i] {
+			return false
+		}
+	}
+	return len(rs) == len(ps)
 }
 
 func (s *Server) ready(c echo.Context) error {
@@ -487,36 +533,6 @@ func (s *Server) taxonomy(c echo.Context) error {
 	out["scenes"], out["dimensions"] = scenes, dims
 	return c.JSON(http.StatusOK, out)
 }
-
-func (s *Server) index(c echo.Context) error {
-	return c.HTML(http.StatusOK, indexHTML)
-}
-
-const indexHTML = `<!doctype html><meta charset="utf-8"><title>洞听 Dongting</title>
-<style>body{font:15px system-ui,sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em}input,select,button{font:inherit;padding:.3em}
-#f{display:flex;gap:.4em;flex-wrap:wrap}#q{flex:1;min-width:16em}.wrap{display:flex;gap:2em;margin-top:1em}#facets{width:15em;font-size:13px}
-.hit{border-bottom:1px solid #ddd;padding:.6em 0}.meta{color:#666;font-size:12px}mark{background:#ffe08a}.P1{color:#b00;font-weight:bold}.P2{color:#d60}
-textarea{width:100%;height:5em}pre{background:#f4f4f4;padding:1em;overflow:auto;max-height:30em}</style>
-<h1>洞听 Dongting</h1>
-<p><input id=key placeholder="API key (printed by make run)" size=44> <small>kept in this browser only</small></p>
-<form id=f><input id=q placeholder='e.g. 电梯 AND 困人, "物业费", 電梯'><select id=sentiment><option value="">any sentiment</option><option>negative</option><option>neutral</option><option>positive</option></select>
-<select id=severity><option value="">any severity</option><option>P1</option><option>P2</option><option>P3</option></select><input id=org placeholder="org, e.g. 华南区域" size=12><button>Search</button></form>
-<div class=wrap><div id=facets></div><div style="flex:1"><div id=total></div><div id=hits></div><button id=more hidden>More</button></div></div>
-<h2>Analyze one text</h2><textarea id=t>电梯又坏了，困了半个小时没人管，我要打12345投诉！</textarea><p><button id=b>Analyze</button> · API: /api/v1/openapi.json (send the key) · <a href="/metrics">metrics</a></p><pre id=o></pre>
-<script>
-let next="",filters={};key.value=localStorage.getItem("dongting.key")||"";key.onchange=()=>{localStorage.setItem("dongting.key",key.value);search(false)};const auth=()=>({Authorization:"Bearer "+key.value});const esc=s=>s.replace(/[&<>"]/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
-function params(){const p=new URLSearchParams({q:q.value,facets:"scene,touchpoint,channel,sentiment",size:20});for(const id of["sentiment","severity","org"]){const v=document.getElementById(id).value;if(v)p.set(id,v)}for(const k in filters)p.set(k,filters[k]);return p}
-async function search(more){const p=params();if(more)p.set("cursor",next);const r=await fetch("/api/v1/search?"+p,{headers:auth()});const d=await r.json();
-if(d.error){total.textContent=(d.error.field?d.error.field+": ":"")+d.error.message;hits.innerHTML="";return}
-total.textContent=d.total+" records"+(Object.keys(filters).length?" ("+Object.entries(filters).map(e=>e.join("=")).join(", ")+" ×)":"");
-const html=d.hits.map(h=>'<div class=hit><div>'+(h.snippets?h.snippets.join(" … "):esc(h.text||""))+'</div><div class=meta><span class='+h.severity+'>'+h.severity+'</span> · '+esc(h.sentiment.label)+' · '+esc(h.org||"")+' · '+esc(h.channel||"")+' · '+esc((h.occurred_at||"").slice(0,10))+' · '+esc(h.tags.join(", "))+' · <a href="/api/v1/records/'+encodeURIComponent(h.id)+'">'+esc(h.id)+'</a></div></div>').join("");
-hits.innerHTML=more?hits.innerHTML+html:html;next=d.next||"";document.getElementById("more").hidden=!next;
-if(!more)facets.innerHTML=Object.entries(d.facets||{}).map(([k,v])=>"<b>"+k+"</b><br>"+v.slice(0,12).map(c=>'<a href="#" data-k="'+k+'" data-v="'+esc(c.value)+'">'+esc(c.value)+"</a> "+c.count).join("<br>")).join("<br><br>")}
-f.onsubmit=e=>{e.preventDefault();search(false)};document.getElementById("more").onclick=()=>search(true);
-facets.onclick=e=>{const a=e.target.closest("a");if(!a)return;e.preventDefault();filters[a.dataset.k]=a.dataset.v;search(false)};
-total.onclick=()=>{filters={};search(false)};search(false);
-b.onclick=async()=>{const r=await fetch('/api/v1/analyze',{method:'POST',headers:{...auth(),'Content-Type':'application/json'},body:JSON.stringify({text:t.value})});o.textContent=JSON.stringify(await r.json(),null,2)}
-</script>`
 
 // an is the analyzer in use now: the corpus's (its taxonomy can be
 // replaced while serving), or the configured one for a server without a

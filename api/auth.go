@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,11 +63,7 @@ func (s *Server) need(p perm) echo.MiddlewareFunc {
 			if err != nil {
 				return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "unknown or revoked API key"}
 			}
-			ok := false
-			for _, r := range permRoles[p] {
-				ok = ok || key.Role == r
-			}
-			if !ok || (p == adminRoot || p == curate) && key.Scope != "" {
+			if !mayDo(key, p) {
 				return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf("this key (role %s, scope %s) may not do this", key.Role, scopeName(key))}
 			}
 			if err := s.limit(c, key); err != nil {
@@ -119,6 +116,15 @@ func (s *Server) serveMetrics(c echo.Context) error {
 		s.metrics.Handler().ServeHTTP(c.Response(), c.Request())
 	}
 	return nil
+}
+
+// mayDo reports whether a key's role and scope allow what p needs: group
+// administration and curation need the whole group.
+func mayDo(k *access.Key, p perm) bool {
+	if (p == adminRoot || p == curate) && k.Scope != "" {
+		return false
+	}
+	return slices.Contains(permRoles[p], k.Role)
 }
 
 func scopeName(k *access.Key) string {

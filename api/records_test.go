@@ -563,7 +563,7 @@ func TestOpenAPI(t *testing.T) {
 		// echo's :id is OpenAPI's {id}
 		p = strings.NewReplacer(":id", "{id}", ":action", "{action}", ":n", "{n}").Replace(p)
 		served[p] = true
-		if !described[p] && !strings.HasSuffix(p, " /") {
+		if !described[p] && !strings.HasSuffix(p, " /") && !strings.HasSuffix(p, " /*") { // the web app
 			t.Errorf("route %s is not in openapi.yaml", p)
 		}
 	}

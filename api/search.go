@@ -95,6 +95,9 @@ func (s *Server) query(c echo.Context) (*index.Query, error) {
 	if err := scopeOrg(c, &q.Org); err != nil {
 		return nil, err
 	}
+	if err := s.excludes(c, q); err != nil {
+		return nil, err
+	}
 	if !utf8.ValidString(q.Q) {
 		return nil, badParam("q", "not valid UTF-8")
 	}
@@ -188,6 +191,7 @@ func (s *Server) search(c echo.Context) error {
 	if err != nil {
 		return queryError(err)
 	}
+	s.nameFacets(p)
 	return c.JSON(http.StatusOK, p)
 }
 

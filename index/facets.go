@@ -124,11 +124,19 @@ func (s *Search) countShard(ctx context.Context, shard int, q query.Query, field
 			continue
 		}
 		except := roaring.Flip(hits[i], 0, uint64(sg.FullSize()))
-		dict, err := sg.Segment().Dictionary(facetField)
-		if err != nil {
-			return fmt.Errorf("index: facets: %w", err)
-		}
+		dicts := map[string]segment.TermDictionary{}
 		for _, f := range fields {
+			name := facetField
+			if filterFacets[f] {
+				name = filterField
+			}
+			dict, ok := dicts[name]
+			if !ok {
+				if dict, err = sg.Segment().Dictionary(name); err != nil {
+					return fmt.Errorf("index: facets: %w", err)
+				}
+				dicts[name] = dict
+			}
 			terms, err := s.values[shard].terms(sg.Segment(), dict, f)
 			if err != nil {
 				return fmt.Errorf("index: facets: %w", err)
@@ -217,5 +225,5 @@ func (v *facetValues) keep(segs []segment.Segment) {
 
 // maxFacetValues is how many segment × field entries a shard's
 // facetValues holds before it forgets the segments gone: a settled shard
-// at 1M records has ~20 segments, each with up to 8 facet fields.
+// at 1M records has ~20 segments, each with up to 9 facet fields.
 const maxFacetValues = 64 * 8

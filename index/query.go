@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -38,6 +39,10 @@ type Query struct {
 	Cursor     string
 	Facets     []string
 	Highlight  bool
+	// Exclude maps a facet (scene, touchpoint, dimension, sentiment,
+	// severity, channel, kind) to values no hit may have; a touchpoint
+	// excludes everything under it.
+	Exclude map[string][]string
 }
 
 // Sort orders and facet fields a query may ask for.
@@ -46,13 +51,22 @@ var (
 	FacetFields = map[string]string{
 		"scene": "scene", "touchpoint": "tag", "channel": "channel", "sentiment": "sentiment",
 		"severity": "severity", "kind": "kind", "dimension": "dimension", "month": "month",
+		"day": "day",
 	}
 )
 
+// filterFacets are the facets whose terms live in the filter field, not
+// the facet field: day (YYYYMMDD in the service's zone) is indexed for
+// time ranges and counted for histograms.
+var filterFacets = map[string]bool{"day": true}
+
 // facetSize is how many values each facet returns.
 func facetSize(f string) int {
-	if f == "touchpoint" || f == "month" {
+	switch f {
+	case "touchpoint", "month":
 		return 50
+	case "day":
+		return 100 * 366 // every day: a histogram needs all of them
 	}
 	return 20
 }
@@ -151,6 +165,14 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, *plan, error) {
 	if len(must) > 1 {
 		top = bleve.NewConjunctionQuery(must...)
 	}
+	if not, err := excluded(q.Exclude); err != nil {
+		return nil, nil, err
+	} else if len(not) > 0 {
+		b := bleve.NewBooleanQuery()
+		b.AddMust(top)
+		b.AddMustNot(not...)
+		top = b
+	}
 	if ranged && q.Q != "" {
 		top = inSeconds(top, q.From.Truncate(time.Second), q.To.Truncate(time.Second))
 	}
@@ -183,12 +205,34 @@ func (s *Search) request(q *Query) (*bleve.SearchRequest, *plan, error) {
 	}
 	for _, f := range distinct(q.Facets) {
 		if _, ok := FacetFields[f]; !ok {
-			return nil, nil, &QueryError{Field: "facets", Reason: fmt.Sprintf("no facet %q (scene, touchpoint, channel, sentiment, severity, kind, dimension, month)", f)}
+			return nil, nil, &QueryError{Field: "facets", Reason: fmt.Sprintf("no facet %q (scene, touchpoint, channel, sentiment, severity, kind, dimension, month, day)", f)}
 		}
 	}
 	// Snippets are cut from the stored record around these (highlight.go).
 	req.IncludeLocations = q.Highlight && q.Q != ""
 	return req, pl, nil
+}
+
+// excluded is one term query per excluded value, in the field filters of
+// that facet read.
+func excluded(ex map[string][]string) ([]query.Query, error) {
+	var out []query.Query
+	for _, f := range slices.Sorted(maps.Keys(ex)) {
+		field := facetField
+		switch f {
+		case "touchpoint":
+			field = filterField // each tag with its ancestors
+		case "scene", "dimension", "sentiment", "severity", "channel", "kind":
+		default:
+			return nil, &QueryError{Field: "exclude", Reason: fmt.Sprintf("cannot exclude by %q (scene, touchpoint, dimension, sentiment, severity, channel, kind)", f)}
+		}
+		for _, v := range ex[f] {
+			t := bleve.NewTermQuery(term(f, v))
+			t.SetField(field)
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 func encodeCursor(order string, after []string) string {

@@ -32,27 +32,33 @@ type Page struct {
 // Hit is one matching record: its stored fields and analysis summary, and
 // highlighted snippets (HTML-escaped text with <mark> around matches).
 type Hit struct {
-	ID         string             `json:"id"`
-	Score      float64            `json:"score"`
-	Kind       string             `json:"kind,omitempty"`
-	Channel    string             `json:"channel,omitempty"`
-	Org        string             `json:"org,omitempty"`
-	OccurredAt string             `json:"occurred_at,omitempty"`
-	NPS        *int               `json:"nps,omitempty"`
-	CSAT       *int               `json:"csat,omitempty"`
-	Sentiment  any                `json:"sentiment,omitempty"`
-	Severity   string             `json:"severity,omitempty"`
-	Tags       []string           `json:"tags"`
-	Snippets   []string           `json:"snippets,omitempty"`
-	Text       string             `json:"text,omitempty"`
-	Record     *analyzer.Record   `json:"-"`
-	Analysis   *analyzer.Analysis `json:"-"`
+	ID         string   `json:"id"`
+	Score      float64  `json:"score"`
+	Kind       string   `json:"kind,omitempty"`
+	Channel    string   `json:"channel,omitempty"`
+	Org        string   `json:"org,omitempty"`
+	OccurredAt string   `json:"occurred_at,omitempty"`
+	NPS        *int     `json:"nps,omitempty"`
+	CSAT       *int     `json:"csat,omitempty"`
+	Sentiment  any      `json:"sentiment,omitempty"`
+	Severity   string   `json:"severity,omitempty"`
+	Tags       []string `json:"tags"`
+	Snippets   []string `json:"snippets,omitempty"`
+	Text       string   `json:"text,omitempty"`
+	// Turns are a transcript's masked turns with their speakers, so a
+	// hit can be shown as a dialogue (the snippets join them by newlines).
+	Turns    []analyzer.RecordTurn `json:"turns,omitempty"`
+	Record   *analyzer.Record      `json:"-"`
+	Analysis *analyzer.Analysis    `json:"-"`
 }
 
 // Count is one facet value and its number of matching records.
 type Count struct {
 	Value string `json:"value"`
 	Count int    `json:"count"`
+	// Name is a taxonomy node's name (scene, touchpoint, dimension
+	// facets), filled in by the API.
+	Name string `json:"name,omitempty"`
 }
 
 // ErrSearchTimeout is a search stopped at its deadline
@@ -115,7 +121,7 @@ func (c *Corpus) page(se *Search, q *Query, req *bleve.SearchRequest, res *bleve
 		}
 		hit := Hit{ID: h.ID, Score: h.Score, Kind: st.Record.Kind, Channel: st.Record.Channel, Org: st.Record.Org,
 			OccurredAt: st.Record.OccurredAt, NPS: st.Record.NPS, CSAT: st.Record.CSAT, Tags: []string{},
-			Record: &st.Record, Analysis: st.Analysis}
+			Turns: st.Record.Turns, Record: &st.Record, Analysis: st.Analysis}
 		if a := st.Analysis; a != nil {
 			hit.Sentiment, hit.Severity = a.Sentiment, a.Severity
 			for _, t := range a.Tags {
@@ -159,7 +165,7 @@ func facetCounts(asked []string, terms map[string]int) map[string][]Count {
 		prefix := FacetFields[name] + "="
 		for t, n := range terms {
 			if v, ok := strings.CutPrefix(t, prefix); ok {
-				counts = append(counts, Count{v, n})
+				counts = append(counts, Count{Value: v, Count: n})
 			}
 		}
 		slices.SortFunc(counts, func(a, b Count) int {
