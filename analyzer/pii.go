@@ -50,11 +50,14 @@ func MaskPII(s string) (string, PIICounts) {
 	// letters stay, everything else is foldOther. Matching runs on fold, so
 	// its indices are code-point indices into s.
 	fold := make([]byte, 0, len(s))
+	han := make([]bool, 0, len(s)) // the code point is a Chinese numeral
 	for _, r := range s {
 		fold = append(fold, foldRune(r))
+		_, ok := chineseDigits[r]
+		han = append(han, ok)
 	}
 	orig := append([]byte(nil), fold...)
-	maskFolded(fold, &c)
+	maskFolded(fold, han, &c)
 	if c.Total() == 0 {
 		return s, c
 	}
@@ -141,7 +144,7 @@ func mayHoldPII(s string) bool {
 
 // maskFolded masks the personal numbers and addresses of a folded text in
 // place, with '*'.
-func maskFolded(b []byte, c *PIICounts) {
+func maskFolded(b []byte, han []bool, c *PIICounts) {
 	for i := 0; i < len(b); {
 		if b[i] == '@' {
 			if maskEmail(b, i) {
@@ -161,7 +164,20 @@ func maskFolded(b []byte, c *PIICounts) {
 			i++
 		}
 		end := scanNumber(b, i)
-		maskRun(b, start, end, c, " -.")
+		if !maskRun(b, start, end, c, " -.") {
+			// 电话13812345678一直没人接: a Chinese numeral that is a word
+			// (一直) must not spoil the number beside it. Try the parts
+			// where the digits change between numerals and figures.
+			from := start
+			for j := start + 1; j <= end; j++ {
+				if j == end || isDigit(b[j]) && isDigit(b[j-1]) && han[j] != han[j-1] {
+					if j-from < end-start {
+						maskRun(b, from, j, c, " -.")
+					}
+					from = j
+				}
+			}
+		}
 		i = max(end, start+1)
 	}
 }
