@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
 	"slices"
@@ -23,32 +24,9 @@ func evalResident(ctx context.Context, a *analyzer.Analyzer, labelsPath, message
 	for _, s := range a.Taxonomy().Scenes {
 		scenes = append(scenes, s.ID)
 	}
-	lf, err := os.Open(labelsPath)
+	labels, msgs, err := residentLabels(a, osFS{}, labelsPath, messagesPath)
 	if err != nil {
 		return err
-	}
-	defer lf.Close()
-	labels, err := learn.ReadLabels(lf, scenes)
-	if err != nil {
-		return fmt.Errorf("%s: %w", labelsPath, err)
-	}
-	want := map[string]bool{}
-	for _, l := range labels {
-		want[l.ID] = true
-	}
-	mf, err := os.Open(messagesPath)
-	if err != nil {
-		return err
-	}
-	defer mf.Close()
-	msgs, err := learn.ReadMessages(mf, want)
-	if err != nil {
-		return fmt.Errorf("%s: %w", messagesPath, err)
-	}
-	for _, l := range labels {
-		if _, ok := msgs[l.ID]; !ok {
-			return fmt.Errorf("%s: labelled message %s is not in %s", labelsPath, l.ID, messagesPath)
-		}
 	}
 	preds := make([]learn.Prediction, len(labels))
 	err = index.Parallel(ctx, runtime.GOMAXPROCS(0), len(labels), func(i int) {
@@ -104,3 +82,46 @@ func equalScenes(a, b []string) bool {
 	}
 	return true
 }
+
+// residentLabels reads labels (checked against the taxonomy's scenes) and
+// the texts of the messages they name; every labelled message must be in
+// the data set file.
+func residentLabels(a *analyzer.Analyzer, fsys fs.FS, labelsPath, messagesPath string) ([]learn.Label, map[string]learn.Message, error) {
+	var scenes []string
+	for _, s := range a.Taxonomy().Scenes {
+		scenes = append(scenes, s.ID)
+	}
+	lf, err := fsys.Open(labelsPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer lf.Close()
+	labels, err := learn.ReadLabels(lf, scenes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", labelsPath, err)
+	}
+	want := map[string]bool{}
+	for _, l := range labels {
+		want[l.ID] = true
+	}
+	mf, err := os.Open(messagesPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer mf.Close()
+	msgs, err := learn.ReadMessages(mf, want)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", messagesPath, err)
+	}
+	for _, l := range labels {
+		if _, ok := msgs[l.ID]; !ok {
+			return nil, nil, fmt.Errorf("%s: labelled message %s is not in %s", labelsPath, l.ID, messagesPath)
+		}
+	}
+	return labels, msgs, nil
+}
+
+// osFS opens paths as given (relative to the working directory).
+type osFS struct{}
+
+func (osFS) Open(name string) (fs.File, error) { return os.Open(name) }

@@ -59,39 +59,13 @@ func (m *Main) openReview(corpus *index.Corpus, curator *tagging.Manager, fsys f
 
 // residentExamples are the labelled resident messages, both splits.
 func residentExamples(a *analyzer.Analyzer, fsys fs.FS, messagesPath string) ([]review.Example, error) {
-	var scenes []string
-	for _, s := range a.Taxonomy().Scenes {
-		scenes = append(scenes, s.ID)
-	}
-	lf, err := fsys.Open("eval/resident_labels.jsonl")
+	labels, msgs, err := residentLabels(a, fsys, "eval/resident_labels.jsonl", messagesPath)
 	if err != nil {
 		return nil, err
-	}
-	defer lf.Close()
-	labels, err := learn.ReadLabels(lf, scenes)
-	if err != nil {
-		return nil, fmt.Errorf("eval/resident_labels.jsonl: %w", err)
-	}
-	want := map[string]bool{}
-	for _, l := range labels {
-		want[l.ID] = true
-	}
-	mf, err := os.Open(messagesPath)
-	if err != nil {
-		return nil, err
-	}
-	defer mf.Close()
-	msgs, err := learn.ReadMessages(mf, want)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", messagesPath, err)
 	}
 	out := make([]review.Example, 0, len(labels))
 	for _, l := range labels {
-		msg, ok := msgs[l.ID]
-		if !ok {
-			return nil, fmt.Errorf("labelled message %s is not in %s", l.ID, messagesPath)
-		}
-		out = append(out, review.Example{Label: l, Record: analyzer.Record{ID: l.ID, Kind: "complaint", Text: msg.Body()}})
+		out = append(out, review.Example{Label: l, Record: analyzer.Record{ID: l.ID, Kind: "complaint", Text: msgs[l.ID].Body()}})
 	}
 	return out, nil
 }

@@ -70,41 +70,16 @@ func (m *Main) runTrain(ctx context.Context, args []string) error {
 // trainingTexts gathers the train split of the labelled messages, the
 // golden cases and the reviews' training rows, in a fixed order.
 func trainingTexts(a *analyzer.Analyzer, labelsPath, messagesPath, goldenPath string, reviews []string) ([]analyzer.Labelled, error) {
-	var scenes []string
-	for _, s := range a.Taxonomy().Scenes {
-		scenes = append(scenes, s.ID)
-	}
-	lf, err := os.Open(labelsPath)
+	labels, msgs, err := residentLabels(a, osFS{}, labelsPath, messagesPath)
 	if err != nil {
 		return nil, err
-	}
-	defer lf.Close()
-	labels, err := learn.ReadLabels(lf, scenes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", labelsPath, err)
-	}
-	want := map[string]bool{}
-	for _, l := range labels {
-		want[l.ID] = true
-	}
-	mf, err := os.Open(messagesPath)
-	if err != nil {
-		return nil, err
-	}
-	defer mf.Close()
-	msgs, err := learn.ReadMessages(mf, want)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", messagesPath, err)
 	}
 	var out []analyzer.Labelled
 	for _, l := range labels {
 		if l.Split != "train" {
 			continue // the dev split is for measuring only
 		}
-		msg, ok := msgs[l.ID]
-		if !ok {
-			return nil, fmt.Errorf("%s: labelled message %s is not in %s", labelsPath, l.ID, messagesPath)
-		}
+		msg := msgs[l.ID]
 		sc := l.Scenes
 		if sc == nil {
 			sc = []string{}
