@@ -51,6 +51,17 @@ async function settle(p) {
   await p.waitForFunction(() => !document.querySelector('.loading, .skeleton'), null, { timeout: 20_000 }).catch(() => {})
 }
 
+// Waits until a chart has finished drawing (its entry animation too), so
+// a click lands where the point is.
+async function chartDrawn(p, selector) {
+  await p.waitForFunction((sel) => !!document.querySelector(sel)?.__chart, selector)
+  await p.evaluate((sel) => new Promise((resolve) => {
+    const c = document.querySelector(sel).__chart
+    const done = setTimeout(resolve, 2500)
+    c.on('finished', () => { clearTimeout(done); setTimeout(resolve, 100) })
+  }), selector)
+}
+
 async function signIn(p, key) {
   await p.goto(svc.url + '/signin')
   await p.fill('input[name=key]', key)
@@ -170,6 +181,7 @@ test('a chart point opens the verbatims behind it; a histogram bar narrows the p
   await page.goto(svc.url + '/overview')
   await page.waitForSelector('[data-testid=trend] .echart svg')
   await settle(page)
+  await chartDrawn(page, '[data-testid=trend] .echart')
   await shot(page, 'overview-charts-1440')
   // The largest point of the first visible series.
   const pt = await page.evaluate(() => {
@@ -198,6 +210,7 @@ test('a chart point opens the verbatims behind it; a histogram bar narrows the p
   await page.goto(svc.url + '/verbatims?q=' + encodeURIComponent('电梯'))
   await page.waitForSelector('[data-testid=histogram] .echart svg')
   await settle(page)
+  await chartDrawn(page, '[data-testid=histogram] .echart')
   const bar = await page.evaluate(() => {
     const el = document.querySelector('[data-testid=histogram] .echart')
     const c = el.__chart
