@@ -42,6 +42,9 @@ func benchTexts(b *testing.B) ([]string, int) {
 func BenchmarkThroughput(b *testing.B) {
 	texts, size := benchTexts(b)
 	a := analyzertest.New(b, "property")
+	if os.Getenv("NOMODEL") != "" { // rules and lexicon alone: what the models cost
+		a = a.WithModels(nil)
+	}
 	dict := analyzertest.DictDir(b)
 	raw := gojieba.NewJieba(dict+"/jieba.dict.utf8", dict+"/hmm_model.utf8", dict+"/user.dict.utf8", dict+"/idf.utf8", dict+"/stop_words.utf8")
 	defer raw.Free()
