@@ -63,10 +63,9 @@ type features struct {
 
 func (a *Analyzer) features(p *parsed) features {
 	ws := words(p)
-	extra := []uint32{learn.ScoreFeature(sentimentOf(p.sum).Score), learn.LengthFeature(len(p.tokens))}
-	f := features{words: append(learn.ExtractWords(ws), extra...)}
+	f := features{words: append(learn.ExtractWords(ws), learn.ScoreFeature(sentimentOf(p.sum).Score), learn.LengthFeature(len(p.tokens)))}
 	if len(p.tokens) >= learn.MinSceneWords {
-		f.all = append(learn.Extract(ws), extra...)
+		f.all = append(f.words[:len(f.words):len(f.words)], learn.CharPairs(ws)...)
 	}
 	return f
 }
@@ -80,7 +79,7 @@ func (a *Analyzer) Features(r *Record) (all, wordsOnly learn.Features, err error
 	}
 	f := a.features(p)
 	if f.all == nil { // short texts train the scene models too
-		f.all = append(learn.Extract(words(p)), f.words[len(f.words)-2:]...)
+		f.all = append(f.words[:len(f.words):len(f.words)], learn.CharPairs(words(p))...)
 	}
 	p.release()
 	return f.all, f.words, nil

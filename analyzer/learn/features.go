@@ -2,7 +2,6 @@ package learn
 
 import (
 	"math"
-	"slices"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -74,19 +73,16 @@ var Polite = map[string]bool{
 // are only punctuation or spaces are skipped; digits are folded to one
 // feature so numbers do not each become a word. Duplicates are kept (a
 // word said three times counts three times) but the caller may dedupe.
-func Extract(words []string) Features { return extract(words, true) }
+func Extract(words []string) Features { return append(ExtractWords(words), CharPairs(words)...) }
 
 // ExtractWords is Extract without the character pairs: half the features,
 // for the model that reads every record (sentiment).
-func ExtractWords(words []string) Features { return extract(words, false) }
-
-func extract(words []string, chars bool) Features {
-	out := make(Features, 0, len(words)*4)
+func ExtractWords(words []string) Features {
+	out := make(Features, 0, len(words)*2)
 	prev := ""
-	var prevRune rune = -1
 	for _, w := range words {
 		if !contentWord(w) || Polite[w] {
-			prev, prevRune = "", -1
+			prev = ""
 			continue
 		}
 		if isNumber(w) {
@@ -97,8 +93,22 @@ func extract(words []string, chars bool) Features {
 			out = append(out, hashFeature('b', prev, w))
 		}
 		prev = w
-		if !chars {
+	}
+	return out
+}
+
+// CharPairs are the character bigrams of the content words, across word
+// boundaries. A feature that occurs twice counts twice.
+func CharPairs(words []string) Features {
+	out := make(Features, 0, len(words)*2)
+	var prevRune rune = -1
+	for _, w := range words {
+		if !contentWord(w) || Polite[w] {
+			prevRune = -1
 			continue
+		}
+		if isNumber(w) {
+			w = "#"
 		}
 		for _, r := range w {
 			if prevRune >= 0 {
@@ -107,16 +117,7 @@ func extract(words []string, chars bool) Features {
 			prevRune = r
 		}
 	}
-	return dedupe(out)
-}
-
-// dedupe sorts f and drops repeats (a feature counts once per text).
-func dedupe(f Features) Features {
-	if len(f) < 2 {
-		return f
-	}
-	slices.Sort(f)
-	return slices.Compact(f)
+	return out
 }
 
 func contentWord(w string) bool {
