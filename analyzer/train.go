@@ -221,15 +221,7 @@ func microOf(ex []learn.Example, scenes []string, pred func(int) []string) learn
 	for i, e := range ex {
 		p := pred(i)
 		for k, s := range scenes {
-			in, out := e.Targets[k], slices.Contains(p, s)
-			switch {
-			case in && out:
-				c.TP++
-			case out:
-				c.FP++
-			case in:
-				c.FN++
-			}
+			c.Add(e.Targets[k], slices.Contains(p, s))
 		}
 	}
 	return c

@@ -20,6 +20,19 @@ type PRF struct {
 	TP, FP, FN int
 }
 
+// Add counts one decision: whether the label holds (gold) and whether it
+// was predicted.
+func (c *PRF) Add(gold, predicted bool) {
+	switch {
+	case gold && predicted:
+		c.TP++
+	case predicted:
+		c.FP++
+	case gold:
+		c.FN++
+	}
+}
+
 func (c PRF) Precision() float64 { return ratio(c.TP, c.TP+c.FP) }
 func (c PRF) Recall() float64    { return ratio(c.TP, c.TP+c.FN) }
 func (c PRF) Support() int       { return c.TP + c.FN }
@@ -73,39 +86,17 @@ func Evaluate(scenes []string, gold []Label, pred []Prediction) *Report {
 			r.PredUntagged++
 		}
 		for _, s := range scenes {
-			in, out := slices.Contains(g.Scenes, s), slices.Contains(p.Scenes, s)
 			c := r.PerScene[s]
-			switch {
-			case in && out:
-				c.TP++
-			case out:
-				c.FP++
-			case in:
-				c.FN++
-			}
+			c.Add(slices.Contains(g.Scenes, s), slices.Contains(p.Scenes, s))
 			r.PerScene[s] = c
 		}
-		switch {
-		case g.Redline && p.Redline:
-			r.Redline.TP++
-		case p.Redline:
-			r.Redline.FP++
-		case g.Redline:
-			r.Redline.FN++
-		}
+		r.Redline.Add(g.Redline, p.Redline)
 		if !g.Redline {
 			r.GoldNegatives++
 		}
 		r.Severity[[2]string{g.Severity, p.Severity}]++
 		r.Sentiment[[2]string{g.Sentiment, p.Sentiment}]++
-		switch {
-		case g.Praise && p.Praise:
-			r.Praise.TP++
-		case p.Praise:
-			r.Praise.FP++
-		case g.Praise:
-			r.Praise.FN++
-		}
+		r.Praise.Add(g.Praise, p.Praise)
 		if g.Sentiment == "negative" {
 			r.Complaints++
 			if p.Praise {
