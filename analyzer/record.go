@@ -52,6 +52,35 @@ const (
 	MaxTurns         = 10000
 )
 
+// idMark opens and closes the scope of a namespaced id. A caller confined
+// to part of the org tree (a scoped API key) has ids of its own: when the id
+// it sends is already held by a record outside its scope, its record is kept
+// under NamespacedID(scope, id) instead, so the caller can neither replace
+// that record nor learn that it exists. Callers' own ids never begin with
+// the mark (Validate refuses them unless they are namespaced ids).
+const idMark = "\x1f"
+
+// NamespacedID is the id a record sent by a caller confined to scope is kept
+// under when its own id belongs to a record outside the scope.
+func NamespacedID(scope, id string) string { return idMark + scope + idMark + id }
+
+// SplitNamespacedID returns the scope and the caller's own id of a
+// namespaced id; ok is false for an ordinary id.
+func SplitNamespacedID(id string) (scope, own string, ok bool) {
+	rest, found := strings.CutPrefix(id, idMark)
+	if !found {
+		return "", "", false
+	}
+	scope, own, ok = strings.Cut(rest, idMark)
+	return scope, own, ok && scope != "" && own != ""
+}
+
+// InScope reports whether org lies in scope: the scope itself or a path
+// below it. Every org lies in the empty scope.
+func InScope(org, scope string) bool {
+	return scope == "" || org == scope || strings.HasPrefix(org, scope+"/")
+}
+
 // The times a record may carry: the rollups count days from 2000-01-01,
 // and a record cannot have happened after it arrived, give or take a
 // sender's clock that runs a little fast.
@@ -113,8 +142,8 @@ func (r *Record) CheckTime(now time.Time) error {
 
 // Validate checks a record before analysis. The first problem is returned.
 func (r *Record) Validate() error {
-	if len(r.ID) > MaxIDBytes {
-		return &FieldError{"id", fmt.Sprintf("longer than %d bytes", MaxIDBytes)}
+	if err := validateID(r.ID); err != nil {
+		return err
 	}
 	if r.Kind != "" && !contains(Kinds, r.Kind) {
 		return &FieldError{"kind", fmt.Sprintf("%q is not one of %s", r.Kind, strings.Join(Kinds, ", "))}
@@ -210,6 +239,21 @@ func blank(turns []RecordTurn) bool {
 
 // validateOrg checks an org path (after Normalize): at most MaxOrgLevels
 // levels of at most MaxOrgLevelRunes characters, none empty.
+// validateID bounds a caller's id; a namespaced id is bounded by its parts.
+func validateID(id string) error {
+	if !strings.HasPrefix(id, idMark) {
+		if len(id) > MaxIDBytes {
+			return &FieldError{"id", fmt.Sprintf("longer than %d bytes", MaxIDBytes)}
+		}
+		return nil
+	}
+	scope, own, ok := SplitNamespacedID(id)
+	if !ok || validateOrg(scope) != nil || strings.Contains(own, idMark) {
+		return &FieldError{"id", "begins with U+001F, which marks namespaced ids (U+001F scope U+001F id)"}
+	}
+	return validateID(own)
+}
+
 func validateOrg(org string) error {
 	if org == "" {
 		return nil

@@ -40,6 +40,9 @@ func (s *Server) listAlerts(c echo.Context) error {
 	if out == nil {
 		out = []*alerts.Alert{}
 	}
+	for _, al := range out {
+		ownIDs(c, al.RecordIDs)
+	}
 	resp := map[string]any{"alerts": out}
 	if q.Limit == 0 {
 		q.Limit = 50
@@ -66,6 +69,7 @@ func (s *Server) getAlert(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	ownIDs(c, al.RecordIDs)
 	return c.JSON(http.StatusOK, al)
 }
 
@@ -107,6 +111,7 @@ func (s *Server) actAlert(c echo.Context) error {
 	case err != nil:
 		return err
 	}
+	ownIDs(c, al.RecordIDs)
 	return c.JSON(http.StatusOK, al)
 }
 

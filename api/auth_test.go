@@ -235,12 +235,91 @@ func TestScopes(t *testing.T) {
 	if code, _ := s.call(t, "south-analyst", "POST", "/api/v1/alerts/"+eastAlert+"/acknowledge", `{"by":"x"}`); code != 404 {
 		t.Errorf("analyst acknowledging an east alert: %d", code)
 	}
-	// Ingest within its scope only, and never over another scope's id.
-	if code, out := s.call(t, "south-ingest", "POST", "/api/v1/records", `{"id":"r3","org":"华南区域/深圳/碧海花园","text":"覆盖别人的记录"}`); code != 403 {
-		t.Errorf("ingest replacing an east record: %d %v", code, out)
+	// Ingest within its scope only.
+	if code, out := s.call(t, "south-ingest", "POST", "/api/v1/records", `{"id":"r9","org":"华东区域/杭州/西溪云庐","text":"写到别的区域"}`); code != 403 || out["error"].(map[string]any)["field"] != "org" {
+		t.Errorf("ingest outside its scope: %d %v", code, out)
+	}
+}
+
+// A scoped key has ids of its own: sending an id that a record outside its
+// scope holds answers exactly as a fresh id does, keeps that record as it
+// was, and the key (and every key of the same scope) sees its own record
+// under the id it sent. Nothing tells it the id was taken.
+func TestScopedKeysHaveTheirOwnIDs(t *testing.T) {
+	s := newAuthServer(t, api.Limits{})
+	post := func(who, id, text string) (int, map[string]any) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"id": id, "org": "华南区域/深圳/碧海花园", "text": text})
+		return s.call(t, who, "POST", "/api/v1/records?wait=indexed", string(body))
+	}
+	// r3 belongs to 华东区域; fresh-1 to nobody. The answers must not differ
+	// but for the id.
+	taken, takenOut := post("south-ingest", "r3", "5栋门口的垃圾三天没人清运")
+	fresh, freshOut := post("south-ingest", "fresh-1", "5栋门口的垃圾三天没人清运")
+	if taken != 201 || fresh != 201 || takenOut["id"] != "r3" || freshOut["id"] != "fresh-1" || takenOut["replaced"] != false {
+		t.Fatalf("taken id: %d %v; fresh id: %d %v", taken, takenOut, fresh, freshOut)
+	}
+	for _, out := range []map[string]any{takenOut, freshOut} {
+		delete(out, "id")
+		delete(out, "seq")
+		delete(out["analysis"].(map[string]any), "id")
+	}
+	if fmt.Sprint(takenOut) != fmt.Sprint(freshOut) {
+		t.Errorf("the answers differ:\n%v\n%v", takenOut, freshOut)
+	}
+	// Sending it again updates the key's own record, like any re-send.
+	if code, out := post("south-ingest", "r3", "5栋门口的垃圾四天没人清运"); code != 200 || out["replaced"] != true || out["id"] != "r3" {
+		t.Errorf("re-send: %d %v", code, out)
+	}
+	// The east record is untouched.
+	_, out := s.call(t, "root", "GET", "/api/v1/records/r3", "")
+	if rec := out["record"].(map[string]any); rec["org"] != "华东区域/杭州/西溪云庐" || !strings.Contains(rec["text"].(string), "电梯困人") {
+		t.Errorf("the east record changed: %v", rec)
+	}
+	// The south scope sees its own r3 by that id: fetch, search, export.
+	code, out := s.call(t, "south-analyst", "GET", "/api/v1/records/r3", "")
+	if code != 200 || out["record"].(map[string]any)["id"] != "r3" || !strings.Contains(out["record"].(map[string]any)["text"].(string), "四天") {
+		t.Fatalf("south fetching its r3: %d %v", code, out)
+	}
+	_, out = s.call(t, "south-analyst", "GET", "/api/v1/search?q="+url.QueryEscape("四天"), "")
+	if hits := out["hits"].([]any); len(hits) != 1 || hits[0].(map[string]any)["id"] != "r3" {
+		t.Errorf("south searching: %v", out)
+	}
+	req, _ := http.NewRequest("GET", s.URL+"/api/v1/export?format=csv&q="+url.QueryEscape("四天"), nil)
+	req.Header.Set("Authorization", "Bearer "+s.secrets["south-analyst"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(resp); !strings.Contains(body, "\nr3,") || strings.Contains(body, "\x1f") {
+		t.Errorf("south export: %q", body)
+	}
+	// The whole group sees both, the south one under its namespaced id.
+	ns := analyzer.NamespacedID("华南区域", "r3")
+	_, out = s.call(t, "root", "GET", "/api/v1/search?q="+url.QueryEscape("四天"), "")
+	if hits := out["hits"].([]any); len(hits) != 1 || hits[0].(map[string]any)["id"] != ns {
+		t.Errorf("root searching: %v", out)
+	}
+	if code, out := s.call(t, "root", "GET", "/api/v1/records/"+url.PathEscape(ns), ""); code != 200 || out["record"].(map[string]any)["org"] != "华南区域/深圳/碧海花园" {
+		t.Errorf("root fetching the namespaced record: %d %v", code, out)
+	}
+	// A key of another scope neither sees it nor the east record's absence.
+	if code, _ := s.call(t, "sz-viewer", "GET", "/api/v1/records/r3", ""); code != 404 {
+		t.Errorf("a narrower scope fetching r3: %d", code)
+	}
+	// A scoped key may not send namespaced ids itself.
+	if code, out := post("south-ingest", ns, "伪造"); code != 403 || out["error"].(map[string]any)["field"] != "id" {
+		t.Errorf("a namespaced id from a scoped key: %d %v", code, out)
+	}
+	// Deleting r3 in the south deletes the south's record only.
+	if code, out := s.call(t, "south-ingest", "DELETE", "/api/v1/records/r3", ""); code != 200 || out["id"] != "r3" {
+		t.Errorf("south deleting its r3: %d %v", code, out)
+	}
+	if code, _ := s.call(t, "root", "GET", "/api/v1/records/r3", ""); code != 200 {
+		t.Errorf("the east r3 went with the south's: %d", code)
 	}
 	if code, _ := s.call(t, "south-ingest", "DELETE", "/api/v1/records/r3", ""); code != 404 {
-		t.Errorf("ingest deleting an east record: %d", code)
+		t.Errorf("south deleting r3 again (the east one): %d", code)
 	}
 }
 

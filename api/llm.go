@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -78,6 +79,9 @@ func (s *Server) llmSummary(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, st := range recs {
+		st.Record.ID = ownID(c, st.Record.ID) // the ids it cites are the caller's
+	}
 	var focus []string
 	for _, k := range []string{"q", "touchpoint", "scene", "sentiment", "severity", "channel", "org", "from", "to"} {
 		if v := c.QueryParam(k); v != "" {
@@ -128,12 +132,16 @@ func (s *Server) llmRecords(c echo.Context, body *llmBody) ([]*index.Stored, err
 	if len(body.RecordIDs) == 0 || len(body.RecordIDs) > maxAskedRecords {
 		return nil, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: "record_ids", Message: "give 1 to " + strconv.Itoa(maxAskedRecords) + " record ids"}
 	}
-	recs, err := s.found(body.RecordIDs)
-	if err != nil {
-		return nil, err
-	}
-	if len(recs) != len(body.RecordIDs) {
-		return nil, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: "record_ids", Message: "some ids are not stored records"}
+	recs := make([]*index.Stored, len(body.RecordIDs))
+	for i, id := range body.RecordIDs {
+		_, st, err := s.lookup(c, id)
+		if e := (*Error)(nil); errors.As(err, &e) && e.Status == http.StatusNotFound {
+			return nil, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: "record_ids", Message: fmt.Sprintf("%.40q is not a stored record", id)}
+		}
+		if err != nil {
+			return nil, err
+		}
+		recs[i] = st
 	}
 	return recs, nil
 }

@@ -53,7 +53,7 @@ func (s *Server) putRecord(c echo.Context) error {
 	if e := s.outOfScope(c, r); e != nil {
 		return &Error{Status: http.StatusForbidden, Code: "forbidden", Field: e.Field, Message: e.Message}
 	}
-	res, err := s.corpus.Ingest(c.Request().Context(), []*analyzer.Record{r})
+	res, err := s.ingest(c, []*analyzer.Record{r})
 	if err != nil {
 		return err
 	}
@@ -152,14 +152,13 @@ func (s *Server) putBatch(c echo.Context) error {
 		return batchOpenError(err)
 	}
 	rep := &batchReport{Format: format, Errors: []lineError{}}
-	ctx := c.Request().Context()
 	var recs []*analyzer.Record
 	var lines []int
 	flush := func() error {
 		if len(recs) == 0 {
 			return nil
 		}
-		res, err := s.corpus.Ingest(ctx, recs)
+		res, err := s.ingest(c, recs)
 		if err != nil {
 			return err
 		}
@@ -289,25 +288,72 @@ func (s *Server) outOfScope(c echo.Context, r *analyzer.Record) *Error {
 	if !k.Allows(r.Org) {
 		return &Error{Field: "org", Message: fmt.Sprintf("%q is outside this key's scope %s", r.Org, k.Scope)}
 	}
-	if old, err := s.corpus.Get(r.ID); err == nil && !k.Allows(old.Record.Org) {
-		return &Error{Field: "id", Message: "this id belongs to a record outside this key's scope"}
+	if _, _, ok := analyzer.SplitNamespacedID(r.ID); ok {
+		return &Error{Field: "id", Message: "a namespaced id (U+001F scope U+001F id): send the record's own id"}
 	}
 	return nil
 }
 
-// recordInScope fetches the record named by the path's id, as the key may
-// see it: one outside the key's scope is not found, like one that does not
-// exist.
+// ingest stores records sent under the caller's key. A scoped key has ids of
+// its own (Corpus.IngestAs): whether an id is used outside its scope changes
+// nothing in the answer.
+func (s *Server) ingest(c echo.Context, recs []*analyzer.Record) ([]index.Result, error) {
+	scope := ""
+	if k := keyOf(c); k != nil {
+		scope = k.Scope
+	}
+	res, err := s.corpus.IngestAs(c.Request().Context(), scope, recs)
+	for i := range res {
+		res[i].ID = ownID(c, res[i].ID)
+	}
+	return res, err
+}
+
+// recordInScope fetches the record named by the path's id as the key may
+// see it: a scoped key's own namespaced record first, then the record with
+// the id if it lies in the scope; one outside the scope is not found, like
+// one that does not exist. The id returned is the stored one.
 func (s *Server) recordInScope(c echo.Context) (string, *index.Stored, error) {
 	id, err := pathParam(c, "id")
 	if err != nil {
 		return "", nil, err
+	}
+	return s.lookup(c, id)
+}
+
+// lookup is recordInScope for an id the caller names.
+func (s *Server) lookup(c echo.Context, id string) (string, *index.Stored, error) {
+	if k := keyOf(c); k != nil && k.Scope != "" {
+		st, err := s.corpus.Get(analyzer.NamespacedID(k.Scope, id))
+		if err == nil || !errors.Is(err, index.ErrNotFound) {
+			return analyzer.NamespacedID(k.Scope, id), st, err
+		}
 	}
 	st, err := s.corpus.Get(id)
 	if errors.Is(err, index.ErrNotFound) || err == nil && !allowed(c, st.Record.Org) {
 		return id, nil, recordNotFound()
 	}
 	return id, st, err
+}
+
+// ownIDs rewrites stored ids as the caller names them (ownID).
+func ownIDs(c echo.Context, ids []string) {
+	for i, id := range ids {
+		ids[i] = ownID(c, id)
+	}
+}
+
+// ownID is a stored id as the caller names it: a scoped key's namespaced
+// ids without their namespace (the key never sees that its id was taken).
+func ownID(c echo.Context, id string) string {
+	k := keyOf(c)
+	if k == nil || k.Scope == "" {
+		return id
+	}
+	if scope, own, ok := analyzer.SplitNamespacedID(id); ok && scope == k.Scope {
+		return own
+	}
+	return id
 }
 
 func recordNotFound() error {
@@ -319,6 +365,7 @@ func (s *Server) getRecord(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	st.Record.ID = ownID(c, st.Record.ID)
 	return c.JSON(http.StatusOK, st)
 }
 
@@ -359,5 +406,5 @@ func (s *Server) deleteRecord(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"id": id, "deleted": true, "seq": seq, "indexed": indexed})
+	return c.JSON(http.StatusOK, map[string]any{"id": ownID(c, id), "deleted": true, "seq": seq, "indexed": indexed})
 }

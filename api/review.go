@@ -54,6 +54,9 @@ func (s *Server) reviewQueue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	for i := range q.Items {
+		q.Items[i].ID = ownID(c, q.Items[i].ID)
+	}
 	return c.JSON(http.StatusOK, q)
 }
 
@@ -66,6 +69,7 @@ func (s *Server) getLabel(c echo.Context) error {
 	if err != nil {
 		return reviewError(err)
 	}
+	l.ID = ownID(c, l.ID)
 	return c.JSON(http.StatusOK, map[string]any{"label": l})
 }
 
@@ -91,6 +95,7 @@ func (s *Server) putLabel(c echo.Context) error {
 		return reviewError(err)
 	}
 	s.audit(c, "review.label", id, fmt.Sprintf("scenes=[%s] severity=%s sentiment=%s praise=%v", strings.Join(l.Scenes, ","), l.Severity, l.Sentiment, l.Praise))
+	l.ID = ownID(c, l.ID)
 	return c.JSON(http.StatusOK, map[string]any{"label": l})
 }
 

@@ -192,6 +192,9 @@ func (s *Server) search(c echo.Context) error {
 		return queryError(err)
 	}
 	s.nameFacets(p)
+	for i := range p.Hits {
+		p.Hits[i].ID = ownID(c, p.Hits[i].ID)
+	}
 	return c.JSON(http.StatusOK, p)
 }
 
@@ -241,6 +244,8 @@ func (s *Server) export(c echo.Context) error {
 	n := 0
 	err = s.corpus.Each(c.Request().Context(), *q, func(h *index.Hit) error {
 		n++
+		h.ID = ownID(c, h.ID)
+		h.Record.ID = h.ID
 		if cw == nil {
 			if err := enc.Encode(map[string]any{"record": h.Record, "analysis": h.Analysis}); err != nil {
 				return err

@@ -611,12 +611,22 @@ type Result struct {
 // is durable. An invalid record gets its *analyzer.FieldError in Err and
 // does not stop the others.
 func (c *Corpus) Ingest(ctx context.Context, recs []*analyzer.Record) ([]Result, error) {
+	return c.IngestAs(ctx, "", recs)
+}
+
+// IngestAs is Ingest for a sender confined to an org scope (records outside
+// it must have been refused before): such a sender has ids of its own, and a
+// record whose id belongs to a record outside the scope is kept under its
+// namespaced id (analyzer.NamespacedID), which Result.ID reports. It neither
+// replaces the other record nor reveals it.
+func (c *Corpus) IngestAs(ctx context.Context, scope string, recs []*analyzer.Record) ([]Result, error) {
 	out := make([]Result, len(recs))
 	items := make([]*Stored, len(recs))
 	now := c.opt.Now().UTC()
 	err := Parallel(ctx, runtime.GOMAXPROCS(0), len(recs), func(i int) {
 		items[i], out[i].Err = c.prepare(recs[i], now)
 		if items[i] != nil {
+			items[i].scope = scope
 			out[i].Analysis = items[i].Analysis
 		}
 	})

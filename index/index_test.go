@@ -473,3 +473,54 @@ func TestWaitSettled(t *testing.T) {
 		t.Errorf("a cancelled wait returned %v", err)
 	}
 }
+
+// A sender confined to a scope keeps its record under a namespaced id when
+// the id belongs to a record outside the scope, in the same transaction that
+// looks; an id inside the scope is replaced as usual.
+func TestIngestAsPlacesIDsInTheSendersScope(t *testing.T) {
+	c := openCorpus(t, t.TempDir())
+	defer c.Close()
+	ingestAll(t, c, []analyzer.Record{
+		{ID: "east", Org: "华东区域/杭州/西溪云庐", Text: "物业费太贵"},
+		{ID: "south", Org: "华南区域/深圳/碧海花园", Text: "电梯坏了"},
+	})
+	in := func(recs ...analyzer.Record) []index.Result {
+		t.Helper()
+		ptrs := make([]*analyzer.Record, len(recs))
+		for i := range recs {
+			ptrs[i] = &recs[i]
+		}
+		res, err := c.IngestAs(t.Context(), "华南区域", ptrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+		}
+		return res
+	}
+	ns := analyzer.NamespacedID("华南区域", "east")
+	res := in(analyzer.Record{ID: "east", Org: "华南区域/广州/云山府", Text: "垃圾没人清运"},
+		analyzer.Record{ID: "south", Org: "华南区域/深圳/碧海花园", Text: "电梯又坏了"})
+	if res[0].ID != ns || res[0].Replaced || res[1].ID != "south" || !res[1].Replaced {
+		t.Fatalf("results %+v", res)
+	}
+	if st, err := c.Get("east"); err != nil || st.Record.Org != "华东区域/杭州/西溪云庐" {
+		t.Errorf("the east record: %+v %v", st, err)
+	}
+	if st, err := c.Get(ns); err != nil || st.Record.Text != "垃圾没人清运" {
+		t.Errorf("the namespaced record: %+v %v", st, err)
+	}
+	// Re-sending updates the namespaced record, even once the east one is gone.
+	if _, err := c.Delete("east"); err != nil {
+		t.Fatal(err)
+	}
+	if res := in(analyzer.Record{ID: "east", Org: "华南区域/广州/云山府", Text: "垃圾还是没人清运"}); res[0].ID != ns || !res[0].Replaced {
+		t.Errorf("re-send: %+v", res)
+	}
+	if st, _ := c.Status(); st.Records != 2 {
+		t.Errorf("%d records, want 2", st.Records)
+	}
+}

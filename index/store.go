@@ -44,7 +44,8 @@ type Stored struct {
 	IngestedAt time.Time          `json:"ingested_at"`
 	Deleted    bool               `json:"deleted,omitempty"`
 
-	enc []byte // encodeStored of the entry without Seq, made by the caller of Put
+	enc   []byte // encodeStored of the entry without Seq, made by the caller of Put
+	scope string // the sender's scope, if it is confined to one (see Corpus.IngestAs)
 }
 
 // Text is the searchable text: the record's text, or its turns one per line.
@@ -243,6 +244,11 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 				return err
 			}
 			it.Seq = seq
+			if it.scope != "" {
+				if err := place(ids, recs, it); err != nil {
+					return err
+				}
+			}
 			id := []byte(it.Record.ID)
 			if old := ids.Get(id); old != nil {
 				out[i].Replaced = true
@@ -271,6 +277,33 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 		return nil, fmt.Errorf("store: put: %w", err)
 	}
 	return out, nil
+}
+
+// place settles the id of a record sent by a caller confined to a scope: its
+// namespaced copy if one is kept already, else its own id unless a record
+// outside the scope holds that id (analyzer.NamespacedID). Deciding inside
+// the write transaction leaves no gap for another writer between the look
+// and the put.
+func place(ids, recs *bolt.Bucket, it *Stored) error {
+	own := it.Record.ID
+	ns := analyzer.NamespacedID(it.scope, own)
+	if ids.Get([]byte(ns)) == nil {
+		seq := ids.Get([]byte(own))
+		if seq == nil {
+			return nil
+		}
+		prev, err := decodeStored(seq, recs.Get(seq))
+		if err != nil {
+			return fmt.Errorf("record %q: %w", own, err)
+		}
+		if analyzer.InScope(prev.Record.Org, it.scope) {
+			return nil
+		}
+	}
+	it.Record.ID = ns
+	enc, err := encodeStored(it)
+	it.enc = enc
+	return err
 }
 
 // Delete removes a record and leaves a tombstone at a new sequence number,
