@@ -81,6 +81,17 @@ func InScope(org, scope string) bool {
 	return scope == "" || org == scope || strings.HasPrefix(org, scope+"/")
 }
 
+// OrgPrefixes lists every level of an org path: 华南区域, 华南区域/深圳,
+// 华南区域/深圳/碧海花园. A filter on any of them selects the subtree.
+func OrgPrefixes(org string) []string {
+	parts := strings.Split(org, "/")
+	out := make([]string, len(parts))
+	for i := range parts {
+		out[i] = strings.Join(parts[:i+1], "/")
+	}
+	return out
+}
+
 // The times a record may carry: the rollups count days from 2000-01-01,
 // and a record cannot have happened after it arrived, give or take a
 // sender's clock that runs a little fast.

@@ -30,6 +30,7 @@ import (
 	"dongting/index/review"
 	"dongting/index/scoring"
 	"dongting/index/tagging"
+	"dongting/index/work"
 	"dongting/taxonomy"
 )
 
@@ -384,7 +385,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 // recoverPanics turns a panic in a handler into a 500 with an ERROR log
 // line (where, the runtime error, the stack; never the panic's value,
 // which may quote a record). Goroutines a handler starts recover on their
-// own (index.Safely) and return the panic as an error.
+// own (work.Safely) and return the panic as an error.
 func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		defer func() {
@@ -392,7 +393,7 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if v == http.ErrAbortHandler {
 					panic(v) // net/http's way to abort a response: not a fault
 				}
-				err = index.Recovered("the handler of "+c.Path(), v)
+				err = work.Recovered("the handler of "+c.Path(), v)
 			}
 		}()
 		return next(c)
@@ -406,7 +407,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	var ae *Error
 	var he *echo.HTTPError
 	var rf *refusal
-	var pe *index.PanicError
+	var pe *work.PanicError
 	switch {
 	case errors.As(err, &pe):
 		s.log.Error("panic recovered", "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID),

@@ -67,7 +67,7 @@ func TestTagParents(t *testing.T) {
 		{[]string{}, []string{}},
 		{nil, []string{"a"}},
 	} {
-		got := TagParents(analyzer.Tag{ID: "b", Parents: tc.parents}, tax)
+		got := analyzer.TagParents(analyzer.Tag{ID: "b", Parents: tc.parents}, tax)
 		if !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
 			t.Errorf("parents %#v: got %#v, want %#v", tc.parents, got, tc.want)
 		}

@@ -20,6 +20,7 @@ import (
 
 	"dongting/analyzer"
 
+	"dongting/index/work"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -315,7 +316,7 @@ func (c *Corpus) run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		err := Safely("the indexer", func() error { return c.catchUp(ctx) })
+		err := work.Safely("the indexer", func() error { return c.catchUp(ctx) })
 		c.mu.Lock()
 		c.lastErr = err
 		c.mu.Unlock()
@@ -361,7 +362,7 @@ func (c *Corpus) suspect(se *Search) {
 	c.checked = now
 	go func() {
 		defer c.checkMu.Unlock()
-		err := Safely("checking the search index", se.verify)
+		err := work.Safely("checking the search index", se.verify)
 		if !errors.Is(err, ErrIndexCorrupt) {
 			return
 		}
@@ -623,7 +624,7 @@ func (c *Corpus) IngestAs(ctx context.Context, scope string, recs []*analyzer.Re
 	out := make([]Result, len(recs))
 	items := make([]*Stored, len(recs))
 	now := c.opt.Now().UTC()
-	err := Parallel(ctx, runtime.GOMAXPROCS(0), len(recs), func(i int) {
+	err := work.Parallel(ctx, runtime.GOMAXPROCS(0), len(recs), func(i int) {
 		items[i], out[i].Err = c.prepare(recs[i], now)
 		if items[i] != nil {
 			items[i].scope = scope

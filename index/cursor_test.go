@@ -13,6 +13,7 @@ import (
 
 	"dongting/index"
 	"dongting/index/indextest"
+	"dongting/index/work"
 )
 
 func cursorOf(json string) string { return base64.RawURLEncoding.EncodeToString([]byte(json)) }
@@ -100,7 +101,7 @@ func TestPanicInAShardSearchIsAnError(t *testing.T) {
 	req.SearchAfter = []string{"x"}
 	for _, facets := range [][]string{nil, {"scene"}} {
 		err := index.SearchUnchecked(c, req, facets)
-		var pe *index.PanicError
+		var pe *work.PanicError
 		if !errors.As(err, &pe) || !strings.HasPrefix(pe.Where, "search of shard") || !strings.Contains(pe.Reason, "index out of range") || len(pe.Stack) == 0 {
 			t.Fatalf("facets %v: %v (%#v)", facets, err, pe)
 		}
@@ -113,14 +114,14 @@ func TestPanicInAShardSearchIsAnError(t *testing.T) {
 
 func TestParallelRecoversAWorkersPanic(t *testing.T) {
 	var ran [100]bool
-	err := index.Parallel(context.Background(), 4, len(ran), func(i int) {
+	err := work.Parallel(context.Background(), 4, len(ran), func(i int) {
 		ran[i] = true
 		if i == 10 {
 			var m map[string]int
 			m["x"]++ // a nil map: a runtime error
 		}
 	})
-	var pe *index.PanicError
+	var pe *work.PanicError
 	if !errors.As(err, &pe) || pe.Where != "a worker" || !strings.Contains(pe.Reason, "nil map") {
 		t.Fatalf("%v", err)
 	}
@@ -129,7 +130,7 @@ func TestParallelRecoversAWorkersPanic(t *testing.T) {
 	}
 	// A panic value that is not a runtime error is named by its type only:
 	// it may quote a record.
-	err = index.Parallel(context.Background(), 2, 3, func(i int) { panic("电梯困人 13812345678") })
+	err = work.Parallel(context.Background(), 2, 3, func(i int) { panic("电梯困人 13812345678") })
 	if !errors.As(err, &pe) || strings.Contains(err.Error(), "电梯") || !strings.Contains(pe.Reason, "type string") {
 		t.Errorf("%v", err)
 	}

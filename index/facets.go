@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"dongting/index/work"
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search"
@@ -41,7 +42,7 @@ func (s *Search) countFacets(ctx context.Context, q query.Query, fields []string
 	for i := range s.shards {
 		tallies[i] = &facetTally{counts: map[string]int{}}
 		wg.Go(func() {
-			errs[i] = Safely(fmt.Sprintf("facet count of shard %d", i), func() error { return s.countShard(ctx, i, q, fields, tallies[i]) })
+			errs[i] = work.Safely(fmt.Sprintf("facet count of shard %d", i), func() error { return s.countShard(ctx, i, q, fields, tallies[i]) })
 		})
 	}
 	wg.Wait()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 
+	"dongting/index/work"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -49,7 +50,7 @@ func (c *Corpus) RetagBatch(ctx context.Context, after, bound uint64, limit int,
 	an := c.Analyzer()
 	news := make([]*Stored, len(olds))
 	errs := make([]error, len(olds))
-	err = Parallel(ctx, runtime.GOMAXPROCS(0), len(olds), func(i int) {
+	err = work.Parallel(ctx, runtime.GOMAXPROCS(0), len(olds), func(i int) {
 		a, err := an.Analyze(&olds[i].Record)
 		if err != nil {
 			errs[i] = err

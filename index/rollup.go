@@ -504,7 +504,7 @@ func (r *rollups) contribution(in *interner, st *Stored, sign int64, emit func(k
 	}
 	for _, tg := range a.Tags {
 		put(tg.ID, tg.Sentiment.Score, tg.Sentiment.Label)
-		for _, p := range TagParents(tg, r.tax.Load()) {
+		for _, p := range analyzer.TagParents(tg, r.tax.Load()) {
 			put(p, tg.Sentiment.Score, tg.Sentiment.Label)
 		}
 	}
@@ -516,7 +516,7 @@ func (r *rollups) contribution(in *interner, st *Stored, sign int64, emit func(k
 	}
 	orgs := []string{""}
 	if rec.Org != "" {
-		orgs = append(orgs, OrgPrefixes(rec.Org)...)
+		orgs = append(orgs, analyzer.OrgPrefixes(rec.Org)...)
 	}
 	// Every name once.
 	ch, err := in.id(nameChannel, rec.Channel)
@@ -597,7 +597,7 @@ func (r *rollups) apply(tx *bolt.Tx, changes []Change) error {
 			return fmt.Errorf("rollups: %w", err)
 		}
 		if st.Record.Org != "" {
-			for _, o := range OrgPrefixes(st.Record.Org) {
+			for _, o := range analyzer.OrgPrefixes(st.Record.Org) {
 				orgs[o] += sign
 			}
 		}
@@ -1109,23 +1109,6 @@ func (r *Rollups) Location() *time.Location { return r.r.loc }
 
 // Taxonomy is the tree the nodes come from.
 func (r *Rollups) Taxonomy() *taxonomy.Taxonomy { return r.r.tax.Load() }
-
-// TagParents are the ancestors a stored tag counts under: the ones recorded
-// with it (an empty list for a root), so a record counts where it was
-// counted when it was tagged even after the taxonomy changed; for a tag
-// stored before tags carried them (nil), the ancestors in tax.
-func TagParents(tg analyzer.Tag, tax *taxonomy.Taxonomy) []string {
-	if tg.Parents != nil {
-		return tg.Parents
-	}
-	var ids []string
-	if n, ok := tax.Node(tg.ID); ok {
-		for p := n.Parent; p != nil; p = p.Parent {
-			ids = append(ids, p.ID)
-		}
-	}
-	return ids
-}
 
 // View runs fn in one read transaction, so a multi-series answer is
 // consistent.

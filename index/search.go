@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +21,8 @@ import (
 	"github.com/blevesearch/bleve/v2/search"
 	bleveindex "github.com/blevesearch/bleve_index_api"
 
+	"dongting/analyzer"
+	"dongting/index/work"
 	"dongting/taxonomy"
 )
 
@@ -171,7 +172,7 @@ func OpenSearch(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Search
 			}
 			var sh bleve.Index
 			// A damaged root.bolt can make bbolt panic inside Open.
-			err := Safely("opening a shard", func() (err error) {
+			err := work.Safely("opening a shard", func() (err error) {
 				sh, err = bleve.Open(shardDir(dir, i))
 				return err
 			})
@@ -288,7 +289,7 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 	for i, sh := range s.shards {
 		batches[i].SetInternal(keyWatermark, SeqKey(upTo))
 		wg.Go(func() {
-			errs[i] = Safely(fmt.Sprintf("index batch of shard %d", i), func() error { return sh.Batch(batches[i]) })
+			errs[i] = work.Safely(fmt.Sprintf("index batch of shard %d", i), func() error { return sh.Batch(batches[i]) })
 		})
 	}
 	wg.Wait()
@@ -322,7 +323,7 @@ func (s *Search) document(st *Stored) (doc map[string]any, ts string) {
 	facet("kind", r.Kind)
 	facet("channel", r.Channel)
 	if r.Org != "" {
-		for _, o := range OrgPrefixes(r.Org) {
+		for _, o := range analyzer.OrgPrefixes(r.Org) {
 			filters = append(filters, term("org", o))
 		}
 	}
@@ -346,7 +347,7 @@ func (s *Search) document(st *Stored) (doc map[string]any, ts string) {
 			tags = appendNew(tags, t.ID)
 			scenes = appendNew(scenes, t.Scene)
 			under = appendNew(under, t.ID)
-			for _, p := range TagParents(t, s.tax.Load()) {
+			for _, p := range analyzer.TagParents(t, s.tax.Load()) {
 				under = appendNew(under, p)
 			}
 		}
@@ -387,17 +388,6 @@ func appendNew(list []string, v string) []string {
 	return append(list, v)
 }
 
-// OrgPrefixes lists every level of an org path: 华南区域, 华南区域/深圳,
-// 华南区域/深圳/碧海花园. A filter on any of them selects the subtree.
-func OrgPrefixes(org string) []string {
-	parts := strings.Split(org, "/")
-	out := make([]string, len(parts))
-	for i := range parts {
-		out[i] = strings.Join(parts[:i+1], "/")
-	}
-	return out
-}
-
 // search runs a prepared request and, when facets are asked, counts them
 // over the whole match set (countFacets) at the same time. The total is
 // then the facet pass's, so the counts and the total always agree even
@@ -415,7 +405,7 @@ func (s *Search) search(ctx context.Context, req *bleve.SearchRequest, facets []
 			fields[i] = FacetFields[f]
 		}
 		wg.Go(func() {
-			ferr = Safely("facet count", func() (err error) {
+			ferr = work.Safely("facet count", func() (err error) {
 				total, counts, err = s.countFacets(ctx, req.Query, fields)
 				return err
 			})
@@ -451,7 +441,7 @@ func (s *Search) searchShards(ctx context.Context, req *bleve.SearchRequest) (*b
 		child := *req
 		child.Sort = req.Sort.Copy()
 		wg.Go(func() {
-			errs[i] = Safely(fmt.Sprintf("search of shard %d", i), func() (err error) {
+			errs[i] = work.Safely(fmt.Sprintf("search of shard %d", i), func() (err error) {
 				results[i], err = sh.SearchInContext(ctx, &child)
 				return err
 			})

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"dongting/index/work"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
 	bolt "go.etcd.io/bbolt"
@@ -53,7 +54,7 @@ func snapshotSegments(dir string) ([]string, error) {
 		return nil, nil
 	}
 	var files []string
-	err := Safely("reading root.bolt", func() error {
+	err := work.Safely("reading root.bolt", func() error {
 		db, err := bolt.Open(root, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
 		if err != nil {
 			return err

@@ -13,7 +13,7 @@ import (
 	"strconv"
 
 	"dongting/analyzer"
-	"dongting/index"
+	"dongting/index/work"
 )
 
 // maxLine bounds one input line: the largest record text plus JSON overhead.
@@ -113,7 +113,7 @@ func analyzeStream(ctx context.Context, a *analyzer.Analyzer, in io.Reader, out 
 				break
 			}
 		}
-		if err := index.Parallel(ctx, workers, len(jobs), func(i int) { jobs[i].out = analyzeLine(a, &jobs[i]) }); err != nil {
+		if err := work.Parallel(ctx, workers, len(jobs), func(i int) { jobs[i].out = analyzeLine(a, &jobs[i]) }); err != nil {
 			return failed, first, err
 		}
 		for _, j := range jobs {

@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"dongting/analyzer"
-	"dongting/index"
+	"dongting/index/work"
 	"dongting/taxonomy"
 )
 
@@ -148,7 +148,7 @@ func evalSentiment(ctx context.Context, a *analyzer.Analyzer, path string, w io.
 		return err
 	}
 	preds := make([]string, len(rows))
-	err = index.Parallel(ctx, runtime.GOMAXPROCS(0), len(rows), func(i int) {
+	err = work.Parallel(ctx, runtime.GOMAXPROCS(0), len(rows), func(i int) {
 		res, err := a.Analyze(&analyzer.Record{Text: rows[i].text})
 		if err != nil { // empty review: nothing to go on
 			preds[i] = analyzer.Neutral
@@ -250,7 +250,7 @@ func evalTags(ctx context.Context, a *analyzer.Analyzer, path string, w io.Write
 	}
 	got := make([][]analyzer.Tag, len(cases))
 	errs := make([]error, len(cases))
-	err = index.Parallel(ctx, runtime.GOMAXPROCS(0), len(cases), func(i int) {
+	err = work.Parallel(ctx, runtime.GOMAXPROCS(0), len(cases), func(i int) {
 		res, err := a.Analyze(&cases[i].Record)
 		if err != nil {
 			errs[i] = err

@@ -12,7 +12,7 @@ import (
 
 	"dongting/analyzer"
 	"dongting/analyzer/learn"
-	"dongting/index"
+	"dongting/index/work"
 )
 
 // evalResident measures the analyzer on labelled real messages: the labels
@@ -29,7 +29,7 @@ func evalResident(ctx context.Context, a *analyzer.Analyzer, labelsPath, message
 		return err
 	}
 	preds := make([]learn.Prediction, len(labels))
-	err = index.Parallel(ctx, runtime.GOMAXPROCS(0), len(labels), func(i int) {
+	err = work.Parallel(ctx, runtime.GOMAXPROCS(0), len(labels), func(i int) {
 		res, err := a.Analyze(&analyzer.Record{ID: labels[i].ID, Kind: "complaint", Text: msgs[labels[i].ID].Body()})
 		if err == nil {
 			preds[i] = res.Prediction()

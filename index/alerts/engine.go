@@ -535,7 +535,7 @@ func (e *Engine) countDay(st *index.Stored, at time.Time, staged *dayStage) []sp
 	day := at.In(e.loc)
 	dayS := day.Format(index.DayLayout)
 	var out []spikeKey
-	for _, org := range index.OrgPrefixes(st.Record.Org) {
+	for _, org := range analyzer.OrgPrefixes(st.Record.Org) {
 		for _, sc := range recordScenes(st) {
 			k := string(key(org, sc, dayS))
 			staged.counts[k]++
@@ -696,7 +696,7 @@ func (e *Engine) raise(tx *bolt.Tx, cfg *Config, st *index.Stored, s signal, now
 		// while it is open, the same scene's spikes on the node's
 		// ancestors join it instead of raising their own (signals puts the
 		// deepest node first). An ancestor whose own alert is open keeps it.
-		prefixes := index.OrgPrefixes(org)
+		prefixes := analyzer.OrgPrefixes(org)
 		for _, anc := range prefixes[:len(prefixes)-1] {
 			ak := key(s.source, anc, s.scene)
 			if _, ok := liveGroup(groups, ak, now); ok {

@@ -17,6 +17,7 @@ import (
 	"dongting/analyzer/learn"
 	"dongting/index"
 	"dongting/index/tagging"
+	"dongting/index/work"
 )
 
 // Teaching: the records the analyzer in force labels for a retraining,
@@ -317,7 +318,7 @@ func (r *Review) teach(ctx context.Context, cur *analyzer.Analyzer, set *dataset
 		}
 	}
 	taught := make([]*analyzer.Labelled, len(recs))
-	err := index.Parallel(ctx, runtime.GOMAXPROCS(0), len(recs), func(i int) {
+	err := work.Parallel(ctx, runtime.GOMAXPROCS(0), len(recs), func(i int) {
 		rec := recs[i]
 		a, err := cur.Analyze(&rec)
 		if err != nil {
@@ -367,7 +368,7 @@ func (set *dataset) add(l learn.Label, rec analyzer.Record, train, dev *int) {
 func measure(ctx context.Context, cur, next *analyzer.Analyzer, dev []devCase, scenes []string) (before, after Figures, err error) {
 	preds := make([][2]learn.Prediction, len(dev))
 	errs := make([]error, len(dev))
-	err = index.Parallel(ctx, runtime.GOMAXPROCS(0), len(dev), func(i int) {
+	err = work.Parallel(ctx, runtime.GOMAXPROCS(0), len(dev), func(i int) {
 		for side, an := range []*analyzer.Analyzer{cur, next} {
 			rec := dev[i].record
 			a, err := an.Analyze(&rec)

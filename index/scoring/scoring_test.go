@@ -222,7 +222,7 @@ func TestTrendsAgreeWithRecords(t *testing.T) {
 		orgs := []string{""}
 		channels, kinds := map[string]bool{}, map[string]bool{}
 		for _, st := range recs {
-			orgs = append(orgs, index.OrgPrefixes(st.Record.Org)...)
+			orgs = append(orgs, analyzer.OrgPrefixes(st.Record.Org)...)
 			channels[st.Record.Channel], kinds[st.Record.Kind] = true, true
 		}
 		for i := range 120 {

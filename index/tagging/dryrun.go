@@ -11,6 +11,7 @@ import (
 
 	"dongting/analyzer"
 	"dongting/index"
+	"dongting/index/work"
 	"dongting/taxonomy"
 )
 
@@ -278,7 +279,7 @@ func (m *Manager) each(ctx context.Context, limit int, fn func(*index.Stored) er
 	errc := make(chan error, 1)
 	go func() {
 		defer close(recs)
-		errc <- index.Safely("a dry run's reader", func() error {
+		errc <- work.Safely("a dry run's reader", func() error {
 			var before uint64
 			for n := 0; n < limit; {
 				low, err := m.c.Newest(before, min(1000, limit-n), func(st *index.Stored) error {
@@ -306,7 +307,7 @@ func (m *Manager) each(ctx context.Context, limit int, fn func(*index.Stored) er
 		go func() {
 			defer wg.Done()
 			for st := range recs {
-				if err := index.Safely("a dry run", func() error { return fn(st) }); err != nil {
+				if err := work.Safely("a dry run", func() error { return fn(st) }); err != nil {
 					once.Do(func() { ferr = err })
 				}
 			}

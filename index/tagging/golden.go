@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"dongting/analyzer"
-	"dongting/index"
+	"dongting/index/work"
 	"dongting/taxonomy"
 )
 
@@ -131,7 +131,7 @@ type Summary struct {
 func CompareGolden(ctx context.Context, cases []GoldenCase, before, after *analyzer.Analyzer) (*GoldenReport, error) {
 	got := make([][2][]string, len(cases))
 	errs := make([]error, len(cases))
-	err := index.Parallel(ctx, runtime.GOMAXPROCS(0), len(cases), func(i int) {
+	err := work.Parallel(ctx, runtime.GOMAXPROCS(0), len(cases), func(i int) {
 		b, a, err := before.Compare(&cases[i].Record, after)
 		if err != nil {
 			errs[i] = err

@@ -9,7 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"dongting/index"
+	"dongting/index/work"
 )
 
 // Job states.
@@ -120,7 +120,7 @@ func (m *Manager) run(ctx context.Context) {
 		var n int
 		// A panic in a batch fails the job like an error: the process,
 		// which started the job for a request, lives on.
-		err := index.Safely("re-tagging", func() (err error) {
+		err := work.Safely("re-tagging", func() (err error) {
 			last, n, err = m.c.RetagBatch(ctx, job.Cursor, job.Bound, m.opt.Batch, func(tx *bolt.Tx, last uint64, read int) error {
 				next := job
 				next.Cursor, next.Done, next.UpdatedAt = last, job.Done+read, m.opt.Now().UTC()
