@@ -10,8 +10,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"dongting/index"
 	"dongting/index/alerts"
+	"dongting/index/store"
 )
 
 func (s *Server) listAlerts(c echo.Context) error {
@@ -63,7 +63,7 @@ func (s *Server) getAlert(c echo.Context) error {
 		return err
 	}
 	al, err := s.alerts.Get(id)
-	if errors.Is(err, index.ErrNotFound) || err == nil && !allowed(c, al.Org) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && !allowed(c, al.Org) {
 		return alertNotFound(id)
 	}
 	if err != nil {
@@ -104,7 +104,7 @@ func (s *Server) actAlert(c echo.Context) error {
 		s.audit(c, "alert."+action, al.ID, "by "+body.By)
 	}
 	switch {
-	case errors.Is(err, index.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return alertNotFound(id)
 	case errors.Is(err, alerts.ErrTransition):
 		return &Error{Status: http.StatusConflict, Code: "conflict", Field: "action", Message: strings.TrimPrefix(err.Error(), "alerts: ")}

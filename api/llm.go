@@ -9,8 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"dongting/index"
 	"dongting/index/llm"
+	"dongting/index/store"
 )
 
 // LLM help: optional, off unless the server was started with an
@@ -96,12 +96,12 @@ func (s *Server) llmSummary(c echo.Context) error {
 }
 
 // found fetches stored records by id, skipping any deleted meanwhile.
-func (s *Server) found(ids []string) ([]*index.Stored, error) {
+func (s *Server) found(ids []string) ([]*store.Stored, error) {
 	got, err := s.corpus.Store().GetMany(ids)
 	if err != nil {
 		return nil, err
 	}
-	var out []*index.Stored
+	var out []*store.Stored
 	for _, st := range got {
 		if st != nil {
 			out = append(out, st)
@@ -122,7 +122,7 @@ const maxAskedRecords = 20
 // llmRecords is the start of every LLM request about stored records: LLM
 // help must be on; the body is read and its 1 to maxAskedRecords records
 // fetched.
-func (s *Server) llmRecords(c echo.Context, body *llmBody) ([]*index.Stored, error) {
+func (s *Server) llmRecords(c echo.Context, body *llmBody) ([]*store.Stored, error) {
 	if !s.llm.Enabled() {
 		return nil, llmError(llm.ErrNotConfigured)
 	}
@@ -132,7 +132,7 @@ func (s *Server) llmRecords(c echo.Context, body *llmBody) ([]*index.Stored, err
 	if len(body.RecordIDs) == 0 || len(body.RecordIDs) > maxAskedRecords {
 		return nil, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: "record_ids", Message: "give 1 to " + strconv.Itoa(maxAskedRecords) + " record ids"}
 	}
-	recs := make([]*index.Stored, len(body.RecordIDs))
+	recs := make([]*store.Stored, len(body.RecordIDs))
 	for i, id := range body.RecordIDs {
 		_, st, err := s.lookup(c, id)
 		if e := (*Error)(nil); errors.As(err, &e) && e.Status == http.StatusNotFound {

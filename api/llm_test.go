@@ -77,7 +77,7 @@ func (f *fakeModel) calls() int {
 
 // llmServer serves the corpus of cs with an assistant on model.
 func llmServer(t *testing.T, cs *corpusServer, cfg llm.Config) *httptest.Server {
-	a, err := llm.Open(cs.corpus.Store().DB(), cfg)
+	a, err := llm.Open(cs.corpus.Store(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

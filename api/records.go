@@ -13,6 +13,7 @@ import (
 
 	"dongting/analyzer"
 	"dongting/index"
+	"dongting/index/store"
 	"dongting/taxonomy"
 )
 
@@ -313,7 +314,7 @@ func (s *Server) ingest(c echo.Context, recs []*analyzer.Record) ([]index.Result
 // see it: a scoped key's own namespaced record first, then the record with
 // the id if it lies in the scope; one outside the scope is not found, like
 // one that does not exist. The id returned is the stored one.
-func (s *Server) recordInScope(c echo.Context) (string, *index.Stored, error) {
+func (s *Server) recordInScope(c echo.Context) (string, *store.Stored, error) {
 	id, err := pathParam(c, "id")
 	if err != nil {
 		return "", nil, err
@@ -322,15 +323,15 @@ func (s *Server) recordInScope(c echo.Context) (string, *index.Stored, error) {
 }
 
 // lookup is recordInScope for an id the caller names.
-func (s *Server) lookup(c echo.Context, id string) (string, *index.Stored, error) {
+func (s *Server) lookup(c echo.Context, id string) (string, *store.Stored, error) {
 	if k := keyOf(c); k != nil && k.Scope != "" {
 		st, err := s.corpus.Get(analyzer.NamespacedID(k.Scope, id))
-		if err == nil || !errors.Is(err, index.ErrNotFound) {
+		if err == nil || !errors.Is(err, store.ErrNotFound) {
 			return analyzer.NamespacedID(k.Scope, id), st, err
 		}
 	}
 	st, err := s.corpus.Get(id)
-	if errors.Is(err, index.ErrNotFound) || err == nil && !allowed(c, st.Record.Org) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && !allowed(c, st.Record.Org) {
 		return id, nil, recordNotFound()
 	}
 	return id, st, err
@@ -396,7 +397,7 @@ func (s *Server) deleteRecord(c echo.Context) error {
 		return err
 	}
 	seq, err := s.corpus.Delete(id)
-	if errors.Is(err, index.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return recordNotFound()
 	}
 	if err != nil {

@@ -111,7 +111,7 @@ func startServerWith(t *testing.T, limits api.Limits, withKeys bool, opt index.O
 	}
 	s := &corpusServer{dir: dir, corpus: c, logs: logs, alerts: engine, tagging: curator, review: rv}
 	if withKeys {
-		if s.keys, err = access.Open(c.Store().DB(), nil); err != nil {
+		if s.keys, err = access.Open(c.Store(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -552,7 +552,7 @@ func TestOpenAPI(t *testing.T) {
 			described[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	keys, err := access.Open(s.corpus.Store().DB(), nil)
+	keys, err := access.Open(s.corpus.Store(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"dongting/analyzer"
 
+	"dongting/index/store"
 	"dongting/index/work"
 	bolt "go.etcd.io/bbolt"
 )
@@ -39,7 +40,7 @@ type Options struct {
 	OnIndexed func(n int, lag time.Duration)
 	// WriteStall turns the write watchdog on: a write transaction that
 	// holds bbolt's writer lock longer than this is logged as an ERROR
-	// with every goroutine's stack and counted (WriteWatch). 0: off.
+	// with every goroutine's stack and counted (store.WriteWatch). 0: off.
 	WriteStall time.Duration
 	// SearchTimeout is the deadline of one search (of one page of an
 	// export); DefaultSearchTimeout if zero.
@@ -54,7 +55,7 @@ const DefaultSearchTimeout = 5 * time.Second
 type Corpus struct {
 	opt   Options
 	an    atomic.Pointer[analyzer.Analyzer]
-	store *Store
+	store *store.Store
 	// search is the index now. The indexer replaces it when it is found
 	// corrupt while serving (under swap's write lock); everyone else reads
 	// it under swap's read lock (searchIndex).
@@ -65,9 +66,9 @@ type Corpus struct {
 	checked time.Time    // … and at most one a minute
 	rollups *rollups
 
-	folded  chan struct{} // closed when the rollup folder has stopped
-	watch   *writeWatch   // nil when Options.WriteStall is 0
-	watched chan struct{} // closed when the watchdog has stopped
+	folded  chan struct{}   // closed when the rollup folder has stopped
+	watch   *store.Watchdog // nil when Options.WriteStall is 0
+	watched chan struct{}   // closed when the watchdog has stopped
 	notify  chan struct{}
 	stop    context.CancelFunc
 	done    chan struct{}
@@ -82,7 +83,7 @@ type Corpus struct {
 	// pending holds entries this process committed and has not indexed
 	// yet, by sequence, so the indexer need not read back and decode what
 	// it was just handed. Anything missing is read from the store.
-	pending map[uint64]*Stored
+	pending map[uint64]*store.Stored
 }
 
 // maxPending bounds the entries committed but not yet indexed that are
@@ -124,23 +125,23 @@ func Open(opt Options) (*Corpus, error) {
 	if err := os.MkdirAll(opt.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
-	st, err := OpenStore(filepath.Join(opt.Dir, "dongting.db"), opt.Populate)
+	st, err := store.Open(filepath.Join(opt.Dir, "dongting.db"), opt.Populate)
 	if err != nil {
 		return nil, err
 	}
 	ru := &rollups{loc: opt.Location, pending: map[uint64]*logEntry{},
 		foldEvery: 1000, foldCells: 1 << 22, foldChunk: defaultFoldChunk, kick: make(chan struct{}, 1)}
 	ru.tax.Store(opt.Analyzer.Taxonomy())
-	stale, err := initRollups(st.DB(), opt.Location)
+	stale, err := initRollups(st, opt.Location)
 	if err == nil {
-		err = st.DB().View(ru.names.load)
+		err = st.View(ru.names.load)
 	}
 	if err == nil && !stale {
-		_, err = ru.fold(st.DB()) // what the last run left in the log
+		_, err = ru.fold(st) // what the last run left in the log
 	}
 	if err == nil && stale {
 		opt.Log.Warn("rollups are stale (never built, interrupted, an older layout, or another time zone): rebuilding from the store", "zone", opt.Location.String())
-		err = ru.rebuild(st.DB(), nil)
+		err = ru.rebuild(st, nil)
 	}
 	if err != nil {
 		st.Close()
@@ -187,7 +188,7 @@ func Open(opt Options) (*Corpus, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Corpus{opt: opt, store: st, search: se, corrupt: make(chan *Search, 1), rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
-		done: make(chan struct{}), indexed: w, waiters: make(chan struct{}), pending: map[uint64]*Stored{}}
+		done: make(chan struct{}), indexed: w, waiters: make(chan struct{}), pending: map[uint64]*store.Stored{}}
 	c.an.Store(opt.Analyzer)
 	if last := st.LastSeq(); se.created && last > w {
 		stats, err := st.Stats()
@@ -208,11 +209,11 @@ func Open(opt Options) (*Corpus, error) {
 	}
 	c.folded = make(chan struct{})
 	go c.run(ctx)
-	go ru.foldLoop(ctx, st.DB(), opt.Log, c.folded)
+	go ru.foldLoop(ctx, st, opt.Log, c.folded)
 	c.watched = make(chan struct{})
 	if opt.WriteStall > 0 {
-		c.watch = &writeWatch{db: st.DB(), threshold: opt.WriteStall, log: opt.Log}
-		go c.watch.run(ctx, c.watched)
+		c.watch = store.NewWatchdog(st, opt.WriteStall, opt.Log)
+		go c.watch.Run(ctx, c.watched)
 	} else {
 		close(c.watched)
 	}
@@ -220,11 +221,11 @@ func Open(opt Options) (*Corpus, error) {
 }
 
 // WriteWatch reports the write watchdog's counts (zero when it is off).
-func (c *Corpus) WriteWatch() WriteWatch {
+func (c *Corpus) WriteWatch() store.WriteWatch {
 	if c.watch == nil {
-		return WriteWatch{}
+		return store.WriteWatch{}
 	}
-	return c.watch.state()
+	return c.watch.State()
 }
 
 // Close stops the indexer after it has caught up, then closes the index and
@@ -234,7 +235,7 @@ func (c *Corpus) Close() error {
 	<-c.done
 	<-c.folded
 	<-c.watched
-	_, ferr := c.rollups.fold(c.store.DB())
+	_, ferr := c.rollups.fold(c.store)
 	return errors.Join(ferr, c.search.Close(), c.store.Close())
 }
 
@@ -245,11 +246,11 @@ func (c *Corpus) Backup(w io.Writer, size func(int64)) (int64, error) {
 }
 
 // Store is the record store (for commands that work on it directly).
-func (c *Corpus) Store() *Store { return c.store }
+func (c *Corpus) Store() *store.Store { return c.store }
 
 // Rollups reads the aggregates kept with every commit.
 func (c *Corpus) Rollups() *Rollups {
-	return &Rollups{db: c.store.DB(), r: c.rollups}
+	return &Rollups{db: c.store, r: c.rollups}
 }
 
 // WaitSettled folds the rollup deltas that wait in the log and waits
@@ -259,7 +260,7 @@ func (c *Corpus) Rollups() *Rollups {
 // busy (its persisted epoch is unknown until the first write), so call it
 // after writing.
 func (c *Corpus) WaitSettled(ctx context.Context) error {
-	if _, err := c.rollups.fold(c.store.DB()); err != nil {
+	if _, err := c.rollups.fold(c.store); err != nil {
 		return err
 	}
 	tick := time.NewTicker(500 * time.Millisecond)
@@ -292,7 +293,7 @@ func (c *Corpus) Location() *time.Location { return c.opt.Location }
 // RebuildRollups recomputes the rollups from the records. It must not run
 // while records are being written (the reindex command runs it offline).
 func (c *Corpus) RebuildRollups(progress func(done int)) error {
-	return c.rollups.rebuild(c.store.DB(), progress)
+	return c.rollups.rebuild(c.store, progress)
 }
 
 // Analyzer is the analyzer records are ingested with now.
@@ -390,7 +391,7 @@ func (c *Corpus) replaceCorrupt() {
 		os.RemoveAll(dir)
 	}
 	se, err := OpenSearch(dir, c.Analyzer().Taxonomy(), c.opt.Location)
-	var stats Stats
+	var stats store.Stats
 	if err == nil {
 		stats, err = c.store.Stats()
 	}
@@ -412,10 +413,10 @@ func (c *Corpus) replaceCorrupt() {
 
 func (c *Corpus) catchUp(ctx context.Context) error {
 	for ctx.Err() == nil {
-		var batch []*Stored
+		var batch []*store.Stored
 		var upTo uint64
 		var oldest time.Time
-		add := func(st *Stored) error {
+		add := func(st *store.Stored) error {
 			batch = append(batch, st)
 			upTo = st.Seq
 			if oldest.IsZero() || st.IngestedAt.Before(oldest) {
@@ -602,7 +603,7 @@ func (c *Corpus) Lag() uint64 {
 
 // Result is what ingest did with one record.
 type Result struct {
-	Outcome
+	store.Outcome
 	Analysis *analyzer.Analysis `json:"analysis,omitempty"`
 	Err      error              `json:"-"`
 }
@@ -622,12 +623,12 @@ func (c *Corpus) Ingest(ctx context.Context, recs []*analyzer.Record) ([]Result,
 // replaces the other record nor reveals it.
 func (c *Corpus) IngestAs(ctx context.Context, scope string, recs []*analyzer.Record) ([]Result, error) {
 	out := make([]Result, len(recs))
-	items := make([]*Stored, len(recs))
+	items := make([]*store.Stored, len(recs))
 	now := c.opt.Now().UTC()
 	err := work.Parallel(ctx, runtime.GOMAXPROCS(0), len(recs), func(i int) {
 		items[i], out[i].Err = c.prepare(recs[i], now)
 		if items[i] != nil {
-			items[i].scope = scope
+			items[i].Scope = scope
 			out[i].Analysis = items[i].Analysis
 		}
 	})
@@ -637,7 +638,7 @@ func (c *Corpus) IngestAs(ctx context.Context, scope string, recs []*analyzer.Re
 	if err := c.throttle(ctx); err != nil {
 		return nil, err
 	}
-	var good []*Stored
+	var good []*store.Stored
 	var where []int
 	for i, it := range items {
 		if it != nil {
@@ -676,13 +677,13 @@ func (c *Corpus) IngestAs(ctx context.Context, scope string, recs []*analyzer.Re
 // that fails alone gets the store's error as its own (its line in a batch
 // report); the call fails only if none could be stored, which is a store
 // fault (disk full, closed), not a bad record.
-func (c *Corpus) putEach(items []*Stored, where []int, out []Result) ([]*Stored, []int, []Outcome, error) {
-	var kept []*Stored
+func (c *Corpus) putEach(items []*store.Stored, where []int, out []Result) ([]*store.Stored, []int, []store.Outcome, error) {
+	var kept []*store.Stored
 	var at []int
-	var done []Outcome
+	var done []store.Outcome
 	var last error
 	for j, it := range items {
-		o, err := c.store.Put([]*Stored{it})
+		o, err := c.store.Put([]*store.Stored{it})
 		if err != nil {
 			last = err
 			out[where[j]].Err = &analyzer.FieldError{Field: "record", Reason: "the store could not keep this record: " + err.Error()}
@@ -721,7 +722,7 @@ func (c *Corpus) throttle(ctx context.Context) error {
 // prepare analyzes one record and turns it into what the store keeps: PII
 // masked in every free-text field, the customer id hashed, a missing time
 // set to the time of ingest.
-func (c *Corpus) prepare(r *analyzer.Record, now time.Time) (*Stored, error) {
+func (c *Corpus) prepare(r *analyzer.Record, now time.Time) (*store.Stored, error) {
 	if r.ID == "" {
 		return nil, &analyzer.FieldError{Field: "id", Reason: "required: the caller's key for this record"}
 	}
@@ -751,9 +752,9 @@ func (c *Corpus) prepare(r *analyzer.Record, now time.Time) (*Stored, error) {
 	if rec.OccurredAt == "" {
 		rec.OccurredAt = now.In(c.opt.Location).Format(time.RFC3339)
 	}
-	st := &Stored{Record: rec, Analysis: a, IngestedAt: now}
+	st := &store.Stored{Record: rec, Analysis: a, IngestedAt: now}
 	// Encoded here, in parallel, not in the write transaction.
-	if st.enc, err = encodeStored(st); err != nil {
+	if err = st.Encode(); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -765,7 +766,7 @@ func maskText(s string) string {
 }
 
 // Get fetches a stored record by the caller's id.
-func (c *Corpus) Get(id string) (*Stored, error) { return c.store.Get(id) }
+func (c *Corpus) Get(id string) (*store.Stored, error) { return c.store.Get(id) }
 
 // Delete removes a record from the store; the index follows.
 func (c *Corpus) Delete(id string) (uint64, error) {

@@ -47,7 +47,7 @@ func CheckWord(w string) string {
 // removed words the segmenter still cuts whole (jieba's own words).
 func (c *Corpus) ChangeWords(add, remove []string) ([]string, error) {
 	now := c.opt.Now().UTC()
-	err := c.store.DB().Update(func(tx *bolt.Tx) error {
+	err := c.store.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketDict)
 		if err != nil {
 			return err
@@ -76,7 +76,7 @@ func (c *Corpus) ChangeWords(add, remove []string) ([]string, error) {
 // Dictionary lists the words changed over the API, by word.
 func (c *Corpus) Dictionary() ([]DictEntry, error) {
 	out := []DictEntry{}
-	err := c.store.DB().View(func(tx *bolt.Tx) error {
+	err := c.store.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDict)
 		if b == nil {
 			return nil

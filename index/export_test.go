@@ -19,7 +19,7 @@ func FoldInChunks(c *Corpus, series int, between func() error) {
 }
 
 // FoldNow folds the rollup log and reports how many commits it folded.
-func FoldNow(c *Corpus) (int, error) { return c.rollups.fold(c.store.DB()) }
+func FoldNow(c *Corpus) (int, error) { return c.rollups.fold(c.store) }
 
 // BoundFacetValues sets how many segment × field entries each shard's
 // facet terms cache holds before it forgets the segments gone.

@@ -19,6 +19,7 @@ import (
 	"dongting/analyzer/analyzertest"
 	"dongting/index"
 	"dongting/index/indextest"
+	"dongting/index/store"
 )
 
 func openCorpus(t testing.TB, dir string) *index.Corpus {
@@ -256,10 +257,10 @@ func TestReplaceAndDelete(t *testing.T) {
 	if err := c.WaitIndexed(context.Background(), seq); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Get("y"); !errors.Is(err, index.ErrNotFound) {
+	if _, err := c.Get("y"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("deleted record: %v", err)
 	}
-	if _, err := c.Delete("y"); !errors.Is(err, index.ErrNotFound) {
+	if _, err := c.Delete("y"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second delete: %v", err)
 	}
 	if got := ids(search(t, c, index.Query{Q: "垃圾"})); got != nil {
@@ -330,13 +331,13 @@ func TestCatchUpAfterCrash(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := index.OpenStore(dir+"/dongting.db", false)
+	st, err := store.Open(dir+"/dongting.db", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := analyzertest.New(t, "property")
 	an, _ := a.Analyze(&analyzer.Record{ID: "after", Text: "停车场道闸坏了"})
-	if _, err := st.Put([]*index.Stored{{Record: analyzer.Record{ID: "after", Text: "停车场道闸坏了", OccurredAt: "2026-05-01T00:00:00Z"}, Analysis: an}}); err != nil {
+	if _, err := st.Put([]*store.Stored{{Record: analyzer.Record{ID: "after", Text: "停车场道闸坏了", OccurredAt: "2026-05-01T00:00:00Z"}, Analysis: an}}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"dongting/analyzer"
+	"dongting/index/store"
 	"dongting/taxonomy"
 )
 
@@ -443,7 +444,7 @@ func eachDelta(b []byte, fn func(suffix []byte, c *Counts)) error {
 // counts multiplied by sign (-1 takes a record out). Names are interned
 // once per record (its org levels, nodes, dimensions, channel and kind),
 // not once per cell.
-func (r *rollups) contribution(in *interner, st *Stored, sign int64, emit func(k cellKey, c *Counts)) error {
+func (r *rollups) contribution(in *interner, st *store.Stored, sign int64, emit func(k cellKey, c *Counts)) error {
 	rec, a := &st.Record, st.Analysis
 	t, err := time.Parse(time.RFC3339, rec.OccurredAt)
 	if err != nil || a == nil {
@@ -582,7 +583,7 @@ func (r *rollups) contribution(in *interner, st *Stored, sign int64, emit func(k
 // changed record's cell deltas to the log as one entry (the fold sums
 // them; summing here first cost a map operation per cell inside the write
 // transaction, which every ingest waits for).
-func (r *rollups) apply(tx *bolt.Tx, changes []Change) error {
+func (r *rollups) apply(tx *bolt.Tx, changes []store.Change) error {
 	in := r.names.interner(tx)
 	orgs := make(map[string]int64)
 	entry := newLogEntry()
@@ -592,7 +593,7 @@ func (r *rollups) apply(tx *bolt.Tx, changes []Change) error {
 		buf = appendCounts(buf, c)
 		entry.add(k, c)
 	}
-	add := func(st *Stored, sign int64) error {
+	add := func(st *store.Stored, sign int64) error {
 		if err := r.contribution(in, st, sign, emit); err != nil {
 			return fmt.Errorf("rollups: %w", err)
 		}
@@ -628,7 +629,7 @@ func (r *rollups) apply(tx *bolt.Tx, changes []Change) error {
 		return err
 	}
 	entry.seq = seq
-	if err := b.Put(SeqKey(seq), buf); err != nil {
+	if err := b.Put(store.SeqKey(seq), buf); err != nil {
 		return fmt.Errorf("rollups: %w", err)
 	}
 	tx.OnCommit(func() {
@@ -688,7 +689,7 @@ type foldMark struct {
 var keyFoldMark = []byte("rollup_fold_mark")
 
 func readMark(tx *bolt.Tx) (foldMark, bool) {
-	b := tx.Bucket(bucketMeta).Get(keyFoldMark)
+	b := store.Meta(tx).Get(keyFoldMark)
 	if len(b) != 8+prefixLen {
 		return foldMark{}, false
 	}
@@ -704,7 +705,7 @@ func (m *foldMark) covers(seq uint64, p [prefixLen]byte) bool {
 // fold merges the log entries present when it starts into the cells,
 // foldChunk series per transaction in key order; the last transaction
 // deletes the entries. It returns how many entries it folded.
-func (r *rollups) fold(db *bolt.DB) (int, error) {
+func (r *rollups) fold(db *store.Store) (int, error) {
 	r.foldMu.Lock()
 	defer r.foldMu.Unlock()
 	var (
@@ -772,14 +773,14 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 					return err
 				}
 			}
-			meta := tx.Bucket(bucketMeta)
+			meta := store.Meta(tx)
 			if !final {
 				m := binary.BigEndian.AppendUint64(nil, last)
 				return meta.Put(keyFoldMark, append(m, chunk[len(chunk)-1][:]...))
 			}
 			lb := tx.Bucket(bucketLog)
 			for _, e := range entries {
-				if err := lb.Delete(SeqKey(e.seq)); err != nil {
+				if err := lb.Delete(store.SeqKey(e.seq)); err != nil {
 					return err
 				}
 			}
@@ -789,7 +790,7 @@ func (r *rollups) fold(db *bolt.DB) (int, error) {
 			return 0, fmt.Errorf("rollups: fold: %w", err)
 		}
 		// The chunk's pages need not stay in this process's resident set.
-		if err := releaseMapped(db); err != nil {
+		if err := db.ReleaseMapped(); err != nil {
 			return 0, err
 		}
 		if r.afterChunk != nil && !final {
@@ -821,7 +822,7 @@ const releaseInterval = time.Second
 
 // foldLoop folds the log every few seconds, or sooner when it grows, and
 // releases the store's mapped pages in between.
-func (r *rollups) foldLoop(ctx context.Context, db *bolt.DB, log *slog.Logger, done chan<- struct{}) {
+func (r *rollups) foldLoop(ctx context.Context, db *store.Store, log *slog.Logger, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(foldInterval)
 	defer tick.Stop()
@@ -832,7 +833,7 @@ func (r *rollups) foldLoop(ctx context.Context, db *bolt.DB, log *slog.Logger, d
 		case <-ctx.Done():
 			return
 		case <-release.C:
-			if err := releaseMapped(db); err != nil {
+			if err := db.ReleaseMapped(); err != nil {
 				log.Error("rollups", "err", err)
 			}
 			continue
@@ -1000,16 +1001,15 @@ func writeOrgs(tx *bolt.Tx, orgs map[string]int64) error {
 // initRollups creates the buckets and reports whether the rollups must be
 // rebuilt: never built, a rebuild was interrupted, or the time zone their
 // days are in has changed.
-func initRollups(db *bolt.DB, loc *time.Location) (stale bool, err error) {
+func initRollups(db *store.Store, loc *time.Location) (stale bool, err error) {
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketRollups, bucketOrgs, bucketLog, bucketNames} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
-		meta := tx.Bucket(bucketMeta)
-		recs := tx.Bucket(bucketRecords)
-		empty := recs.Sequence() == 0
+		meta := store.Meta(tx)
+		empty := store.LastSeqIn(tx) == 0
 		zoneOK := string(meta.Get(keyRollupZone)) == loc.String()
 		built := string(meta.Get(keyRollupOK)) == rollupFormat
 		if empty && !built {
@@ -1028,10 +1028,10 @@ func initRollups(db *bolt.DB, loc *time.Location) (stale bool, err error) {
 // rebuild recomputes every rollup from the records, in chunks of
 // transactions. The state key is cleared first and set last, so an
 // interrupted rebuild is redone at the next open.
-func (r *rollups) rebuild(db *bolt.DB, progress func(done int)) error {
+func (r *rollups) rebuild(db *store.Store, progress func(done int)) error {
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, k := range [][]byte{keyRollupOK, keyFoldMark} {
-			if err := tx.Bucket(bucketMeta).Delete(k); err != nil {
+			if err := store.Meta(tx).Delete(k); err != nil {
 				return err
 			}
 		}
@@ -1055,42 +1055,33 @@ func (r *rollups) rebuild(db *bolt.DB, progress func(done int)) error {
 	var after uint64
 	done := 0
 	for {
-		var changes []Change
-		var last uint64
-		err := db.View(func(tx *bolt.Tx) error {
-			c := tx.Bucket(bucketRecords).Cursor()
-			for k, v := c.Seek(SeqKey(after + 1)); k != nil && len(changes) < chunk; k, v = c.Next() {
-				st, err := decodeStored(k, v)
-				if err != nil {
-					return fmt.Errorf("entry %d: %w", binary.BigEndian.Uint64(k), err)
-				}
-				last = binary.BigEndian.Uint64(k)
-				if !st.Deleted {
-					changes = append(changes, Change{New: st})
-				}
-			}
-			return nil
-		})
+		olds, last, err := db.Range(after, math.MaxUint64, chunk)
 		if err != nil {
 			return fmt.Errorf("rollups: rebuild: %w", err)
 		}
-		if last == 0 {
+		if len(olds) > 0 {
+			changes := make([]store.Change, len(olds))
+			for i, st := range olds {
+				changes[i].New = st
+			}
+			if err := db.Update(func(tx *bolt.Tx) error { return r.apply(tx, changes) }); err != nil {
+				return fmt.Errorf("rollups: rebuild: %w", err)
+			}
+			if _, err := r.fold(db); err != nil {
+				return err
+			}
+			done += len(changes)
+			if progress != nil {
+				progress(done)
+			}
+		}
+		if last == math.MaxUint64 {
 			break
 		}
-		if err := db.Update(func(tx *bolt.Tx) error { return r.apply(tx, changes) }); err != nil {
-			return fmt.Errorf("rollups: rebuild: %w", err)
-		}
-		if _, err := r.fold(db); err != nil {
-			return err
-		}
-		done += len(changes)
 		after = last
-		if progress != nil {
-			progress(done)
-		}
 	}
 	return db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
+		meta := store.Meta(tx)
 		if err := meta.Put(keyRollupZone, []byte(r.loc.String())); err != nil {
 			return err
 		}
@@ -1100,7 +1091,7 @@ func (r *rollups) rebuild(db *bolt.DB, progress func(done int)) error {
 
 // Rollups reads the aggregates.
 type Rollups struct {
-	db *bolt.DB
+	db *store.Store
 	r  *rollups
 }
 

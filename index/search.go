@@ -22,6 +22,7 @@ import (
 	bleveindex "github.com/blevesearch/bleve_index_api"
 
 	"dongting/analyzer"
+	"dongting/index/store"
 	"dongting/index/work"
 	"dongting/taxonomy"
 )
@@ -255,7 +256,7 @@ func (s *Search) mapping() mapping.IndexMapping { return s.shards[0].Mapping() }
 // Apply indexes (or deletes) stored entries and moves the watermark to
 // upTo in the same batch of every shard, so no shard and its watermark can
 // disagree. The shards' batches run at once.
-func (s *Search) Apply(entries []*Stored, upTo uint64) error {
+func (s *Search) Apply(entries []*store.Stored, upTo uint64) error {
 	m := s.mapping()
 	kw := m.AnalyzerNamed(keyword.Name)
 	batches := make([]*bleve.Batch, len(s.shards))
@@ -287,7 +288,7 @@ func (s *Search) Apply(entries []*Stored, upTo uint64) error {
 	errs := make([]error, len(s.shards))
 	var wg sync.WaitGroup
 	for i, sh := range s.shards {
-		batches[i].SetInternal(keyWatermark, SeqKey(upTo))
+		batches[i].SetInternal(keyWatermark, store.SeqKey(upTo))
 		wg.Go(func() {
 			errs[i] = work.Safely(fmt.Sprintf("index batch of shard %d", i), func() error { return sh.Batch(batches[i]) })
 		})
@@ -311,7 +312,7 @@ const tsOptions = bleveindex.IndexField | bleveindex.DocValues | bleveindex.Skip
 // facet and filter terms (mapped by the index mapping), and its time as a
 // ts term (added by Apply; "" without a time). Everything else is read
 // from the store when a hit is shown.
-func (s *Search) document(st *Stored) (doc map[string]any, ts string) {
+func (s *Search) document(st *store.Stored) (doc map[string]any, ts string) {
 	r, a := &st.Record, st.Analysis
 	doc = map[string]any{"text": st.Text()}
 	var facets, filters []string

@@ -14,6 +14,7 @@ import (
 	"dongting/analyzer"
 	"dongting/index"
 	"dongting/index/indextest"
+	"dongting/index/store"
 )
 
 // lockedBuffer is a log sink the watchdog's goroutine and the test share.
@@ -36,7 +37,7 @@ func (l *lockedBuffer) String() string {
 
 // holdWriter keeps a write transaction open until release is closed: the
 // watchdog's stacks must show it.
-func holdWriter(db *bolt.DB, held chan<- struct{}, release <-chan struct{}) error {
+func holdWriter(db *store.Store, held chan<- struct{}, release <-chan struct{}) error {
 	return db.Update(func(tx *bolt.Tx) error {
 		close(held)
 		<-release
@@ -60,7 +61,7 @@ func TestWriteWatchdog(t *testing.T) {
 	free := func() { releaseOnce.Do(func() { close(release) }) }
 	defer free() // before the close, which waits for the writer lock
 	errc := make(chan error, 1)
-	go func() { errc <- holdWriter(c.Store().DB(), held, release) }()
+	go func() { errc <- holdWriter(c.Store(), held, release) }()
 	<-held
 	waitUntil(t, "the stall to be counted", func() bool { return c.WriteWatch().Stalls == 1 })
 	if w := c.WriteWatch(); w.Waiting < 100*time.Millisecond {

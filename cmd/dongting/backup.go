@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"dongting/index"
+	"dongting/index/store"
 )
 
 // runBackup writes a consistent snapshot of the store to a file: through a
@@ -43,8 +43,8 @@ func (m *Main) runBackup(ctx context.Context, args []string) error {
 	if *server != "" {
 		n, err = backupFromServer(ctx, strings.TrimRight(*server, "/"), *apiKey, f)
 	} else {
-		var st *index.Store
-		if st, err = index.OpenStore(filepath.Join(sf.dir, "dongting.db"), false); err == nil {
+		var st *store.Store
+		if st, err = store.Open(filepath.Join(sf.dir, "dongting.db"), false); err == nil {
 			n, err = st.Backup(f, nil)
 			st.Close()
 		}
@@ -58,7 +58,7 @@ func (m *Main) runBackup(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	stats, err := index.CheckBackup(tmp)
+	stats, err := store.CheckBackup(tmp)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (m *Main) runRestore(ctx context.Context, args []string) error {
 	if *from == "" {
 		return errors.New("restore: -from FILE is required")
 	}
-	stats, err := index.CheckBackup(*from)
+	stats, err := store.CheckBackup(*from)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
@@ -116,7 +116,7 @@ func (m *Main) runRestore(ctx context.Context, args []string) error {
 			return fmt.Errorf("restore: %s already holds a store; use another -dir or -force", sf.dir)
 		}
 		// bbolt's lock: a server running on this directory refuses the swap.
-		st, err := index.OpenStore(dbPath, false)
+		st, err := store.Open(dbPath, false)
 		if err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}

@@ -21,6 +21,7 @@ import (
 	"dongting/data"
 	"dongting/index"
 	"dongting/index/demo"
+	"dongting/index/store"
 )
 
 // ingestChunk is how many records go in one commit (or one upload).
@@ -301,7 +302,7 @@ func (m *Main) runReindex(ctx context.Context, args []string) error {
 	}
 	// The index is derived: drop it and let the corpus rebuild it from
 	// the store. bbolt's file lock keeps a running server out.
-	st, err := index.OpenStore(filepath.Join(sf.dir, "dongting.db"), false)
+	st, err := store.Open(filepath.Join(sf.dir, "dongting.db"), false)
 	if err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
-	"dongting/index"
 	"dongting/index/access"
+	"dongting/index/store"
 )
 
 // runKeys manages API keys in a stopped server's directory (a running
@@ -25,12 +25,12 @@ func (m *Main) runKeys(_ context.Context, args []string) error {
 	if err := fset.Parse(args[1:]); err != nil {
 		return err
 	}
-	st, err := index.OpenStore(filepath.Join(sf.dir, "dongting.db"), false)
+	st, err := store.Open(filepath.Join(sf.dir, "dongting.db"), false)
 	if err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
 	defer st.Close()
-	keys, err := access.Open(st.DB(), nil)
+	keys, err := access.Open(st, nil)
 	if err != nil {
 		return err
 	}

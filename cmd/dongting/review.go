@@ -131,7 +131,7 @@ func (m *Main) runReview(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	keys, err := access.Open(corpus.Store().DB(), nil)
+	keys, err := access.Open(corpus.Store(), nil)
 	if err != nil {
 		return err
 	}

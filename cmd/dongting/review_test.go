@@ -15,15 +15,15 @@ import (
 	"dongting/analyzer/analyzertest"
 	"dongting/analyzer/learn"
 	"dongting/data"
-	"dongting/index"
 	"dongting/index/access"
 	"dongting/index/indextest"
+	"dongting/index/store"
 )
 
 // stored reads one record from a data directory no process holds.
-func stored(t *testing.T, dir, id string) *index.Stored {
+func stored(t *testing.T, dir, id string) *store.Stored {
 	t.Helper()
-	st, err := index.OpenStore(filepath.Join(dir, "dongting.db"), false)
+	st, err := store.Open(filepath.Join(dir, "dongting.db"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,12 +169,12 @@ func TestReviewCommands(t *testing.T) {
 		t.Errorf("after a restart the probe gets %v, the retrained model gave %v", got, retagged.Analysis.Sentiment)
 	}
 
-	st, err := index.OpenStore(filepath.Join(dir, "dongting.db"), false)
+	st, err := store.Open(filepath.Join(dir, "dongting.db"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	keys, err := access.Open(st.DB(), nil)
+	keys, err := access.Open(st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

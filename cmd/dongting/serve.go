@@ -100,7 +100,7 @@ func (m *Main) openTagging(corpus *index.Corpus, fsys fs.FS, c *common, log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ms, version, err := review.StoredModels(corpus.Store().DB())
+	ms, version, err := review.StoredModels(corpus.Store())
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	keys, err := access.Open(corpus.Store().DB(), nil)
+	keys, err := access.Open(corpus.Store(), nil)
 	if err != nil {
 		return err
 	}
@@ -245,7 +245,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	assistant, err := llm.Open(corpus.Store().DB(), llmCfg)
+	assistant, err := llm.Open(corpus.Store(), llmCfg)
 	if err != nil {
 		return err
 	}

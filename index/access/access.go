@@ -18,7 +18,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"dongting/index"
+	"dongting/index/store"
 )
 
 var bucketKeys = []byte("api_keys") // key id → Key JSON
@@ -53,14 +53,21 @@ func (k *Key) Allows(org string) bool {
 
 // Keys is the key store.
 type Keys struct {
-	db   *bolt.DB
+	db   boltDB
 	now  func() time.Time
 	mu   sync.RWMutex
 	byID map[string]*Key
 }
 
+// boltDB is what this package needs of the file it keeps its buckets in:
+// its transactions (the record store, *store.Store, or a bare *bolt.DB).
+type boltDB interface {
+	View(func(*bolt.Tx) error) error
+	Update(func(*bolt.Tx) error) error
+}
+
 // Open loads the keys of a store.
-func Open(db *bolt.DB, now func() time.Time) (*Keys, error) {
+func Open(db boltDB, now func() time.Time) (*Keys, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -222,7 +229,7 @@ func (k *Keys) Record(e Entry) error {
 		if err != nil {
 			return err
 		}
-		return b.Put(index.SeqKey(e.Seq), v)
+		return b.Put(store.SeqKey(e.Seq), v)
 	})
 	if err != nil {
 		return fmt.Errorf("access: audit: %w", err)
@@ -242,7 +249,7 @@ func (k *Keys) Audit(before uint64, action string, limit int) ([]Entry, error) {
 		c := b.Cursor()
 		kk, v := c.Last()
 		if before > 0 {
-			if kk, v = c.Seek(index.SeqKey(before)); kk == nil {
+			if kk, v = c.Seek(store.SeqKey(before)); kk == nil {
 				kk, v = c.Last()
 			} else {
 				kk, v = c.Prev()

@@ -8,7 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"dongting/index"
+	"dongting/index/store"
 )
 
 // TestEarlierReleasesStillRead: a routing stored by an earlier release
@@ -45,7 +45,7 @@ func TestEarlierReleasesStillRead(t *testing.T) {
 		al := `{"id":"al-00000007","source":"redline","severity":"P1","org":"华南区域/深圳/碧海花园","title":"红线: elevator-entrapment",` +
 			`"count":0,"record_ids":null,"status":"open","notified":[3,2,1],"step":0,"first_at":"2026-06-01T00:00:00Z",` +
 			`"last_at":"0001-01-01T00:00:00Z","group_until":"2026-06-01T02:00:00Z","history":[{"at":"2026-06-01T00:00:00Z","by":"dongting","action":"opened"}]}`
-		if err := tx.Bucket(bucketAlerts).Put(index.SeqKey(7), []byte(al)); err != nil {
+		if err := tx.Bucket(bucketAlerts).Put(store.SeqKey(7), []byte(al)); err != nil {
 			return err
 		}
 		got, err := getAlert(tx, 7)

@@ -21,6 +21,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"dongting/index"
+	"dongting/index/store"
 )
 
 // run escalates and delivers until stopped.
@@ -189,7 +190,7 @@ func (e *Engine) Deliver(ctx context.Context) {
 		uerr := e.db.Update(func(tx *bolt.Tx) error {
 			out := tx.Bucket(bucketOutbox)
 			if err == nil {
-				if err := out.Delete(index.SeqKey(it.seq)); err != nil {
+				if err := out.Delete(store.SeqKey(it.seq)); err != nil {
 					return err
 				}
 				return delivered(tx, &d, now)
@@ -198,10 +199,10 @@ func (e *Engine) Deliver(ctx context.Context) {
 			d.LastError = err.Error()
 			if d.Attempts >= e.opt.MaxAttempts {
 				b, _ := json.Marshal(d)
-				if err := tx.Bucket(bucketDead).Put(index.SeqKey(it.seq), b); err != nil {
+				if err := tx.Bucket(bucketDead).Put(store.SeqKey(it.seq), b); err != nil {
 					return err
 				}
-				if err := out.Delete(index.SeqKey(it.seq)); err != nil {
+				if err := out.Delete(store.SeqKey(it.seq)); err != nil {
 					return err
 				}
 				return undelivered(tx, &d, now)
@@ -210,7 +211,7 @@ func (e *Engine) Deliver(ctx context.Context) {
 			backoff += time.Duration(rand.Int64N(int64(backoff)/5 + 1)) // jitter: receivers that come back are not stampeded
 			d.NextAt = now.Add(backoff)
 			b, _ := json.Marshal(d)
-			return out.Put(index.SeqKey(it.seq), b)
+			return out.Put(store.SeqKey(it.seq), b)
 		})
 		if uerr != nil {
 			e.opt.Log.Error("alerts: outbox", "key", d.Key, "err", uerr)
@@ -246,7 +247,7 @@ func deliveryAlert(tx *bolt.Tx, d *Delivery) (*Alert, int, error) {
 		return nil, 0, nil
 	}
 	al, err := getAlert(tx, seq)
-	if errors.Is(err, index.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, 0, nil
 	}
 	return al, level, err
@@ -358,7 +359,7 @@ func (e *Engine) List(q ListQuery) ([]*Alert, error) {
 		if q.Before != "" {
 			// Seek lands on the first id ≥ before; the one before it is
 			// the newest older alert.
-			if k, v = c.Seek(index.SeqKey(before)); k == nil {
+			if k, v = c.Seek(store.SeqKey(before)); k == nil {
 				k, v = c.Last()
 			} else {
 				k, v = c.Prev()
@@ -390,7 +391,7 @@ func matches(al *Alert, q *ListQuery) bool {
 func (e *Engine) Get(id string) (*Alert, error) {
 	seq, ok := parseID(id)
 	if !ok {
-		return nil, index.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	var al *Alert
 	err := e.db.View(func(tx *bolt.Tx) error {
@@ -428,7 +429,7 @@ func (e *Engine) Act(id, action, by, note string) (*Alert, error) {
 	}
 	seq, ok := parseID(id)
 	if !ok {
-		return nil, index.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	now := e.opt.Now().UTC()
 	var al *Alert

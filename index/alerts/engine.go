@@ -19,6 +19,7 @@ import (
 
 	"dongting/analyzer"
 	"dongting/index"
+	"dongting/index/store"
 )
 
 var (
@@ -123,7 +124,7 @@ type Options struct {
 
 // Engine evaluates, stores and delivers alerts.
 type Engine struct {
-	db   *bolt.DB
+	db   *store.Store
 	loc  *time.Location
 	opt  Options
 	mu   sync.RWMutex
@@ -175,7 +176,7 @@ func Open(c *index.Corpus, defaults *Config, opt Options) (*Engine, error) {
 	if opt.Backoff <= 0 {
 		opt.Backoff = time.Second
 	}
-	e := &Engine{db: c.Store().DB(), loc: c.Location(), opt: opt, kick: make(chan struct{}, 1), done: make(chan struct{}),
+	e := &Engine{db: c.Store(), loc: c.Location(), opt: opt, kick: make(chan struct{}, 1), done: make(chan struct{}),
 		stats: Stats{Raised: map[string]int64{}}}
 	err := e.db.Update(func(tx *bolt.Tx) error {
 		backfill := tx.Bucket(bucketDue) == nil
@@ -297,7 +298,7 @@ type signal struct {
 }
 
 // evaluate runs inside each record commit.
-func (e *Engine) evaluate(tx *bolt.Tx, changes []index.Change) error {
+func (e *Engine) evaluate(tx *bolt.Tx, changes []store.Change) error {
 	start := time.Now()
 	e.mu.RLock()
 	cfg := e.cfg
@@ -347,7 +348,7 @@ func (e *Engine) evaluate(tx *bolt.Tx, changes []index.Change) error {
 			if isNew {
 				raised[s.source]++
 			}
-			if err := tx.Bucket(bucketByRec).Put(recKey, index.SeqKey(seq)); err != nil {
+			if err := tx.Bucket(bucketByRec).Put(recKey, store.SeqKey(seq)); err != nil {
 				return err
 			}
 		}
@@ -371,7 +372,7 @@ func (e *Engine) wake() {
 	}
 }
 
-func firstScene(st *index.Stored) string {
+func firstScene(st *store.Stored) string {
 	for _, t := range st.Analysis.Tags {
 		if t.Scene != "" {
 			return t.Scene
@@ -383,7 +384,7 @@ func firstScene(st *index.Stored) string {
 // signals lists the alert sources a record triggers, updating the repeat
 // and spike state as it goes. Titles name red lines, cues and scenes as
 // the rules and the taxonomy name them (Chinese), never by id.
-func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *index.Stored, at time.Time, spikes []spikeKey, staged *dayStage) ([]signal, error) {
+func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *store.Stored, at time.Time, spikes []spikeKey, staged *dayStage) ([]signal, error) {
 	r, a := &st.Record, st.Analysis
 	scene := firstScene(st)
 	var out []signal
@@ -422,7 +423,7 @@ func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *index.Stored, at time.Tim
 					out = append(out, signal{source: "repeat", scene: sc, title: titled("重复投诉", sceneName(st, sc))})
 				}
 			}
-			if err := seen.Put(k, append(index.SeqKey(uint64(at.Unix())), r.ID...)); err != nil {
+			if err := seen.Put(k, append(store.SeqKey(uint64(at.Unix())), r.ID...)); err != nil {
 				return nil, err
 			}
 		}
@@ -502,7 +503,7 @@ func signalNames(a *analyzer.Analysis, keep func(analyzer.Signal) bool) []string
 
 // sceneName is the scene's name as the record was tagged with it (the
 // first name of a tag's path).
-func sceneName(st *index.Stored, scene string) string {
+func sceneName(st *store.Stored, scene string) string {
 	for _, t := range st.Analysis.Tags {
 		if t.Scene == scene && len(t.Path) > 0 {
 			return t.Path[0]
@@ -531,7 +532,7 @@ type dayStage struct {
 }
 
 // countDay counts a record into its day per org node and scene.
-func (e *Engine) countDay(st *index.Stored, at time.Time, staged *dayStage) []spikeKey {
+func (e *Engine) countDay(st *store.Stored, at time.Time, staged *dayStage) []spikeKey {
 	day := at.In(e.loc)
 	dayS := day.Format(index.DayLayout)
 	var out []spikeKey
@@ -545,7 +546,7 @@ func (e *Engine) countDay(st *index.Stored, at time.Time, staged *dayStage) []sp
 	return out
 }
 
-func recordScenes(st *index.Stored) []string {
+func recordScenes(st *store.Stored) []string {
 	var scenes []string
 	for _, t := range st.Analysis.Tags {
 		if t.Scene != "" && !slices.Contains(scenes, t.Scene) {
@@ -638,7 +639,7 @@ func (e *Engine) publish(staged *dayStage) {
 
 // raise adds a record to the open alert of its group, or opens one and
 // queues its notifications.
-func (e *Engine) raise(tx *bolt.Tx, cfg *Config, st *index.Stored, s signal, now time.Time) (uint64, bool, error) {
+func (e *Engine) raise(tx *bolt.Tx, cfg *Config, st *store.Stored, s signal, now time.Time) (uint64, bool, error) {
 	route := cfg.Sources[s.source]
 	org := st.Record.Org
 	if s.org != "" {
@@ -690,7 +691,7 @@ func (e *Engine) raise(tx *bolt.Tx, cfg *Config, st *index.Stored, s signal, now
 	if _, err := addMember(tx, seq, st.Record.ID, now); err != nil {
 		return 0, false, err
 	}
-	entry := append(index.SeqKey(seq), index.SeqKey(uint64(al.GroupUntil.UnixNano()))...)
+	entry := append(store.SeqKey(seq), store.SeqKey(uint64(al.GroupUntil.UnixNano()))...)
 	if s.source == "spike" {
 		// One burst, one alert, at the most specific node that spiked:
 		// while it is open, the same scene's spikes on the node's
@@ -749,15 +750,15 @@ func (e *Engine) tellUpdate(tx *bolt.Tx, cfg *Config, route Route, seq uint64, n
 func addMember(tx *bolt.Tx, seq uint64, id string, now time.Time) (uint64, error) {
 	counts := tx.Bucket(bucketCounts)
 	var n uint64
-	if v := counts.Get(index.SeqKey(seq)); len(v) == 16 {
+	if v := counts.Get(store.SeqKey(seq)); len(v) == 16 {
 		n = binary.BigEndian.Uint64(v)
 	}
 	if n < maxRecordIDs {
-		if err := tx.Bucket(bucketMembers).Put(binary.BigEndian.AppendUint32(index.SeqKey(seq), uint32(n)), []byte(id)); err != nil {
+		if err := tx.Bucket(bucketMembers).Put(binary.BigEndian.AppendUint32(store.SeqKey(seq), uint32(n)), []byte(id)); err != nil {
 			return 0, err
 		}
 	}
-	return n + 1, counts.Put(index.SeqKey(seq), append(index.SeqKey(n+1), index.SeqKey(uint64(now.UnixNano()))...))
+	return n + 1, counts.Put(store.SeqKey(seq), append(store.SeqKey(n+1), store.SeqKey(uint64(now.UnixNano()))...))
 }
 
 // decodeAlert reads a stored alert (not its count and members).
@@ -776,10 +777,10 @@ func decodeAlert(k, v []byte) (*Alert, error) {
 }
 
 func getAlert(tx *bolt.Tx, seq uint64) (*Alert, error) {
-	k := index.SeqKey(seq)
+	k := store.SeqKey(seq)
 	v := tx.Bucket(bucketAlerts).Get(k)
 	if v == nil {
-		return nil, index.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	al, err := decodeAlert(k, v)
 	if err != nil {
@@ -791,13 +792,13 @@ func getAlert(tx *bolt.Tx, seq uint64) (*Alert, error) {
 
 // fillMembers sets the count, last time and record ids kept beside the alert.
 func fillMembers(tx *bolt.Tx, al *Alert) {
-	if v := tx.Bucket(bucketCounts).Get(index.SeqKey(al.Seq)); len(v) == 16 {
+	if v := tx.Bucket(bucketCounts).Get(store.SeqKey(al.Seq)); len(v) == 16 {
 		al.Count = int(binary.BigEndian.Uint64(v))
 		al.LastAt = time.Unix(0, int64(binary.BigEndian.Uint64(v[8:]))).UTC()
 	}
 	al.RecordIDs = al.RecordIDs[:0]
 	c := tx.Bucket(bucketMembers).Cursor()
-	prefix := index.SeqKey(al.Seq)
+	prefix := store.SeqKey(al.Seq)
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		al.RecordIDs = append(al.RecordIDs, string(v))
 	}
@@ -807,7 +808,7 @@ func fillMembers(tx *bolt.Tx, al *Alert) {
 // its status and next escalation.
 func putAlert(tx *bolt.Tx, al *Alert) error {
 	var prev *time.Time
-	if v := tx.Bucket(bucketAlerts).Get(index.SeqKey(al.Seq)); v != nil {
+	if v := tx.Bucket(bucketAlerts).Get(store.SeqKey(al.Seq)); v != nil {
 		var old struct {
 			Status         string     `json:"status"`
 			NextEscalation *time.Time `json:"next_escalation"`
@@ -827,14 +828,14 @@ func putAlert(tx *bolt.Tx, al *Alert) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketAlerts).Put(index.SeqKey(al.Seq), b); err != nil {
+	if err := tx.Bucket(bucketAlerts).Put(store.SeqKey(al.Seq), b); err != nil {
 		return err
 	}
 	return schedule(tx, al, prev)
 }
 
 func dueKey(at time.Time, seq uint64) []byte {
-	return append(index.SeqKey(uint64(at.UnixNano())), index.SeqKey(seq)...)
+	return append(store.SeqKey(uint64(at.UnixNano())), store.SeqKey(seq)...)
 }
 
 // schedule moves an alert's entry in the escalation index from prev to its
@@ -948,7 +949,7 @@ func (e *Engine) notify(tx *bolt.Tx, cfg *Config, al *Alert, n notice, now time.
 		if err != nil {
 			return err
 		}
-		if err := out.Put(index.SeqKey(seq), b); err != nil {
+		if err := out.Put(store.SeqKey(seq), b); err != nil {
 			return err
 		}
 	}

@@ -69,14 +69,21 @@ func (e *UpstreamError) Unwrap() error { return e.Err }
 // Assistant calls the model. A nil *Assistant, or one without an endpoint,
 // answers ErrNotConfigured.
 type Assistant struct {
-	db     *bolt.DB
+	db     boltDB
 	cfg    Config
 	client *openai.Client
 	Now    func() time.Time
 }
 
+// boltDB is what this package needs of the file it keeps its buckets in:
+// its transactions (the record store, *store.Store, or a bare *bolt.DB).
+type boltDB interface {
+	View(func(*bolt.Tx) error) error
+	Update(func(*bolt.Tx) error) error
+}
+
 // Open prepares an assistant whose cache and budget live in db.
-func Open(db *bolt.DB, cfg Config) (*Assistant, error) {
+func Open(db boltDB, cfg Config) (*Assistant, error) {
 	if !cfg.Enabled() {
 		return &Assistant{cfg: cfg, Now: time.Now}, nil
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"dongting/index"
+	"dongting/index/store"
 	"dongting/taxonomy"
 )
 
@@ -17,7 +17,7 @@ import (
 const maxRecordRunes = 300
 
 // quote lists records for a prompt as "[id] text", each cut short.
-func quote(recs []*index.Stored) string {
+func quote(recs []*store.Stored) string {
 	var b strings.Builder
 	for _, st := range recs {
 		text := st.Text()
@@ -42,7 +42,7 @@ var citation = regexp.MustCompile(`\[([^\[\]\s]{1,128})\]`)
 // Summarize summarizes records (a search result set, or a touchpoint's
 // negative verbatims for a period) in Chinese, citing record ids in
 // brackets. Citations of ids the model was not given are reported apart.
-func (a *Assistant) Summarize(ctx context.Context, recs []*index.Stored, focus string) (*Summary, error) {
+func (a *Assistant) Summarize(ctx context.Context, recs []*store.Stored, focus string) (*Summary, error) {
 	system := "你是物业服务客户之声分析师。根据给出的业主原话，用中文写出简洁的要点总结（3到6条），" +
 		"每条后面用方括号标注所依据的记录编号，例如 [wo-1][wo-7]。只使用给出的记录，不要编造编号或事实。"
 	user := "关注点：" + focus + "\n记录：\n" + quote(recs)
@@ -81,7 +81,7 @@ type NodeSuggestion struct {
 
 // SuggestNode proposes a touchpoint (id, name, scene, rule) for terms that
 // occur together in records the taxonomy misses.
-func (a *Assistant) SuggestNode(ctx context.Context, tax *taxonomy.Taxonomy, terms []string, recs []*index.Stored) (*NodeSuggestion, error) {
+func (a *Assistant) SuggestNode(ctx context.Context, tax *taxonomy.Taxonomy, terms []string, recs []*store.Stored) (*NodeSuggestion, error) {
 	var scenes strings.Builder
 	for _, s := range tax.Scenes {
 		fmt.Fprintf(&scenes, "%s %s\n", s.ID, s.Name)
@@ -119,7 +119,7 @@ type TagSuggestion struct {
 }
 
 // SuggestTags proposes touchpoints for records (untagged ones, typically).
-func (a *Assistant) SuggestTags(ctx context.Context, tax *taxonomy.Taxonomy, recs []*index.Stored) ([]TagSuggestion, *Answer, error) {
+func (a *Assistant) SuggestTags(ctx context.Context, tax *taxonomy.Taxonomy, recs []*store.Stored) ([]TagSuggestion, *Answer, error) {
 	var nodes strings.Builder
 	for _, n := range tax.Nodes() {
 		if n.Dimension {

@@ -11,7 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"dongting/analyzer/learn"
-	"dongting/index"
+	"dongting/index/store"
 )
 
 // Label is an analyst's label of one stored record (the schema of
@@ -42,7 +42,7 @@ func (r *Review) SetLabel(id string, l learn.Label, by string) (*Label, error) {
 	if by == "" {
 		return nil, &InvalidError{"by", errors.New("by: who labels is required")}
 	}
-	if _, err := r.c.Get(id); errors.Is(err, index.ErrNotFound) {
+	if _, err := r.c.Get(id); errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNoRecord
 	} else if err != nil {
 		return nil, err
@@ -52,7 +52,7 @@ func (r *Review) SetLabel(id string, l learn.Label, by string) (*Label, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = r.c.Store().DB().Update(func(tx *bolt.Tx) error {
+	err = r.c.Store().Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketLabels).Put([]byte(id), enc)
 	})
 	if err != nil {
@@ -64,7 +64,7 @@ func (r *Review) SetLabel(id string, l learn.Label, by string) (*Label, error) {
 // Label is the stored label of record id (ErrNotFound when none).
 func (r *Review) Label(id string) (*Label, error) {
 	var out *Label
-	err := r.c.Store().DB().View(func(tx *bolt.Tx) error {
+	err := r.c.Store().View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLabels).Get([]byte(id))
 		if b == nil {
 			return ErrNotFound
@@ -78,7 +78,7 @@ func (r *Review) Label(id string) (*Label, error) {
 // Labels are every stored label, in id order.
 func (r *Review) Labels() ([]Label, error) {
 	var out []Label
-	err := r.c.Store().DB().View(func(tx *bolt.Tx) error {
+	err := r.c.Store().View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketLabels).ForEach(func(_, v []byte) error {
 			var l Label
 			if err := json.Unmarshal(v, &l); err != nil {
@@ -97,7 +97,7 @@ func (r *Review) Labels() ([]Label, error) {
 // labelled says which of ids have a stored label.
 func (r *Review) labelled(ids []string) (map[string]bool, error) {
 	out := map[string]bool{}
-	err := r.c.Store().DB().View(func(tx *bolt.Tx) error {
+	err := r.c.Store().View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLabels)
 		for _, id := range ids {
 			if b.Get([]byte(id)) != nil {

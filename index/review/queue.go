@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"dongting/analyzer"
-	"dongting/index"
+	"dongting/index/store"
 )
 
 // Why a record is listed for review.
@@ -121,8 +121,8 @@ func (r *Review) Queue(ctx context.Context, opt QueueOptions) (*Queue, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		var page []*index.Stored
-		low, err := r.c.Newest(before, min(scanPage, opt.Examine-out.Examined), func(st *index.Stored) error {
+		var page []*store.Stored
+		low, err := r.c.Newest(before, min(scanPage, opt.Examine-out.Examined), func(st *store.Stored) error {
 			page = append(page, st)
 			return nil
 		})

@@ -15,7 +15,7 @@ import (
 
 	"dongting/analyzer"
 	"dongting/analyzer/learn"
-	"dongting/index"
+	"dongting/index/store"
 	"dongting/index/tagging"
 	"dongting/index/work"
 )
@@ -174,7 +174,7 @@ func (r *Review) Retrain(ctx context.Context, opt RetrainOptions) (*Result, erro
 	}
 	v := &ModelVersion{CreatedAt: r.opt.Now().UTC(), By: opt.By, Forced: res.Forced, Before: before, After: after, Counts: set.counts,
 		Trained: next.Trained, Taxonomy: next.Taxonomy, TaxonomyVersion: tv.Version, Bytes: enc.Len()}
-	err = r.c.Store().DB().Update(func(tx *bolt.Tx) error {
+	err = r.c.Store().Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketModels)
 		n, err := b.NextSequence()
 		if err != nil {
@@ -185,10 +185,10 @@ func (r *Review) Retrain(ctx context.Context, opt RetrainOptions) (*Result, erro
 		if err != nil {
 			return err
 		}
-		if err := b.Put(index.SeqKey(n), meta); err != nil {
+		if err := b.Put(store.SeqKey(n), meta); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketFiles).Put(index.SeqKey(n), enc.Bytes())
+		return tx.Bucket(bucketFiles).Put(store.SeqKey(n), enc.Bytes())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("review: store model: %w", err)
@@ -291,8 +291,8 @@ func (r *Review) teach(ctx context.Context, cur *analyzer.Analyzer, set *dataset
 	var recs []analyzer.Record
 	var before uint64
 	for len(recs) < n {
-		var page []*index.Stored
-		low, err := r.c.Newest(before, scanPage, func(st *index.Stored) error {
+		var page []*store.Stored
+		low, err := r.c.Newest(before, scanPage, func(st *store.Stored) error {
 			page = append(page, st)
 			return nil
 		})
@@ -452,7 +452,7 @@ func (r *Review) Models() (*Models, error) {
 	if out.Current > 0 {
 		out.Source = "stored"
 	}
-	err := r.c.Store().DB().View(func(tx *bolt.Tx) error {
+	err := r.c.Store().View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketModels).Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
 			var mv ModelVersion

@@ -18,6 +18,7 @@ import (
 	"dongting/analyzer"
 	"dongting/analyzer/learn"
 	"dongting/index"
+	"dongting/index/store"
 	"dongting/index/tagging"
 )
 
@@ -82,7 +83,7 @@ var (
 // StoredModels reads the newest accepted model version stored in db (nil
 // and 0 when there is none). It runs before the taxonomy manager opens, so
 // that every analyzer compiled at start carries the models in force.
-func StoredModels(db *bolt.DB) (*learn.Models, int, error) {
+func StoredModels(db *store.Store) (*learn.Models, int, error) {
 	var enc []byte
 	var v int
 	err := db.View(func(tx *bolt.Tx) error {
@@ -118,7 +119,7 @@ func Open(c *index.Corpus, tg *tagging.Manager, opt Options) (*Review, error) {
 		opt.Now = time.Now
 	}
 	r := &Review{c: c, tg: tg, opt: opt}
-	err := c.Store().DB().Update(func(tx *bolt.Tx) error {
+	err := c.Store().Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketLabels, bucketModels, bucketFiles} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err

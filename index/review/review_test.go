@@ -16,6 +16,7 @@ import (
 	"dongting/index"
 	"dongting/index/indextest"
 	"dongting/index/review"
+	"dongting/index/store"
 	"dongting/index/tagging"
 )
 
@@ -33,7 +34,7 @@ func open(t *testing.T, dir string) *env { return openWith(t, dir, review.Option
 func openWith(t *testing.T, dir string, opt review.Options) *env {
 	t.Helper()
 	c := indextest.Open(t, index.Options{Dir: dir})
-	ms, _, err := review.StoredModels(c.Store().DB())
+	ms, _, err := review.StoredModels(c.Store())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,9 +100,9 @@ func demo(t *testing.T, n int) []analyzer.Record {
 }
 
 // all is every stored record, by id.
-func all(t *testing.T, c *index.Corpus) map[string]*index.Stored {
-	out := map[string]*index.Stored{}
-	if _, err := c.Newest(0, 1<<30, func(st *index.Stored) error { out[st.Record.ID] = st; return nil }); err != nil {
+func all(t *testing.T, c *index.Corpus) map[string]*store.Stored {
+	out := map[string]*store.Stored{}
+	if _, err := c.Newest(0, 1<<30, func(st *store.Stored) error { out[st.Record.ID] = st; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 	"dongting/index"
 	"dongting/index/indextest"
 	"dongting/index/scoring"
+	"dongting/index/store"
 	"dongting/taxonomy"
 )
 
@@ -47,9 +48,9 @@ func build(t *testing.T, c *index.Corpus) {
 	}
 }
 
-func live(t *testing.T, c *index.Corpus) []*index.Stored {
-	var out []*index.Stored
-	err := c.Store().Scan(0, math.MaxInt, func(st *index.Stored) error {
+func live(t *testing.T, c *index.Corpus) []*store.Stored {
+	var out []*store.Stored
+	err := c.Store().Scan(0, math.MaxInt, func(st *store.Stored) error {
 		if !st.Deleted {
 			out = append(out, st)
 		}
@@ -63,7 +64,7 @@ func live(t *testing.T, c *index.Corpus) []*index.Stored {
 
 // brute answers a trend query by reading every stored record: the
 // reference the rollups must agree with exactly.
-func brute(tax *taxonomy.Taxonomy, loc *time.Location, recs []*index.Stored, q scoring.TrendQuery, groups []scoring.Series) map[string]map[string]*index.Counts {
+func brute(tax *taxonomy.Taxonomy, loc *time.Location, recs []*store.Stored, q scoring.TrendQuery, groups []scoring.Series) map[string]map[string]*index.Counts {
 	under := func(a *analyzer.Analysis, node string) (bool, analyzer.Sentiment) {
 		n, _ := tax.Node(node)
 		found, best := false, analyzer.Sentiment{}

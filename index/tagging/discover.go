@@ -12,11 +12,11 @@ import (
 
 	"dongting/analyzer"
 	"dongting/analyzer/learn"
-	"dongting/index"
+	"dongting/index/store"
 )
 
 type doc struct {
-	st    *index.Stored
+	st    *store.Stored
 	terms []string
 }
 
@@ -113,7 +113,7 @@ func (m *Manager) Discover(ctx context.Context, opt DiscoverOptions) (*Discovery
 		backTexts []string                      // for counting phrases in the background
 		out       = &Discovery{Target: opt.Target, Clusters: []Cluster{}}
 	)
-	err := m.each(ctx, opt.Limit, func(st *index.Stored) error {
+	err := m.each(ctx, opt.Limit, func(st *store.Stored) error {
 		a := st.Analysis
 		if a == nil {
 			return nil
@@ -358,7 +358,7 @@ func suggestRule(terms []Term) string {
 }
 
 // evidenceOf finds the first occurrence of term in a record's text.
-func evidenceOf(st *index.Stored, term string) []analyzer.Evidence {
+func evidenceOf(st *store.Stored, term string) []analyzer.Evidence {
 	text := st.Text()
 	i := strings.Index(text, term)
 	if i < 0 {

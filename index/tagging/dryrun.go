@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"dongting/analyzer"
-	"dongting/index"
+	"dongting/index/store"
 	"dongting/index/work"
 	"dongting/taxonomy"
 )
@@ -104,7 +104,7 @@ func (m *Manager) DryRun(ctx context.Context, src []byte, limit, samples int) (*
 		return d
 	}
 	var mu sync.Mutex
-	err = m.each(ctx, limit, func(st *index.Stored) error {
+	err = m.each(ctx, limit, func(st *store.Stored) error {
 		before, after, err := cur.Compare(&st.Record, draft)
 		if err != nil {
 			return nil // stored records were valid; skip one a newer check refuses
@@ -224,7 +224,7 @@ func (m *Manager) DryRunRule(ctx context.Context, rule string, limit, samples in
 	samples = min(max(samples, 0), maxSamples)
 	out := &RuleRun{Rule: rule, Tagged: map[string]int{}, Samples: []Sample{}}
 	var mu sync.Mutex
-	err = m.each(ctx, limit, func(st *index.Stored) error {
+	err = m.each(ctx, limit, func(st *store.Stored) error {
 		tokens, text, err := cur.Tokens(&st.Record)
 		if err != nil {
 			return nil
@@ -268,21 +268,21 @@ func (m *Manager) DryRunRule(ctx context.Context, rule string, limit, samples in
 }
 
 // each calls fn for up to limit of the newest records, on every core.
-func (m *Manager) each(ctx context.Context, limit int, fn func(*index.Stored) error) error {
+func (m *Manager) each(ctx context.Context, limit int, fn func(*store.Stored) error) error {
 	switch {
 	case limit == 0:
 		limit = DefaultScan
 	case limit < 0:
 		limit = int(^uint(0) >> 1)
 	}
-	recs := make(chan *index.Stored, 256)
+	recs := make(chan *store.Stored, 256)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(recs)
 		errc <- work.Safely("a dry run's reader", func() error {
 			var before uint64
 			for n := 0; n < limit; {
-				low, err := m.c.Newest(before, min(1000, limit-n), func(st *index.Stored) error {
+				low, err := m.c.Newest(before, min(1000, limit-n), func(st *store.Stored) error {
 					n++
 					select {
 					case recs <- st:
@@ -326,7 +326,7 @@ func (m *Manager) each(ctx context.Context, limit int, fn func(*index.Stored) er
 // snippetRunes is the length of a sample's snippet.
 const snippetRunes = 80
 
-func sample(st *index.Stored, ev []analyzer.Evidence, now *analyzer.Analysis) Sample {
+func sample(st *store.Stored, ev []analyzer.Evidence, now *analyzer.Analysis) Sample {
 	text := []rune(st.Text())
 	from := 0
 	if len(ev) > 0 && ev[0].Turn == nil {

@@ -9,6 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"dongting/index/store"
 	"dongting/index/work"
 )
 
@@ -121,7 +122,7 @@ func (m *Manager) run(ctx context.Context) {
 		// A panic in a batch fails the job like an error: the process,
 		// which started the job for a request, lives on.
 		err := work.Safely("re-tagging", func() (err error) {
-			last, n, err = m.c.RetagBatch(ctx, job.Cursor, job.Bound, m.opt.Batch, func(tx *bolt.Tx, last uint64, read int) error {
+			last, n, err = m.c.RetagBatch(ctx, job.Cursor, job.Bound, m.opt.Batch, func(last uint64, read int) (store.Progress, error) {
 				next := job
 				next.Cursor, next.Done, next.UpdatedAt = last, job.Done+read, m.opt.Now().UTC()
 				if last >= job.Bound {
@@ -129,7 +130,8 @@ func (m *Manager) run(ctx context.Context) {
 					t := next.UpdatedAt
 					next.FinishedAt = &t
 				}
-				return putJob(tx, &next)
+				b, err := encodeJob(&next)
+				return store.Progress{Bucket: bucketState, Key: keyJob, Value: b}, err
 			})
 			return err
 		})
@@ -139,7 +141,7 @@ func (m *Manager) run(ctx context.Context) {
 		if err != nil {
 			m.opt.Log.Error("re-tagging failed", "version", job.Version, "err", err)
 			job.State, job.Error = JobFailed, "re-tagging stopped: "+err.Error()
-			if perr := m.c.Store().DB().Update(func(tx *bolt.Tx) error { return putJob(tx, &job) }); perr != nil {
+			if perr := m.c.Store().Update(func(tx *bolt.Tx) error { return putJob(tx, &job) }); perr != nil {
 				m.opt.Log.Error("re-tagging: saving its state", "err", perr)
 			}
 			m.setJob(job)
@@ -177,18 +179,23 @@ func (m *Manager) setJob(j Job) {
 }
 
 func putJob(tx *bolt.Tx, j *Job) error {
-	stored := *j
-	stored.Rate, stored.ETASeconds, stored.Percent = 0, nil, 0
-	b, err := json.Marshal(&stored)
+	b, err := encodeJob(j)
 	if err != nil {
 		return err
 	}
 	return tx.Bucket(bucketState).Put(keyJob, b)
 }
 
+// encodeJob is a job as stored: without the figures of the running one.
+func encodeJob(j *Job) ([]byte, error) {
+	stored := *j
+	stored.Rate, stored.ETASeconds, stored.Percent = 0, nil, 0
+	return json.Marshal(&stored)
+}
+
 func (m *Manager) loadJob() (Job, error) {
 	j := Job{State: JobIdle}
-	err := m.c.Store().DB().View(func(tx *bolt.Tx) error {
+	err := m.c.Store().View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketState).Get(keyJob)
 		if b == nil {
 			return nil

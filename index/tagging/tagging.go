@@ -21,6 +21,7 @@ import (
 	"dongting/analyzer"
 	"dongting/analyzer/learn"
 	"dongting/index"
+	"dongting/index/store"
 	"dongting/taxonomy"
 )
 
@@ -126,7 +127,7 @@ func Open(c *index.Corpus, base *analyzer.Analyzer, opt Options) (*Manager, erro
 	}
 	m := &Manager{c: c, opt: opt}
 	m.base.Store(base)
-	db := c.Store().DB()
+	db := c.Store()
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketVersions, bucketState} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -191,7 +192,7 @@ func (m *Manager) Close() {
 // Current is the version in force.
 func (m *Manager) Current() (*Version, error) {
 	var v *Version
-	err := m.c.Store().DB().View(func(tx *bolt.Tx) error {
+	err := m.c.Store().View(func(tx *bolt.Tx) error {
 		k, b := tx.Bucket(bucketVersions).Cursor().Last()
 		if k == nil {
 			return ErrNotFound
@@ -206,8 +207,8 @@ func (m *Manager) Current() (*Version, error) {
 // Version fetches one version, with its source.
 func (m *Manager) Version(n int) (*Version, error) {
 	var v *Version
-	err := m.c.Store().DB().View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketVersions).Get(index.SeqKey(uint64(n)))
+	err := m.c.Store().View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketVersions).Get(store.SeqKey(uint64(n)))
 		if b == nil || n <= 0 {
 			return ErrNotFound
 		}
@@ -221,7 +222,7 @@ func (m *Manager) Version(n int) (*Version, error) {
 // Versions lists every version, newest first, without their sources.
 func (m *Manager) Versions() ([]Version, error) {
 	var out []Version
-	err := m.c.Store().DB().View(func(tx *bolt.Tx) error {
+	err := m.c.Store().View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketVersions).Cursor()
 		for k, b := c.Last(); k != nil; k, b = c.Prev() {
 			v, err := decodeVersion(b)
@@ -378,7 +379,7 @@ func (m *Manager) store(ctx context.Context, src []byte, ch change) (*Result, er
 	}
 	m.stopJob()
 	var job Job
-	err = m.c.Store().DB().Update(func(tx *bolt.Tx) error {
+	err = m.c.Store().Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketVersions)
 		n, err := b.NextSequence()
 		if err != nil {
@@ -389,7 +390,7 @@ func (m *Manager) store(ctx context.Context, src []byte, ch change) (*Result, er
 		if err != nil {
 			return err
 		}
-		if err := b.Put(index.SeqKey(n), enc); err != nil {
+		if err := b.Put(store.SeqKey(n), enc); err != nil {
 			return err
 		}
 		if ch.first {
@@ -448,7 +449,7 @@ func (m *Manager) Reanalyze(model int) (Job, error) {
 	}
 	m.stopJob()
 	job := Job{Version: cur.Version, Model: model, State: JobRunning, Total: total, Bound: m.c.Store().LastSeq(), StartedAt: m.opt.Now().UTC()}
-	err = m.c.Store().DB().Update(func(tx *bolt.Tx) error { return putJob(tx, &job) })
+	err = m.c.Store().Update(func(tx *bolt.Tx) error { return putJob(tx, &job) })
 	if err != nil {
 		if m.Job().State == JobRunning {
 			m.start() // the job it stopped goes on
@@ -508,7 +509,7 @@ func (m *Manager) Golden() ([]GoldenCase, error) {
 // GoldenSource is the golden set's JSON Lines, and whether it was posted.
 func (m *Manager) GoldenSource() ([]byte, error) {
 	var src []byte
-	err := m.c.Store().DB().View(func(tx *bolt.Tx) error {
+	err := m.c.Store().View(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bucketState).Get(keyGolden); b != nil {
 			src = bytes.Clone(b)
 		}
@@ -532,7 +533,7 @@ func (m *Manager) SetGolden(src []byte) (int, error) {
 		}
 		n = len(cases)
 	}
-	err := m.c.Store().DB().Update(func(tx *bolt.Tx) error {
+	err := m.c.Store().Update(func(tx *bolt.Tx) error {
 		if n == 0 {
 			return tx.Bucket(bucketState).Delete(keyGolden)
 		}

@@ -1,4 +1,4 @@
-package index
+package store
 
 import (
 	"context"
@@ -19,12 +19,12 @@ type WriteWatch struct {
 	Waiting time.Duration `json:"waiting"`
 }
 
-// writeWatch probes the writer lock: every interval it opens a write
+// Watchdog probes the writer lock: every interval it opens a write
 // transaction and rolls it back at once (no I/O). Every write in the
 // process (records, alerts, audit entries, keys) waits for the same lock,
 // so a probe that waits longer than the threshold means a transaction
 // has held it that long, whoever opened it.
-type writeWatch struct {
+type Watchdog struct {
 	db        *bolt.DB
 	threshold time.Duration
 	log       *slog.Logger
@@ -32,7 +32,13 @@ type writeWatch struct {
 	since     atomic.Int64 // unix ns the waiting probe started; 0 when none waits
 }
 
-func (w *writeWatch) state() WriteWatch {
+// NewWatchdog watches s's writer lock; a wait over threshold is a stall.
+func NewWatchdog(s *Store, threshold time.Duration, log *slog.Logger) *Watchdog {
+	return &Watchdog{db: s.db, threshold: threshold, log: log}
+}
+
+// State is the watchdog's counts.
+func (w *Watchdog) State() WriteWatch {
 	out := WriteWatch{Stalls: w.stalls.Load()}
 	if s := w.since.Load(); s != 0 {
 		out.Waiting = time.Since(time.Unix(0, s))
@@ -40,10 +46,10 @@ func (w *writeWatch) state() WriteWatch {
 	return out
 }
 
-// run probes until ctx ends. A stall is logged once, as an ERROR with
+// Run probes until ctx ends, then closes done. A stall is logged once, as an ERROR with
 // every goroutine's stack (the holder is among them: stacks carry no
 // record text), and once more when the lock comes free.
-func (w *writeWatch) run(ctx context.Context, done chan<- struct{}) {
+func (w *Watchdog) Run(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	interval := min(time.Second, w.threshold/2)
 	tick := time.NewTicker(interval)

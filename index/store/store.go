@@ -1,4 +1,4 @@
-package index
+package store
 
 import (
 	"crypto/hmac"
@@ -44,8 +44,19 @@ type Stored struct {
 	IngestedAt time.Time          `json:"ingested_at"`
 	Deleted    bool               `json:"deleted,omitempty"`
 
-	enc   []byte // encodeStored of the entry without Seq, made by the caller of Put
-	scope string // the sender's scope, if it is confined to one (see Corpus.IngestAs)
+	// Scope is the org scope its sender is confined to, if any: see place.
+	// It is not stored.
+	Scope string `json:"-"`
+
+	enc []byte // encodeStored of the entry without Seq (Encode)
+}
+
+// Encode encodes the entry ahead of Put, outside the write transaction
+// every writer waits for (Corpus.Ingest encodes in its parallel analysis).
+func (s *Stored) Encode() error {
+	var err error
+	s.enc, err = encodeStored(s)
+	return err
 }
 
 // Text is the searchable text: the record's text, or its turns one per line.
@@ -140,10 +151,10 @@ func decodeStored(key, b []byte) (*Stored, error) {
 	return st, nil
 }
 
-// OpenStore opens (or creates) the store file at path. populate reads the
+// Open opens (or creates) the store file at path. populate reads the
 // whole file in at open (MAP_POPULATE): a full scan through a cold mmap
 // pages in at only 14–30 MB/s, so a reindex asks for it.
-func OpenStore(path string, populate bool) (*Store, error) {
+func Open(path string, populate bool) (*Store, error) {
 	opt := &bolt.Options{Timeout: 2 * time.Second}
 	if populate {
 		opt.MmapFlags = syscall.MAP_POPULATE
@@ -183,9 +194,18 @@ func OpenStore(path string, populate bool) (*Store, error) {
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }
 
-// DB exposes the bbolt handle to the other parts of the corpus (rollups,
-// backups) that write in the same transactions.
-func (s *Store) DB() *bolt.DB { return s.db }
+// View runs fn in a read transaction of the store's file. The packages
+// that keep their own data beside the records (keys, alerts, rollups,
+// taxonomy versions, labels) use it and Update on their own buckets, so
+// that what they derive commits with the records or not at all.
+func (s *Store) View(fn func(tx *bolt.Tx) error) error { return s.db.View(fn) }
+
+// Update runs fn in a write transaction (see View).
+func (s *Store) Update(fn func(tx *bolt.Tx) error) error { return s.db.Update(fn) }
+
+// ReleaseMapped drops the file's pages from this process's resident memory
+// (see releaseMapped).
+func (s *Store) ReleaseMapped() error { return releaseMapped(s.db) }
 
 // HashCustomer turns a customer id into a keyed hash: equal ids stay equal
 // (repeat complaints can be found) but the id itself is never stored.
@@ -244,7 +264,7 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 				return err
 			}
 			it.Seq = seq
-			if it.scope != "" {
+			if it.Scope != "" {
 				if err := place(ids, recs, it); err != nil {
 					return err
 				}
@@ -286,7 +306,7 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 // and the put.
 func place(ids, recs *bolt.Bucket, it *Stored) error {
 	own := it.Record.ID
-	ns := analyzer.NamespacedID(it.scope, own)
+	ns := analyzer.NamespacedID(it.Scope, own)
 	if ids.Get([]byte(ns)) == nil {
 		seq := ids.Get([]byte(own))
 		if seq == nil {
@@ -296,7 +316,7 @@ func place(ids, recs *bolt.Bucket, it *Stored) error {
 		if err != nil {
 			return fmt.Errorf("record %q: %w", own, err)
 		}
-		if analyzer.InScope(prev.Record.Org, it.scope) {
+		if analyzer.InScope(prev.Record.Org, it.Scope) {
 			return nil
 		}
 	}
@@ -434,6 +454,14 @@ func (s *Store) Stats() (Stats, error) {
 	})
 	return st, err
 }
+
+// Meta is the store's bucket of small state keys in tx. The derived stores
+// that commit with the records keep their state keys there too (the
+// rollups: their time zone, state and fold mark).
+func Meta(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bucketMeta) }
+
+// LastSeqIn is the highest sequence number handed out, as tx sees it.
+func LastSeqIn(tx *bolt.Tx) uint64 { return tx.Bucket(bucketRecords).Sequence() }
 
 // LastSeq is the highest sequence number handed out.
 func (s *Store) LastSeq() uint64 {

@@ -1,4 +1,4 @@
-package index
+package store
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 // Entries are stored compressed, and entries written as plain JSON by
 // earlier releases still read, by id and by scan.
 func TestStoredFormat(t *testing.T) {
-	st, err := OpenStore(filepath.Join(t.TempDir(), "dongting.db"), false)
+	st, err := Open(filepath.Join(t.TempDir(), "dongting.db"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestStoredFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	legacy, _ := json.Marshal(&Stored{Seq: 2, Record: analyzer.Record{ID: "old", Text: "保洁很干净"}})
-	err = st.DB().Update(func(tx *bolt.Tx) error {
+	err = st.Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketRecords).Put(SeqKey(2), legacy); err != nil {
 			return err
 		}
@@ -35,7 +35,7 @@ func TestStoredFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = st.DB().View(func(tx *bolt.Tx) error {
+	_ = st.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketRecords).Get(SeqKey(1))
 		s, err := decodeStored(SeqKey(1), v)
 		if err != nil {
