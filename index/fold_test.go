@@ -1,15 +1,21 @@
 package index_test
 
 import (
+	"bytes"
 	"errors"
+	bolt "go.etcd.io/bbolt"
+	"log/slog"
 	"maps"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"dongting/analyzer"
 	"dongting/index"
 	"dongting/index/indextest"
+	"dongting/index/store"
 )
 
 // rollupTotals sums every org × node series (dimension All) and every org ×
@@ -125,5 +131,51 @@ func TestFoldInChunks(t *testing.T) {
 	}
 	if n, err := index.FoldNow(c); err != nil || n != 0 {
 		t.Errorf("after resuming, a fold found %d commits (%v)", n, err)
+	}
+}
+
+// Rollups written with another number of counters are rebuilt at open (the
+// cells store only their non-zero counters, so a new one would otherwise
+// read as zero in every old cell); a store from before the count was kept
+// has the count of that time and opens as it is.
+func TestRollupsOfAnotherCounterSchemaAreRebuilt(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		value   []byte // nil: the key removed
+		rebuilt bool
+	}{{"counters changed", []byte("18"), true}, {"unreadable", []byte("x"), true}, {"kept before the count", nil, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			co := openCorpus(t, dir)
+			ingestAll(t, co, corpus)
+			co.Close()
+			st, err := store.Open(filepath.Join(dir, "dongting.db"), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = st.Update(func(tx *bolt.Tx) error {
+				if c.value == nil {
+					return store.Meta(tx).Delete([]byte("rollup_counters"))
+				}
+				return store.Meta(tx).Put([]byte("rollup_counters"), c.value)
+			})
+			st.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs bytes.Buffer
+			co = indextest.Open(t, index.Options{Dir: dir, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+			defer co.Close()
+			if got := strings.Contains(logs.String(), "rollups are stale"); got != c.rebuilt {
+				t.Errorf("rebuilt %v, want %v", got, c.rebuilt)
+			}
+			var total int64
+			err = co.Rollups().View(func(v *index.RollupView) error {
+				return v.Each("", index.All, index.All, "20260101", "20261231", func(_ index.Cell, n *index.Counts) { total += n[index.CVolume] })
+			})
+			if err != nil || total != int64(len(corpus)) {
+				t.Errorf("volume %d (%v), want %d", total, err, len(corpus))
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,17 +33,25 @@ import (
 // a series is one range scan per (org, node, dimension). Names are interned
 // as 4-byte ids, so a key is 20 bytes, not ~60.
 var (
-	bucketRollups = []byte("rollups")      // cell key → Counts
-	bucketLog     = []byte("rollup_log")   // seq → the deltas of one commit, not yet folded into rollups
-	bucketOrgs    = []byte("rollup_orgs")  // org node → live records under it
-	bucketNames   = []byte("rollup_names") // 'n' kind name → id, 'i' id → kind name
-	keyRollupZone = []byte("rollup_zone")  // time zone the day of a cell is in
-	keyRollupOK   = []byte("rollup_state") // rollupFormat once built; absent while rebuilding
+	bucketRollups = []byte("rollups")         // cell key → Counts
+	bucketLog     = []byte("rollup_log")      // seq → the deltas of one commit, not yet folded into rollups
+	bucketOrgs    = []byte("rollup_orgs")     // org node → live records under it
+	bucketNames   = []byte("rollup_names")    // 'n' kind name → id, 'i' id → kind name
+	keyRollupZone = []byte("rollup_zone")     // time zone the day of a cell is in
+	keyRollupOK   = []byte("rollup_state")    // rollupFormat once built; absent while rebuilding
+	keyCounters   = []byte("rollup_counters") // numCounters of the cells, decimal
 )
 
 // rollupFormat names the layout of the cells; a store written with
 // another is rebuilt at open.
 const rollupFormat = "v3-untagged"
+
+// countersBefore is the number of counters the cells had when the count
+// began to be stored beside the format (keyCounters): a store without the
+// key has that many. Cells encode their non-zero counters only, so without
+// this check a counter added later would read as zero in every old cell
+// instead of rebuilding them.
+const countersBefore = 19
 
 // Untagged is the node of the records no touchpoint matched (coverage).
 const Untagged = "_untagged"
@@ -1011,13 +1020,10 @@ func initRollups(db *store.Store, loc *time.Location) (stale bool, err error) {
 		meta := store.Meta(tx)
 		empty := store.LastSeqIn(tx) == 0
 		zoneOK := string(meta.Get(keyRollupZone)) == loc.String()
-		built := string(meta.Get(keyRollupOK)) == rollupFormat
+		built := string(meta.Get(keyRollupOK)) == rollupFormat && storedCounters(meta) == numCounters
 		if empty && !built {
 			// A new store: the rollups start (and stay) in step.
-			if err := meta.Put(keyRollupZone, []byte(loc.String())); err != nil {
-				return err
-			}
-			return meta.Put(keyRollupOK, []byte(rollupFormat))
+			return markBuilt(meta, loc)
 		}
 		stale = !zoneOK || !built
 		return nil
@@ -1080,13 +1086,32 @@ func (r *rollups) rebuild(db *store.Store, progress func(done int)) error {
 		}
 		after = last
 	}
-	return db.Update(func(tx *bolt.Tx) error {
-		meta := store.Meta(tx)
-		if err := meta.Put(keyRollupZone, []byte(r.loc.String())); err != nil {
-			return err
-		}
-		return meta.Put(keyRollupOK, []byte(rollupFormat))
-	})
+	return db.Update(func(tx *bolt.Tx) error { return markBuilt(store.Meta(tx), r.loc) })
+}
+
+// markBuilt records that the rollups are complete, in this zone, format and
+// number of counters.
+func markBuilt(meta *bolt.Bucket, loc *time.Location) error {
+	if err := meta.Put(keyRollupZone, []byte(loc.String())); err != nil {
+		return err
+	}
+	if err := meta.Put(keyCounters, []byte(strconv.Itoa(numCounters))); err != nil {
+		return err
+	}
+	return meta.Put(keyRollupOK, []byte(rollupFormat))
+}
+
+// storedCounters is the number of counters the stored cells have.
+func storedCounters(meta *bolt.Bucket) int {
+	v := meta.Get(keyCounters)
+	if v == nil {
+		return countersBefore
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil {
+		return -1 // unreadable: rebuild
+	}
+	return n
 }
 
 // Rollups reads the aggregates.

@@ -29,6 +29,13 @@ func (m *Main) runTrain(ctx context.Context, args []string) error {
 	var reviews multiFlag
 	fs.Var(&reviews, "reviews", "sentiment CSV (label,review); rows not held out are used; repeat for several")
 	out := fs.String("out", "data/model/dongting.model", "where to write the models")
+	// The optimiser's settings, for comparing them out of fold (the
+	// figures printed); the defaults are the shipped setting.
+	var opt learn.TrainOptions
+	fs.IntVar(&opt.Epochs, "epochs", 0, "passes over the data (0: the default, 30)")
+	fs.Float64Var(&opt.Rate, "rate", 0, "AdaGrad learning rate (0: the default, 0.2)")
+	fs.Float64Var(&opt.L2, "l2", 0, "weight decay per example (0: the default, 1e-4)")
+	fs.IntVar(&opt.MinDF, "min-df", 0, "drop features seen in fewer examples (0: the default, 2)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,7 +48,8 @@ func (m *Main) runTrain(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	res, err := a.Train(ctx, texts, learn.TrainOptions{Seed: 1})
+	opt.Seed = 1
+	res, err := a.Train(ctx, texts, opt)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
