@@ -14,13 +14,6 @@ import (
 	"unicode/utf8"
 )
 
-// Record stream formats.
-const (
-	FormatNDJSON = "ndjson" // one JSON record per line
-	FormatJSON   = "json"   // one JSON array of records
-	FormatCSV    = "csv"    // a header row, then one record per row
-)
-
 // CSVColumns maps accepted CSV header names (lower-cased) to record fields.
 // Any other column goes to meta under its own name.
 var CSVColumns = map[string]string{
@@ -54,10 +47,10 @@ type ReadOptions struct {
 	Location *time.Location    // for CSV times without a zone; UTC if nil
 }
 
-// RecordReader reads records one at a time from NDJSON, a JSON array or
-// CSV, so a large upload is never held whole.
+// RecordReader reads records one at a time from a stream in one of the
+// Formats, so a large upload is never held whole.
 type RecordReader struct {
-	format string
+	format *Format
 	opt    ReadOptions
 	line   int
 
@@ -67,44 +60,62 @@ type RecordReader struct {
 	cols []string      // csv: field per column
 }
 
-// NewRecordReader starts reading r. For CSV it reads and checks the header.
+// NewRecordReader starts reading r in the format named format (see
+// FormatNamed). For CSV it reads and checks the header.
 func NewRecordReader(r io.Reader, format string, opt ReadOptions) (*RecordReader, error) {
+	f, err := FormatNamed(format)
+	if err != nil {
+		return nil, err
+	}
+	return f.NewReader(r, opt)
+}
+
+// NewReader starts reading r as f. For CSV it reads and checks the header.
+func (f *Format) NewReader(r io.Reader, opt ReadOptions) (*RecordReader, error) {
 	if opt.MaxLine <= 0 {
 		opt.MaxLine = 2 * MaxTextBytes
 	}
 	if opt.Location == nil {
 		opt.Location = time.UTC
 	}
-	rr := &RecordReader{format: format, opt: opt}
-	switch format {
-	case FormatNDJSON:
-		rr.br = bufio.NewReaderSize(r, 64*1024)
-	case FormatJSON:
-		rr.dec = json.NewDecoder(r)
-		tok, err := rr.dec.Token()
-		if err != nil || tok != json.Delim('[') {
-			return nil, &JSONError{Reason: "want a JSON array of records"}
-		}
-	case FormatCSV:
-		rr.cr = newCSVReader(r, opt.MaxLine)
-		header, line, err := rr.cr.row(0)
-		var fe *FieldError
-		switch {
-		case err == io.EOF:
-			return nil, &LineError{Line: 1, Err: &FieldError{"header", "no CSV header row: the input is empty"}}
-		case errors.As(err, &fe):
-			return nil, &LineError{Line: line, Err: &FieldError{"header", "no CSV header row: " + fe.Reason}}
-		case err != nil:
-			return nil, err
-		}
-		if err := rr.header(header); err != nil {
-			return nil, &LineError{Line: line, Err: err}
-		}
-		rr.line = line
-	default:
-		return nil, fmt.Errorf("analyzer: unknown record format %q (ndjson, json, csv)", format)
+	rr := &RecordReader{format: f, opt: opt}
+	if err := f.open(rr, r); err != nil {
+		return nil, err
 	}
 	return rr, nil
+}
+
+func (rr *RecordReader) openNDJSON(r io.Reader) error {
+	rr.br = bufio.NewReaderSize(r, 64*1024)
+	return nil
+}
+
+func (rr *RecordReader) openJSON(r io.Reader) error {
+	rr.dec = json.NewDecoder(r)
+	tok, err := rr.dec.Token()
+	if err != nil || tok != json.Delim('[') {
+		return &JSONError{Reason: "want a JSON array of records"}
+	}
+	return nil
+}
+
+func (rr *RecordReader) openCSV(r io.Reader) error {
+	rr.cr = newCSVReader(r, rr.opt.MaxLine)
+	header, line, err := rr.cr.row(0)
+	var fe *FieldError
+	switch {
+	case err == io.EOF:
+		return &LineError{Line: 1, Err: &FieldError{"header", "no CSV header row: the input is empty"}}
+	case errors.As(err, &fe):
+		return &LineError{Line: line, Err: &FieldError{"header", "no CSV header row: " + fe.Reason}}
+	case err != nil:
+		return err
+	}
+	if err := rr.header(header); err != nil {
+		return &LineError{Line: line, Err: err}
+	}
+	rr.line = line
+	return nil
 }
 
 func (rr *RecordReader) header(h []string) error {
@@ -150,71 +161,74 @@ func (rr *RecordReader) header(h []string) error {
 // Next returns the next record and its line. A bad record comes back as a
 // *LineError and the stream can go on; io.EOF ends it; any other error
 // (a broken JSON array, an I/O error, a body over its limit) is fatal.
-func (rr *RecordReader) Next() (*Record, int, error) {
-	switch rr.format {
-	case FormatNDJSON:
-		for {
-			raw, tooLong, err := ReadLine(rr.br, rr.opt.MaxLine)
-			if err != nil && err != io.EOF {
-				return nil, rr.line, err
-			}
-			if raw == nil && !tooLong && err == io.EOF {
-				return nil, rr.line, io.EOF
-			}
-			rr.line++
-			if tooLong {
-				return nil, rr.line, &LineError{Line: rr.line, Err: &FieldError{"text", fmt.Sprintf("line longer than %d bytes", rr.opt.MaxLine)}}
-			}
-			raw = bytes.TrimSpace(raw)
-			if len(raw) == 0 {
-				continue // blank lines carry nothing
-			}
-			rec, derr := DecodeRecord(raw)
-			if derr != nil {
-				return nil, rr.line, &LineError{Line: rr.line, Err: derr}
-			}
-			return rec, rr.line, nil
+func (rr *RecordReader) Next() (*Record, int, error) { return rr.format.next(rr) }
+
+func (rr *RecordReader) nextNDJSON() (*Record, int, error) {
+	for {
+		raw, tooLong, err := ReadLine(rr.br, rr.opt.MaxLine)
+		if err != nil && err != io.EOF {
+			return nil, rr.line, err
 		}
-	case FormatJSON:
-		if !rr.dec.More() {
-			if _, err := rr.dec.Token(); err != nil {
-				return nil, rr.line, &JSONError{Reason: fmt.Sprintf("after item %d: %v", rr.line, err)}
-			}
+		if raw == nil && !tooLong && err == io.EOF {
 			return nil, rr.line, io.EOF
 		}
 		rr.line++
-		var raw json.RawMessage
-		if err := rr.dec.Decode(&raw); err != nil {
-			var se *json.SyntaxError
-			if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-				return nil, rr.line, &JSONError{Reason: fmt.Sprintf("item %d: %v", rr.line, err)}
-			}
-			return nil, rr.line, err // the body's reader failed (over its limit, say)
+		if tooLong {
+			return nil, rr.line, &LineError{Line: rr.line, Err: &FieldError{"text", fmt.Sprintf("line longer than %d bytes", rr.opt.MaxLine)}}
 		}
-		rec, err := DecodeRecord(raw)
-		if err != nil {
-			return nil, rr.line, &LineError{Line: rr.line, Err: err}
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 {
+			continue // blank lines carry nothing
 		}
-		return rec, rr.line, nil
-	default:
-		row, line, err := rr.cr.row(len(rr.cols))
-		if err == io.EOF {
-			return nil, rr.line, io.EOF
-		}
-		rr.line = line
-		if err != nil {
-			return nil, rr.line, err // a *LineError, or the reader's
-		}
-		rec, ferr := rr.csvRecord(row)
-		if ferr != nil {
-			id := ""
-			if rec != nil {
-				id = rec.ID
-			}
-			return nil, rr.line, &LineError{Line: rr.line, ID: id, Err: ferr}
+		rec, derr := DecodeRecord(raw)
+		if derr != nil {
+			return nil, rr.line, &LineError{Line: rr.line, Err: derr}
 		}
 		return rec, rr.line, nil
 	}
+}
+
+func (rr *RecordReader) nextJSON() (*Record, int, error) {
+	if !rr.dec.More() {
+		if _, err := rr.dec.Token(); err != nil {
+			return nil, rr.line, &JSONError{Reason: fmt.Sprintf("after item %d: %v", rr.line, err)}
+		}
+		return nil, rr.line, io.EOF
+	}
+	rr.line++
+	var raw json.RawMessage
+	if err := rr.dec.Decode(&raw); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, rr.line, &JSONError{Reason: fmt.Sprintf("item %d: %v", rr.line, err)}
+		}
+		return nil, rr.line, err // the body's reader failed (over its limit, say)
+	}
+	rec, err := DecodeRecord(raw)
+	if err != nil {
+		return nil, rr.line, &LineError{Line: rr.line, Err: err}
+	}
+	return rec, rr.line, nil
+}
+
+func (rr *RecordReader) nextCSV() (*Record, int, error) {
+	row, line, err := rr.cr.row(len(rr.cols))
+	if err == io.EOF {
+		return nil, rr.line, io.EOF
+	}
+	rr.line = line
+	if err != nil {
+		return nil, rr.line, err // a *LineError, or the reader's
+	}
+	rec, ferr := rr.csvRecord(row)
+	if ferr != nil {
+		id := ""
+		if rec != nil {
+			id = rec.ID
+		}
+		return nil, rr.line, &LineError{Line: rr.line, ID: id, Err: ferr}
+	}
+	return rec, rr.line, nil
 }
 
 // Time layouts accepted in CSV besides RFC 3339 (spreadsheet exports).

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 
@@ -118,25 +117,22 @@ func (b *batchReport) fail(e lineError) {
 	}
 }
 
-func batchFormat(c echo.Context) (string, error) {
-	if f := c.QueryParam("format"); f != "" {
-		switch f {
-		case analyzer.FormatNDJSON, analyzer.FormatJSON, analyzer.FormatCSV:
-			return f, nil
+// batchFormat is the upload's format: ?format= names it, or else its
+// Content-Type says it (see analyzer.Formats).
+func batchFormat(c echo.Context) (*analyzer.Format, error) {
+	if name := c.QueryParam("format"); name != "" {
+		f, err := analyzer.FormatNamed(name)
+		if err != nil {
+			return nil, &Error{Status: http.StatusBadRequest, Code: "bad_parameter", Field: "format", Message: "one of " + analyzer.FormatNames()}
 		}
-		return "", &Error{Status: http.StatusBadRequest, Code: "bad_parameter", Field: "format", Message: "one of ndjson, json, csv"}
+		return f, nil
 	}
-	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
-	switch mt {
-	case "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines":
-		return analyzer.FormatNDJSON, nil
-	case "application/json":
-		return analyzer.FormatJSON, nil
-	case "text/csv":
-		return analyzer.FormatCSV, nil
+	f, err := analyzer.FormatForContentType(c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil {
+		return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Field: "Content-Type",
+			Message: "send " + analyzer.FormatContentTypes() + ", or say ?format="}
 	}
-	return "", &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Field: "Content-Type",
-		Message: "send application/json (an array), application/x-ndjson or text/csv, or say ?format="}
+	return f, nil
 }
 
 // putBatch streams an upload: records are read, analyzed and committed in
@@ -148,11 +144,11 @@ func (s *Server) putBatch(c echo.Context) error {
 		return err
 	}
 	body := http.MaxBytesReader(c.Response(), c.Request().Body, s.limits.BatchBody)
-	rr, err := analyzer.NewRecordReader(body, format, analyzer.ReadOptions{Columns: csvMapping(c.QueryParam("columns")), Location: s.corpus.Location()})
+	rr, err := format.NewReader(body, analyzer.ReadOptions{Columns: csvMapping(c.QueryParam("columns")), Location: s.corpus.Location()})
 	if err != nil {
 		return batchOpenError(err)
 	}
-	rep := &batchReport{Format: format, Errors: []lineError{}}
+	rep := &batchReport{Format: format.Name, Errors: []lineError{}}
 	var recs []*analyzer.Record
 	var lines []int
 	flush := func() error {

@@ -34,7 +34,7 @@ func (m *Main) runIngest(ctx context.Context, args []string) error {
 	memoryFlag(fset, sf)
 	server := fset.String("server", "", "URL of a running server (e.g. http://127.0.0.1:8080); without it, write into -dir directly")
 	apiKey := fset.String("key", m.Getenv("DONGTING_KEY"), "API key for -server (an ingest or admin key; env DONGTING_KEY)")
-	format := fset.String("format", "", "ndjson, json or csv (default: from the file name)")
+	format := fset.String("format", "", "one of "+analyzer.FormatNames()+" (default: from the file name)")
 	quiet := fset.Bool("q", false, "no progress bar")
 	if err := fset.Parse(args); err != nil {
 		return err
@@ -44,13 +44,9 @@ func (m *Main) runIngest(ctx context.Context, args []string) error {
 	}
 	path := fset.Arg(0)
 	if *format == "" {
-		switch strings.ToLower(filepath.Ext(path)) {
-		case ".csv":
-			*format = analyzer.FormatCSV
-		case ".json":
-			*format = analyzer.FormatJSON
-		default:
-			*format = analyzer.FormatNDJSON
+		*format = analyzer.FormatNDJSON
+		if fm, err := analyzer.FormatForExtension(filepath.Ext(path)); err == nil {
+			*format = fm.Name
 		}
 	}
 	f, err := os.Open(path)
@@ -62,7 +58,7 @@ func (m *Main) runIngest(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
-	if *format == analyzer.FormatCSV && total > 0 {
+	if fm, err := analyzer.FormatNamed(*format); err == nil && fm.Header && total > 0 {
 		total-- // the header
 	}
 	// CSV times without a zone are read in -tz: the zone the data
