@@ -8,6 +8,7 @@ import (
 
 	"dongting/api"
 	"dongting/index"
+	"dongting/index/fulltext"
 	"dongting/index/indextest"
 )
 
@@ -43,12 +44,12 @@ func TestSearchBudgetAnswers(t *testing.T) {
 		}
 	}
 	q := url.Values{}
-	for i := range index.MaxFilterValues + 1 {
+	for i := range fulltext.MaxFilterValues + 1 {
 		q.Add("channel", "ch"+strings.Repeat("x", i))
 	}
 	code, out := do(t, "GET", s.URL+"/api/v1/search?"+q.Encode(), "", nil)
 	if ec, field := errOf(out); code != 422 || ec != "query_too_complex" || field != "channel" {
-		t.Errorf("%d channels: %d %v", index.MaxFilterValues+1, code, out)
+		t.Errorf("%d channels: %d %v", fulltext.MaxFilterValues+1, code, out)
 	}
 	// The repeated OR that cost 10 s of CPU searches its three words.
 	rep := strings.Repeat("(电梯|漏水|物业) & ", 29) + "(电梯|漏水|物业)"

@@ -6,13 +6,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"dongting/index"
+	"dongting/index/fulltext"
 )
 
 // excludes reads exclude=facet:value (repeated or comma-separated): values
 // a hit may not have, checked like the include filters (taxonomy nodes
 // must exist, sentiment and severity are one of theirs).
-func (s *Server) excludes(c echo.Context, q *index.Query) error {
+func (s *Server) excludes(c echo.Context, q *fulltext.Query) error {
 	tax := s.an().Taxonomy()
 	for _, v := range list(c, "exclude") {
 		f, val, ok := strings.Cut(v, ":")

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"dongting/index"
+	"dongting/index/fulltext"
 )
 
 // maxQueryLen bounds the query string (runes): rules longer than this are
@@ -76,8 +77,8 @@ func optInt(field, v string, lo, hi int) (*int, error) {
 }
 
 // query reads the search parameters shared by search and export.
-func (s *Server) query(c echo.Context) (*index.Query, error) {
-	q := &index.Query{
+func (s *Server) query(c echo.Context) (*fulltext.Query, error) {
+	q := &fulltext.Query{
 		Q:          strings.TrimSpace(c.QueryParam("q")),
 		Touchpoint: list(c, "touchpoint"),
 		Scene:      list(c, "scene"),
@@ -141,7 +142,7 @@ func (s *Server) query(c echo.Context) (*index.Query, error) {
 		return nil, err
 	}
 	if v := c.QueryParam("size"); v != "" {
-		n, err := optInt("size", v, 1, index.MaxPageSize)
+		n, err := optInt("size", v, 1, fulltext.MaxPageSize)
 		if err != nil {
 			return nil, err
 		}
@@ -154,7 +155,7 @@ func (s *Server) query(c echo.Context) (*index.Query, error) {
 // parameter, a 422 for one past the query budget, a 503 for a search
 // stopped at its deadline.
 func queryError(err error) error {
-	var qe *index.QueryError
+	var qe *fulltext.QueryError
 	switch {
 	case errors.As(err, &qe) && qe.Limit != "":
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "query_too_complex", Field: qe.Field,
@@ -171,7 +172,7 @@ func queryError(err error) error {
 // chargeQuery takes what a query costs beyond its request from the key's
 // rate limit (index.Corpus.Weight): a query that searches much costs
 // several requests.
-func (s *Server) chargeQuery(c echo.Context, q *index.Query) error {
+func (s *Server) chargeQuery(c echo.Context, q *fulltext.Query) error {
 	w, err := s.corpus.Weight(q)
 	if err != nil {
 		return queryError(err)

@@ -10,16 +10,17 @@ import (
 	"time"
 
 	"dongting/index"
+	"dongting/index/fulltext"
 	"dongting/index/indextest"
 )
 
 // words are distinct words of the demo's vocabulary.
 var words = strings.Fields("电梯 漏水 物业 保洁 绿化 停车 门禁 噪音 装修 垃圾 维修 收费 保安 路灯 水压 停电 供暖 燃气 快递 宠物 消防 监控 管家 投诉 业主 物业费 车位 充电桩 地库 会所 泳池 健身 草坪 树木 外墙 楼道 单元门 访客 蚊虫 异味")
 
-func budgetErr(t *testing.T, c *index.Corpus, q index.Query) *index.QueryError {
+func budgetErr(t *testing.T, c *index.Corpus, q fulltext.Query) *fulltext.QueryError {
 	t.Helper()
 	_, err := c.Search(context.Background(), &q)
-	var qe *index.QueryError
+	var qe *fulltext.QueryError
 	if !errors.As(err, &qe) {
 		t.Fatalf("%.80q: %v, want a QueryError", q.Q, err)
 	}
@@ -38,10 +39,10 @@ func TestQueryBudget(t *testing.T) {
 	// operands are dropped, so it searches three words and finds what
 	// they find.
 	repeated := strings.Repeat("(电梯|漏水|物业) & ", 29) + "(电梯|漏水|物业)"
-	if got, want := ids(search(t, c, index.Query{Q: repeated, Size: 200})), ids(search(t, c, index.Query{Q: "电梯|漏水|物业", Size: 200})); !slices.Equal(got, want) || len(want) == 0 {
+	if got, want := ids(search(t, c, fulltext.Query{Q: repeated, Size: 200})), ids(search(t, c, fulltext.Query{Q: "电梯|漏水|物业", Size: 200})); !slices.Equal(got, want) || len(want) == 0 {
 		t.Errorf("repeated OR found %d, the OR alone %d", len(got), len(want))
 	}
-	if w, err := c.Weight(&index.Query{Q: repeated}); err != nil || w != 1 {
+	if w, err := c.Weight(&fulltext.Query{Q: repeated}); err != nil || w != 1 {
 		t.Errorf("weight of the repeated OR %d, %v", w, err)
 	}
 
@@ -73,11 +74,11 @@ func TestQueryBudget(t *testing.T) {
 		{"deep NOTs", "电梯 & !(漏水 | !(物业 & !(保洁 | !(绿化 & !(停车 | !(门禁 & !(噪音 | !(装修 & 垃圾)))))))) ", "depth"},
 		{"NOTs that read every record", "电梯 & !(漏水 | !物业) & !(保洁 | !绿化) & !(停车 | !门禁)", "scans"},
 	} {
-		qe := budgetErr(t, c, index.Query{Q: tc.q})
+		qe := budgetErr(t, c, fulltext.Query{Q: tc.q})
 		if qe.Field != "q" || qe.Limit != tc.limit {
 			t.Errorf("%s: %+v, want the %s limit on q", tc.name, qe, tc.limit)
 		}
-		if _, err := c.Weight(&index.Query{Q: tc.q}); !errors.As(err, &qe) {
+		if _, err := c.Weight(&fulltext.Query{Q: tc.q}); !errors.As(err, &qe) {
 			t.Errorf("%s: weighed without the budget: %v", tc.name, err)
 		}
 	}
@@ -91,14 +92,14 @@ func TestQueryBudget(t *testing.T) {
 		"!!!!电梯",
 		strings.Join(words[:32], " | "),
 	} {
-		if _, err := c.Search(context.Background(), &index.Query{Q: q}); err != nil {
+		if _, err := c.Search(context.Background(), &fulltext.Query{Q: q}); err != nil {
 			t.Errorf("%q: %v", q, err)
 		}
 	}
-	if got, want := ids(search(t, c, index.Query{Q: "!!!!电梯", Size: 200})), ids(search(t, c, index.Query{Q: "电梯", Size: 200})); !slices.Equal(got, want) {
+	if got, want := ids(search(t, c, fulltext.Query{Q: "!!!!电梯", Size: 200})), ids(search(t, c, fulltext.Query{Q: "电梯", Size: 200})); !slices.Equal(got, want) {
 		t.Errorf("NOT NOT 电梯 found %d, 电梯 %d", len(got), len(want))
 	}
-	if got, want := ids(search(t, c, index.Query{Q: "物业 !电梯", Size: 200})), ids(search(t, c, index.Query{Q: "物业 & (!电梯)", Size: 200})); !slices.Equal(got, want) {
+	if got, want := ids(search(t, c, fulltext.Query{Q: "物业 !电梯", Size: 200})), ids(search(t, c, fulltext.Query{Q: "物业 & (!电梯)", Size: 200})); !slices.Equal(got, want) {
 		t.Errorf("物业 !电梯 found %d, 物业 & (!电梯) %d", len(got), len(want))
 	}
 
@@ -108,14 +109,14 @@ func TestQueryBudget(t *testing.T) {
 	for _, q := range []string{"电*", "物业* | 电梯? | 漏水~2 | /电.*/", strings.Repeat("*", 40) + "电梯", "电梯~~~~ *物* ?业?"} {
 		types, err := index.QueryTypes(c, q)
 		if err != nil {
-			var qe *index.QueryError
+			var qe *fulltext.QueryError
 			if !errors.As(err, &qe) || qe.Field != "q" {
 				t.Errorf("%q: %v", q, err)
 			}
 			continue
 		}
 		for _, ty := range types {
-			if !slices.Contains([]string{"*query.TermQuery", "*index.phraseQuery", "*query.DisjunctionQuery", "*query.ConjunctionQuery", "*query.BooleanQuery", "*query.MatchAllQuery"}, ty) {
+			if !slices.Contains([]string{"*query.TermQuery", "*fulltext.phraseQuery", "*query.DisjunctionQuery", "*query.ConjunctionQuery", "*query.BooleanQuery", "*query.MatchAllQuery"}, ty) {
 				t.Errorf("%q searches a %s", q, ty)
 			}
 		}
@@ -123,24 +124,24 @@ func TestQueryBudget(t *testing.T) {
 
 	// Filters: repeated values count once, more than MaxFilterValues
 	// distinct ones are refused on their parameter.
-	if _, err := c.Search(context.Background(), &index.Query{Touchpoint: slices.Repeat([]string{"facilities"}, 5000)}); err != nil {
+	if _, err := c.Search(context.Background(), &fulltext.Query{Touchpoint: slices.Repeat([]string{"facilities"}, 5000)}); err != nil {
 		t.Errorf("a repeated filter value: %v", err)
 	}
 	var many []string
-	for i := range index.MaxFilterValues + 1 {
+	for i := range fulltext.MaxFilterValues + 1 {
 		many = append(many, fmt.Sprintf("ch-%d", i))
 	}
-	if qe := budgetErr(t, c, index.Query{Channel: many}); qe.Field != "channel" || qe.Limit != "values" {
+	if qe := budgetErr(t, c, fulltext.Query{Channel: many}); qe.Field != "channel" || qe.Limit != "values" {
 		t.Errorf("%d channels: %+v", len(many), qe)
 	}
-	if _, err := c.Search(context.Background(), &index.Query{Q: "电梯", Facets: slices.Repeat([]string{"scene"}, 1000)}); err != nil {
+	if _, err := c.Search(context.Background(), &fulltext.Query{Q: "电梯", Facets: slices.Repeat([]string{"scene"}, 1000)}); err != nil {
 		t.Errorf("a repeated facet: %v", err)
 	}
 
 	// Weights grow with what is searched.
-	w1, _ := c.Weight(&index.Query{Q: "电梯"})
-	w32, _ := c.Weight(&index.Query{Q: strings.Join(words[:32], " | ")})
-	wScan, _ := c.Weight(&index.Query{Q: "电梯 & !(漏水 | !物业)"})
+	w1, _ := c.Weight(&fulltext.Query{Q: "电梯"})
+	w32, _ := c.Weight(&fulltext.Query{Q: strings.Join(words[:32], " | ")})
+	wScan, _ := c.Weight(&fulltext.Query{Q: "电梯 & !(漏水 | !物业)"})
 	if w1 != 1 || w32 <= w1 || wScan <= w1 {
 		t.Errorf("weights: one word %d, 32 words %d, a NOT scan %d", w1, w32, wScan)
 	}
@@ -151,14 +152,14 @@ func TestSearchDeadline(t *testing.T) {
 	c := indextest.Open(t, index.Options{Dir: t.TempDir(), SearchTimeout: time.Nanosecond})
 	defer c.Close()
 	ingestAll(t, c, slices.Clone(corpus))
-	_, err := c.Search(context.Background(), &index.Query{Q: "电梯", Facets: []string{"scene"}})
+	_, err := c.Search(context.Background(), &fulltext.Query{Q: "电梯", Facets: []string{"scene"}})
 	if !errors.Is(err, index.ErrSearchTimeout) {
 		t.Fatalf("%v, want ErrSearchTimeout", err)
 	}
 	// A caller that gave up is not a timeout.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := c.Search(ctx, &index.Query{Q: "电梯"}); err == nil || errors.Is(err, index.ErrSearchTimeout) {
+	if _, err := c.Search(ctx, &fulltext.Query{Q: "电梯"}); err == nil || errors.Is(err, index.ErrSearchTimeout) {
 		t.Errorf("cancelled: %v", err)
 	}
 }

@@ -20,8 +20,10 @@ import (
 
 	"dongting/analyzer"
 
+	"dongting/index/fulltext"
 	"dongting/index/store"
 	"dongting/index/work"
+	"dongting/taxonomy"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -47,6 +49,23 @@ type Options struct {
 	SearchTimeout time.Duration
 }
 
+// searchIndex is what the corpus needs of a search index: it follows the
+// store (Apply up to a watermark, read back after a restart), finds,
+// counts and prices queries, and can check itself. *fulltext.Index is the
+// one there is.
+type searchIndex interface {
+	Apply(entries []*store.Stored, upTo uint64) error
+	Watermark() (uint64, error)
+	Find(ctx context.Context, q *fulltext.Query) (*fulltext.Found, error)
+	Weight(q *fulltext.Query) (int, error)
+	DocCount() (uint64, error)
+	Busy() (bool, error)
+	Created() bool
+	SetTaxonomy(tax *taxonomy.Taxonomy)
+	Verify() error
+	Close() error
+}
+
 // DefaultSearchTimeout is a search's deadline unless Options say another.
 const DefaultSearchTimeout = 5 * time.Second
 
@@ -59,11 +78,11 @@ type Corpus struct {
 	// search is the index now. The indexer replaces it when it is found
 	// corrupt while serving (under swap's write lock); everyone else reads
 	// it under swap's read lock (searchIndex).
-	search  *Search
+	search  searchIndex
 	swap    sync.RWMutex
-	corrupt chan *Search // an index found corrupt, for the indexer to replace
-	checkMu sync.Mutex   // one check of the segments at a time …
-	checked time.Time    // … and at most one a minute
+	corrupt chan searchIndex // an index found corrupt, for the indexer to replace
+	checkMu sync.Mutex       // one check of the segments at a time …
+	checked time.Time        // … and at most one a minute
 	rollups *rollups
 
 	folded  chan struct{}   // closed when the rollup folder has stopped
@@ -150,8 +169,8 @@ func Open(opt Options) (*Corpus, error) {
 	st.OnCommit(ru.apply)
 	searchDir := SearchDir(opt.Dir)
 	reason := "missing" // why a new index is built, if one is
-	se, err := OpenSearch(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
-	if errors.Is(err, ErrIndexOutdated) {
+	se, err := fulltext.Open(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
+	if errors.Is(err, fulltext.ErrIndexOutdated) {
 		reason = "outdated"
 		// Derived data of an older release: rebuilt from the store.
 		opt.Log.Warn("search index has an older layout or another time zone: rebuilding it from the store", "dir", searchDir, "zone", opt.Location.String())
@@ -159,13 +178,13 @@ func Open(opt Options) (*Corpus, error) {
 			st.Close()
 			return nil, fmt.Errorf("index: %w; removing it: %w", err, rerr)
 		}
-		se, err = OpenSearch(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
+		se, err = fulltext.Open(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
 	}
-	if errors.Is(err, ErrIndexUnreadable) {
+	if errors.Is(err, fulltext.ErrIndexUnreadable) {
 		// Derived data: keep the broken copy for a post-mortem, rebuild.
 		reason = "unreadable"
 		msg := "search index does not open: moved aside, rebuilding it from the store"
-		if errors.Is(err, ErrIndexCorrupt) {
+		if errors.Is(err, fulltext.ErrIndexCorrupt) {
 			reason, msg = "corrupt", "search index is corrupt: moved aside, rebuilding it from the store"
 		}
 		aside := fmt.Sprintf("%s.%s-%s", searchDir, reason, opt.Now().UTC().Format("20060102T150405"))
@@ -174,7 +193,7 @@ func Open(opt Options) (*Corpus, error) {
 			st.Close()
 			return nil, fmt.Errorf("index: %w; moving it aside: %w", err, rerr)
 		}
-		se, err = OpenSearch(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
+		se, err = fulltext.Open(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
 	}
 	if err != nil {
 		st.Close()
@@ -187,10 +206,10 @@ func Open(opt Options) (*Corpus, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Corpus{opt: opt, store: st, search: se, corrupt: make(chan *Search, 1), rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
+	c := &Corpus{opt: opt, store: st, search: se, corrupt: make(chan searchIndex, 1), rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
 		done: make(chan struct{}), indexed: w, waiters: make(chan struct{}), pending: map[uint64]*store.Stored{}}
 	c.an.Store(opt.Analyzer)
-	if last := st.LastSeq(); se.created && last > w {
+	if last := st.LastSeq(); se.Created() && last > w {
 		stats, err := st.Stats()
 		if err != nil {
 			cancel()
@@ -306,7 +325,7 @@ func (c *Corpus) SetAnalyzer(a *analyzer.Analyzer) {
 	c.an.Store(a)
 	c.rollups.tax.Store(a.Taxonomy())
 	se, done := c.searchIndex()
-	se.tax.Store(a.Taxonomy())
+	se.SetTaxonomy(a.Taxonomy())
 	done()
 }
 
@@ -342,7 +361,7 @@ func (c *Corpus) run(ctx context.Context) {
 }
 
 // searchIndex is the search index now, read-locked until done is called.
-func (c *Corpus) searchIndex() (se *Search, done func()) {
+func (c *Corpus) searchIndex() (se searchIndex, done func()) {
 	c.swap.RLock()
 	return c.search, c.swap.RUnlock
 }
@@ -351,7 +370,7 @@ func (c *Corpus) searchIndex() (se *Search, done func()) {
 // or a recovered panic: zapx reading a damaged segment does both), in the
 // background, at most once a minute; a corrupt index is handed to the
 // indexer to replace.
-func (c *Corpus) suspect(se *Search) {
+func (c *Corpus) suspect(se searchIndex) {
 	if !c.checkMu.TryLock() {
 		return
 	}
@@ -363,8 +382,8 @@ func (c *Corpus) suspect(se *Search) {
 	c.checked = now
 	go func() {
 		defer c.checkMu.Unlock()
-		err := work.Safely("checking the search index", se.verify)
-		if !errors.Is(err, ErrIndexCorrupt) {
+		err := work.Safely("checking the search index", se.Verify)
+		if !errors.Is(err, fulltext.ErrIndexCorrupt) {
 			return
 		}
 		c.opt.Log.Error("search index found corrupt while serving: rebuilding it from the store", "err", err)
@@ -390,7 +409,7 @@ func (c *Corpus) replaceCorrupt() {
 		c.opt.Log.Error("moving the corrupt search index aside: removing it", "err", err)
 		os.RemoveAll(dir)
 	}
-	se, err := OpenSearch(dir, c.Analyzer().Taxonomy(), c.opt.Location)
+	se, err := fulltext.Open(dir, c.Analyzer().Taxonomy(), c.opt.Location)
 	var stats store.Stats
 	if err == nil {
 		stats, err = c.store.Stats()
@@ -543,7 +562,7 @@ func (c *Corpus) Rebuilding() (*Rebuild, error) {
 	return c.rebuilding(se)
 }
 
-func (c *Corpus) rebuilding(se *Search) (*Rebuild, error) {
+func (c *Corpus) rebuilding(se searchIndex) (*Rebuild, error) {
 	c.mu.Lock()
 	rb := c.rebuild
 	c.mu.Unlock()

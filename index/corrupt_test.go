@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"dongting/index"
+	"dongting/index/fulltext"
 	"dongting/index/indextest"
 )
 
@@ -82,7 +83,7 @@ func TestCorruptSegmentIsRebuilt(t *testing.T) {
 	if err != nil || st.Rebuild == nil {
 		t.Errorf("status half way: %+v, %v", st, err)
 	}
-	p := search(t, c, index.Query{Size: 1})
+	p := search(t, c, fulltext.Query{Size: 1})
 	if !p.Partial || p.Records != 1000 || p.Indexed != rb.Indexed || p.Total >= 1000 {
 		t.Errorf("a search half way: partial %v, %d of %d indexed, total %d", p.Partial, p.Indexed, p.Records, p.Total)
 	}
@@ -96,7 +97,7 @@ func TestCorruptSegmentIsRebuilt(t *testing.T) {
 	if rb, err := c.Rebuilding(); rb != nil || err != nil {
 		t.Errorf("after the rebuild: %+v, %v", rb, err)
 	}
-	p = search(t, c, index.Query{Size: 1})
+	p = search(t, c, fulltext.Query{Size: 1})
 	if p.Partial || p.Total != 1000 {
 		t.Errorf("after the rebuild: partial %v, total %d", p.Partial, p.Total)
 	}
@@ -122,7 +123,7 @@ func TestNoRebuildWithoutCause(t *testing.T) {
 	if rb, _ := c.Rebuilding(); rb != nil {
 		t.Errorf("reopened: %+v", rb)
 	}
-	if p := search(t, c, index.Query{}); p.Partial || p.Total != uint64(len(corpus)) {
+	if p := search(t, c, fulltext.Query{}); p.Partial || p.Total != uint64(len(corpus)) {
 		t.Errorf("reopened: %+v", p)
 	}
 }

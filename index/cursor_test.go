@@ -12,6 +12,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 
 	"dongting/index"
+	"dongting/index/fulltext"
 	"dongting/index/indextest"
 	"dongting/index/work"
 )
@@ -27,8 +28,8 @@ func TestCursorIsCheckedAgainstItsSort(t *testing.T) {
 	ingestAll(t, c, indextest.Demo(t, 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), 300))
 
 	// Valid cursors page through every hit once, in every order.
-	for _, q := range []index.Query{{Q: "物业", Sort: "relevance"}, {Sort: "newest"}, {Q: "电梯", Sort: "oldest"}} {
-		first := search(t, c, index.Query{Q: q.Q, Sort: q.Sort, Size: 200})
+	for _, q := range []fulltext.Query{{Q: "物业", Sort: "relevance"}, {Sort: "newest"}, {Q: "电梯", Sort: "oldest"}} {
+		first := search(t, c, fulltext.Query{Q: q.Q, Sort: q.Sort, Size: 200})
 		var seen []string
 		q.Size = 7
 		for {
@@ -69,19 +70,19 @@ func TestCursorIsCheckedAgainstItsSort(t *testing.T) {
 		{"oldest", "not base64!"},
 		{"oldest", cursorOf(`{"s":"oldest","a":["20260301120000","` + strings.Repeat("r", 600) + `"]}`)},
 	} {
-		q := index.Query{Q: "物业", Sort: tc.sort, Cursor: tc.cursor}
+		q := fulltext.Query{Q: "物业", Sort: tc.sort, Cursor: tc.cursor}
 		if tc.sort != "relevance" {
 			q.Q = ""
 		}
 		_, err := c.Search(context.Background(), &q)
-		var qe *index.QueryError
+		var qe *fulltext.QueryError
 		if !errors.As(err, &qe) || qe.Field != "cursor" {
 			t.Errorf("sort %s, cursor %s: %v, want a QueryError on cursor", tc.sort, tc.cursor, err)
 		}
 	}
 	// Bleve's values for a record without a time are valid after-values.
 	for _, v := range []string{"\x00", strings.Repeat("\U0010FFFF", 3)} {
-		q := index.Query{Sort: "newest", Cursor: index.EncodeCursor("newest", []string{v, "r1"})}
+		q := fulltext.Query{Sort: "newest", Cursor: index.EncodeCursor("newest", []string{v, "r1"})}
 		if _, err := c.Search(context.Background(), &q); err != nil {
 			t.Errorf("after %q: %v", v, err)
 		}
@@ -107,7 +108,7 @@ func TestPanicInAShardSearchIsAnError(t *testing.T) {
 		}
 	}
 	// The corpus still answers.
-	if p := search(t, c, index.Query{Q: "电梯"}); len(p.Hits) != 2 {
+	if p := search(t, c, fulltext.Query{Q: "电梯"}); len(p.Hits) != 2 {
 		t.Errorf("after the panic: %v", ids(p))
 	}
 }

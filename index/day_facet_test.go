@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"dongting/index"
+	"dongting/index/fulltext"
 	"dongting/index/indextest"
 )
 
@@ -25,7 +26,7 @@ func TestDayFacet(t *testing.T) {
 	ingestAll(t, c, recs[3:4])
 
 	from := time.Date(2026, 5, 1, 12, 0, 0, 0, c.Location())
-	for _, q := range []index.Query{
+	for _, q := range []fulltext.Query{
 		{},
 		{Q: "物业"},
 		{Q: "物业", From: from, To: from.AddDate(0, 3, 0)},

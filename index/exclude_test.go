@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"dongting/index"
+	"dongting/index/fulltext"
 	"dongting/index/indextest"
 )
 
@@ -26,14 +27,14 @@ func TestExclude(t *testing.T) {
 		},
 	}
 	for _, tc := range []struct {
-		q       index.Query
+		q       fulltext.Query
 		facet   string
 		exclude []string
 	}{
-		{index.Query{}, "channel", []string{"400"}},
-		{index.Query{}, "touchpoint", []string{"facilities", "repair.response"}},
-		{index.Query{Q: "物业"}, "sentiment", []string{"negative", "neutral"}},
-		{index.Query{Kind: []string{"complaint"}}, "touchpoint", []string{"service"}},
+		{fulltext.Query{}, "channel", []string{"400"}},
+		{fulltext.Query{}, "touchpoint", []string{"facilities", "repair.response"}},
+		{fulltext.Query{Q: "物业"}, "sentiment", []string{"negative", "neutral"}},
+		{fulltext.Query{Kind: []string{"complaint"}}, "touchpoint", []string{"service"}},
 	} {
 		var want []string
 		err := c.Each(t.Context(), tc.q, func(h *index.Hit) error {
@@ -59,7 +60,7 @@ func TestExclude(t *testing.T) {
 			t.Errorf("%+v without %s %v: %d hits (total %d), want %d", tc.q, tc.facet, tc.exclude, len(got), total, len(want))
 		}
 	}
-	if _, err := c.Search(t.Context(), &index.Query{Exclude: map[string][]string{"org": {"华南区域"}}}); err == nil {
+	if _, err := c.Search(t.Context(), &fulltext.Query{Exclude: map[string][]string{"org": {"华南区域"}}}); err == nil {
 		t.Error("excluding by org is not offered, and should say so")
 	}
 }

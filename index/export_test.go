@@ -1,13 +1,8 @@
 package index
 
 import (
-	"context"
-	"fmt"
-
+	"dongting/index/fulltext"
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/index/scorch"
-	"github.com/blevesearch/bleve/v2/search/query"
-	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
 
 // FoldInChunks sets the series per fold transaction and a hook run between
@@ -21,86 +16,24 @@ func FoldInChunks(c *Corpus, series int, between func() error) {
 // FoldNow folds the rollup log and reports how many commits it folded.
 func FoldNow(c *Corpus) (int, error) { return c.rollups.fold(c.store) }
 
-// BoundFacetValues sets how many segment × field entries each shard's
-// facet terms cache holds before it forgets the segments gone.
-func BoundFacetValues(c *Corpus, n int) {
-	for i := range c.search.values {
-		v := &c.search.values[i]
-		v.mu.Lock()
-		v.max = n
-		v.mu.Unlock()
-	}
-}
+// fulltextOf is the corpus's search index as the one there is.
+func fulltextOf(c *Corpus) *fulltext.Index { return c.search.(*fulltext.Index) }
 
-// FacetValueEntries reports the facet terms caches' entries, how many of
-// them belong to segments no shard holds any more, and the live segments.
+// BoundFacetValues: see fulltext.Index.BoundFacetValues.
+func BoundFacetValues(c *Corpus, n int) { fulltextOf(c).BoundFacetValues(n) }
+
+// FacetValueEntries: see fulltext.Index.FacetValueEntries.
 func FacetValueEntries(c *Corpus) (entries, gone, segments int, err error) {
-	live := map[segment.Segment]bool{}
-	for _, sh := range c.search.shards {
-		adv, err := sh.Advanced()
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		r, err := adv.Reader()
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		for _, sg := range r.(*scorch.IndexSnapshot).Segments() {
-			live[sg.Segment()] = true
-		}
-		r.Close()
-	}
-	for i := range c.search.values {
-		v := &c.search.values[i]
-		v.mu.Lock()
-		for k := range v.m {
-			if !live[k.seg] {
-				gone++
-			}
-		}
-		entries += len(v.m)
-		v.mu.Unlock()
-	}
-	return entries, gone, len(live), nil
+	return fulltextOf(c).FacetValueEntries()
 }
 
-// SearchUnchecked runs a Bleve request as it is, without the checks of
-// Query (a cursor's values, say), on the shards' goroutines.
+// SearchUnchecked: see fulltext.Index.SearchUnchecked.
 func SearchUnchecked(c *Corpus, req *bleve.SearchRequest, facets []string) error {
-	_, _, err := c.search.search(context.Background(), req, facets)
-	return err
+	return fulltextOf(c).SearchUnchecked(req, facets)
 }
 
-// EncodeCursor is a cursor for a query sorted by order, after the values.
-func EncodeCursor(order string, after []string) string { return encodeCursor(order, after) }
+// EncodeCursor: see fulltext.EncodeCursor.
+func EncodeCursor(order string, after []string) string { return fulltext.EncodeCursor(order, after) }
 
-// QueryTypes lists the Bleve query types a query string becomes.
-func QueryTypes(c *Corpus, q string) ([]string, error) {
-	top, _, err := c.search.textQuery(q)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	var walk func(q query.Query)
-	walk = func(q query.Query) {
-		out = append(out, fmt.Sprintf("%T", q))
-		switch x := q.(type) {
-		case *query.ConjunctionQuery:
-			for _, k := range x.Conjuncts {
-				walk(k)
-			}
-		case *query.DisjunctionQuery:
-			for _, k := range x.Disjuncts {
-				walk(k)
-			}
-		case *query.BooleanQuery:
-			for _, k := range []query.Query{x.Must, x.Should, x.MustNot} {
-				if k != nil {
-					walk(k)
-				}
-			}
-		}
-	}
-	walk(top)
-	return out, nil
-}
+// QueryTypes: see fulltext.Index.QueryTypes.
+func QueryTypes(c *Corpus, q string) ([]string, error) { return fulltextOf(c).QueryTypes(q) }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"dongting/index"
+	"dongting/index/fulltext"
 	"dongting/index/indextest"
 )
 
@@ -41,7 +42,7 @@ func TestFacetsCountTheHits(t *testing.T) {
 
 func checkFacets(t *testing.T, c *index.Corpus, channel string) {
 	t.Helper()
-	p := search(t, c, index.Query{Channel: []string{channel}, Facets: []string{"sentiment", "channel"}, Size: 1})
+	p := search(t, c, fulltext.Query{Channel: []string{channel}, Facets: []string{"sentiment", "channel"}, Size: 1})
 	n := 0
 	for _, f := range p.Facets["sentiment"] {
 		n += f.Count
@@ -54,7 +55,7 @@ func checkFacets(t *testing.T, c *index.Corpus, channel string) {
 	// hit.
 	want := map[string]map[string]int{"sentiment": {}, "kind": {}, "month": {}}
 	var total uint64
-	err := c.Each(t.Context(), index.Query{Q: "漏水"}, func(h *index.Hit) error {
+	err := c.Each(t.Context(), fulltext.Query{Q: "漏水"}, func(h *index.Hit) error {
 		want["sentiment"][h.Analysis.Sentiment.Label]++
 		want["kind"][h.Record.Kind]++
 		at, err := time.Parse(time.RFC3339, h.Record.OccurredAt)
@@ -65,7 +66,7 @@ func checkFacets(t *testing.T, c *index.Corpus, channel string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p = search(t, c, index.Query{Q: "漏水", Facets: []string{"sentiment", "kind", "month"}, Size: 1})
+	p = search(t, c, fulltext.Query{Q: "漏水", Facets: []string{"sentiment", "kind", "month"}, Size: 1})
 	if p.Total != total || total == 0 {
 		t.Fatalf("total %d, Each saw %d", p.Total, total)
 	}
@@ -81,7 +82,7 @@ func checkFacets(t *testing.T, c *index.Corpus, channel string) {
 
 	// A filter on the second column: its facet names only its value.
 	kind := recs0Kind(t, c)
-	p = search(t, c, index.Query{Kind: []string{kind}, Facets: []string{"kind", "channel"}, Size: 1})
+	p = search(t, c, fulltext.Query{Kind: []string{kind}, Facets: []string{"kind", "channel"}, Size: 1})
 	n = 0
 	for _, f := range p.Facets["channel"] {
 		n += f.Count
@@ -94,7 +95,7 @@ func checkFacets(t *testing.T, c *index.Corpus, channel string) {
 // recs0Kind is the kind of some indexed record.
 func recs0Kind(t *testing.T, c *index.Corpus) string {
 	t.Helper()
-	p := search(t, c, index.Query{Size: 1})
+	p := search(t, c, fulltext.Query{Size: 1})
 	if len(p.Hits) == 0 {
 		t.Fatal("no records")
 	}
@@ -108,7 +109,7 @@ func TestFacetTermsOfMergedSegmentsAreForgotten(t *testing.T) {
 	c := openCorpus(t, t.TempDir())
 	defer c.Close()
 	index.BoundFacetValues(c, 2) // a shard's live segment and its two fields
-	facets := index.Query{Facets: []string{"scene", "channel"}, Size: 1}
+	facets := fulltext.Query{Facets: []string{"scene", "channel"}, Size: 1}
 	// Each batch makes a segment or two that a search caches; Bleve merges
 	// them in the background, when it will. Go on until some cached
 	// segment has been merged away (on a fast machine merges can keep

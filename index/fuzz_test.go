@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"dongting/index"
+	"dongting/index/fulltext"
 )
 
 // FuzzSearchQuery: any query string gives results or a QueryError naming
@@ -23,8 +23,8 @@ func FuzzSearchQuery(f *testing.F) {
 		if !utf8.ValidString(q) || len(q) > 2000 {
 			return // the API refuses these before the index sees them
 		}
-		_, err := c.Search(context.Background(), &index.Query{Q: q, Facets: []string{"scene"}, Highlight: true})
-		var qe *index.QueryError
+		_, err := c.Search(context.Background(), &fulltext.Query{Q: q, Facets: []string{"scene"}, Highlight: true})
+		var qe *fulltext.QueryError
 		if err != nil && (!errors.As(err, &qe) || qe.Field != "q") {
 			t.Fatalf("%q: %v", q, err)
 		}
@@ -51,12 +51,12 @@ func FuzzSearchCursor(f *testing.F) {
 	defer c.Close()
 	ingestAll(f, c, slices.Clone(corpus))
 	f.Fuzz(func(t *testing.T, cur string, order uint8) {
-		q := index.Query{Sort: index.SortOrders[int(order)%len(index.SortOrders)], Cursor: cur, Size: 2, Facets: []string{"scene"}, Highlight: true}
+		q := fulltext.Query{Sort: fulltext.SortOrders[int(order)%len(fulltext.SortOrders)], Cursor: cur, Size: 2, Facets: []string{"scene"}, Highlight: true}
 		if q.Sort == "relevance" {
 			q.Q = "电梯"
 		}
 		_, err := c.Search(context.Background(), &q)
-		var qe *index.QueryError
+		var qe *fulltext.QueryError
 		if err != nil && (!errors.As(err, &qe) || qe.Field != "cursor") {
 			t.Fatalf("%q sorted by %s: %v", cur, q.Sort, err)
 		}

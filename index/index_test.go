@@ -18,6 +18,7 @@ import (
 	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
 	"dongting/index"
+	"dongting/index/fulltext"
 	"dongting/index/indextest"
 	"dongting/index/store"
 )
@@ -65,7 +66,7 @@ func ids(p *index.Page) []string {
 	return out
 }
 
-func search(t *testing.T, c *index.Corpus, q index.Query) *index.Page {
+func search(t *testing.T, c *index.Corpus, q fulltext.Query) *index.Page {
 	t.Helper()
 	p, err := c.Search(context.Background(), &q)
 	if err != nil {
@@ -81,37 +82,37 @@ func TestSearch(t *testing.T) {
 
 	cases := []struct {
 		name string
-		q    index.Query
+		q    fulltext.Query
 		want []string
 	}{
-		{"word inside a longer word", index.Query{Q: "电梯"}, []string{"r1", "r5"}},
-		{"traditional query", index.Query{Q: "電梯"}, []string{"r1", "r5"}},
-		{"phrase", index.Query{Q: `"电梯困人"`}, []string{"r1"}},
-		{"AND", index.Query{Q: "物业费 AND 停车费"}, []string{"r3"}},
-		{"OR", index.Query{Q: "物业费 OR 装修"}, []string{"r3", "r4"}},
-		{"NOT", index.Query{Q: "电梯 NOT 困人"}, []string{"r5"}},
-		{"turns are searchable", index.Query{Q: "砸墙"}, []string{"r4"}},
-		{"masked phone is not", index.Query{Q: "13812345678"}, nil},
-		{"touchpoint subtree (scene id)", index.Query{Touchpoint: []string{"fees"}}, []string{"r3"}},
-		{"scene", index.Query{Scene: []string{"facilities"}}, []string{"r1", "r5"}},
-		{"touchpoint subtree (middle node)", index.Query{Touchpoint: []string{"facilities.elevator"}}, []string{"r1", "r5"}},
-		{"touchpoint leaf", index.Query{Touchpoint: []string{"facilities.elevator.entrapment"}}, []string{"r1"}},
-		{"org subtree", index.Query{Org: "华南区域"}, []string{"r1", "r2", "r5"}},
-		{"org leaf", index.Query{Org: "华南区域/深圳/碧海花园"}, []string{"r1", "r2"}},
-		{"org is not a prefix match", index.Query{Org: "华南"}, nil},
-		{"channel and kind", index.Query{Channel: []string{"400"}, Kind: []string{"hotline"}}, []string{"r4"}},
-		{"severity", index.Query{Severity: []string{"P1"}}, []string{"r1"}},
-		{"sentiment", index.Query{Sentiment: []string{"positive"}}, []string{"r2"}},
-		{"date range", index.Query{From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC)}, []string{"r3", "r4"}},
+		{"word inside a longer word", fulltext.Query{Q: "电梯"}, []string{"r1", "r5"}},
+		{"traditional query", fulltext.Query{Q: "電梯"}, []string{"r1", "r5"}},
+		{"phrase", fulltext.Query{Q: `"电梯困人"`}, []string{"r1"}},
+		{"AND", fulltext.Query{Q: "物业费 AND 停车费"}, []string{"r3"}},
+		{"OR", fulltext.Query{Q: "物业费 OR 装修"}, []string{"r3", "r4"}},
+		{"NOT", fulltext.Query{Q: "电梯 NOT 困人"}, []string{"r5"}},
+		{"turns are searchable", fulltext.Query{Q: "砸墙"}, []string{"r4"}},
+		{"masked phone is not", fulltext.Query{Q: "13812345678"}, nil},
+		{"touchpoint subtree (scene id)", fulltext.Query{Touchpoint: []string{"fees"}}, []string{"r3"}},
+		{"scene", fulltext.Query{Scene: []string{"facilities"}}, []string{"r1", "r5"}},
+		{"touchpoint subtree (middle node)", fulltext.Query{Touchpoint: []string{"facilities.elevator"}}, []string{"r1", "r5"}},
+		{"touchpoint leaf", fulltext.Query{Touchpoint: []string{"facilities.elevator.entrapment"}}, []string{"r1"}},
+		{"org subtree", fulltext.Query{Org: "华南区域"}, []string{"r1", "r2", "r5"}},
+		{"org leaf", fulltext.Query{Org: "华南区域/深圳/碧海花园"}, []string{"r1", "r2"}},
+		{"org is not a prefix match", fulltext.Query{Org: "华南"}, nil},
+		{"channel and kind", fulltext.Query{Channel: []string{"400"}, Kind: []string{"hotline"}}, []string{"r4"}},
+		{"severity", fulltext.Query{Severity: []string{"P1"}}, []string{"r1"}},
+		{"sentiment", fulltext.Query{Sentiment: []string{"positive"}}, []string{"r2"}},
+		{"date range", fulltext.Query{From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC)}, []string{"r3", "r4"}},
 		// r3 is at 2026-04-01T02:00:00Z: a range includes its start and
 		// excludes its end, to the second.
-		{"range starting at the second", index.Query{From: time.Date(2026, 4, 1, 2, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 2, 0, 1, 0, time.UTC)}, []string{"r3"}},
-		{"range starting a second later", index.Query{From: time.Date(2026, 4, 1, 2, 0, 1, 0, time.UTC), To: time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC)}, nil},
-		{"range ending at the second", index.Query{From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 2, 0, 0, 0, time.UTC)}, nil},
-		{"open start", index.Query{To: time.Date(2026, 3, 5, 10, 0, 1, 0, time.UTC)}, []string{"r1", "r2"}},
-		{"open end", index.Query{From: time.Date(2026, 4, 3, 12, 0, 0, 0, time.UTC)}, []string{"r4", "r5"}},
-		{"nps range", index.Query{NPSMin: ptr(0), NPSMax: ptr(6)}, []string{"r3"}},
-		{"query and filter", index.Query{Q: "电梯", Org: "华东区域"}, nil},
+		{"range starting at the second", fulltext.Query{From: time.Date(2026, 4, 1, 2, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 2, 0, 1, 0, time.UTC)}, []string{"r3"}},
+		{"range starting a second later", fulltext.Query{From: time.Date(2026, 4, 1, 2, 0, 1, 0, time.UTC), To: time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC)}, nil},
+		{"range ending at the second", fulltext.Query{From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 2, 0, 0, 0, time.UTC)}, nil},
+		{"open start", fulltext.Query{To: time.Date(2026, 3, 5, 10, 0, 1, 0, time.UTC)}, []string{"r1", "r2"}},
+		{"open end", fulltext.Query{From: time.Date(2026, 4, 3, 12, 0, 0, 0, time.UTC)}, []string{"r4", "r5"}},
+		{"nps range", fulltext.Query{NPSMin: ptr(0), NPSMax: ptr(6)}, []string{"r3"}},
+		{"query and filter", fulltext.Query{Q: "电梯", Org: "华东区域"}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,7 +124,7 @@ func TestSearch(t *testing.T) {
 	}
 
 	t.Run("highlight and stored fields", func(t *testing.T) {
-		p := search(t, c, index.Query{Q: "电梯困人", Highlight: true})
+		p := search(t, c, fulltext.Query{Q: "电梯困人", Highlight: true})
 		if len(p.Hits) != 1 {
 			t.Fatalf("hits %v", ids(p))
 		}
@@ -139,7 +140,7 @@ func TestSearch(t *testing.T) {
 		}
 	})
 	t.Run("facets", func(t *testing.T) {
-		p := search(t, c, index.Query{Facets: []string{"scene", "channel", "month"}})
+		p := search(t, c, fulltext.Query{Facets: []string{"scene", "channel", "month"}})
 		if p.Total != 5 {
 			t.Fatalf("total %d", p.Total)
 		}
@@ -159,12 +160,12 @@ func TestSearch(t *testing.T) {
 		}
 	})
 	t.Run("bad queries", func(t *testing.T) {
-		for _, q := range []index.Query{
+		for _, q := range []fulltext.Query{
 			{Q: "电梯 AND"}, {Q: "(电梯"}, {Q: "NEAR/3(电梯, 困人)"}, {Q: "，。"},
 			{Sort: "random"}, {Facets: []string{"nope"}}, {Cursor: "garbage"}, {Size: 10000},
 		} {
 			_, err := c.Search(context.Background(), &q)
-			var qe *index.QueryError
+			var qe *fulltext.QueryError
 			if !errors.As(err, &qe) || qe.Field == "" {
 				t.Errorf("%+v: got %v, want a QueryError naming the field", q, err)
 			}
@@ -183,7 +184,7 @@ func TestCursorPagination(t *testing.T) {
 	ingestAll(t, c, recs)
 	for _, sort := range []string{"newest", "oldest", "relevance"} {
 		seen := map[string]bool{}
-		q := index.Query{Q: "楼道", Sort: sort, Size: 10}
+		q := fulltext.Query{Q: "楼道", Sort: sort, Size: 10}
 		pages := 0
 		var last string // occurred_at of the previous hit
 		for {
@@ -208,13 +209,13 @@ func TestCursorPagination(t *testing.T) {
 			t.Errorf("%s: %d records over %d pages", sort, len(seen), pages)
 		}
 	}
-	_, err := c.Search(context.Background(), &index.Query{Q: "楼道", Sort: "oldest", Cursor: search(t, c, index.Query{Q: "楼道", Sort: "newest", Size: 10}).Next})
-	var qe *index.QueryError
+	_, err := c.Search(context.Background(), &fulltext.Query{Q: "楼道", Sort: "oldest", Cursor: search(t, c, fulltext.Query{Q: "楼道", Sort: "newest", Size: 10}).Next})
+	var qe *fulltext.QueryError
 	if !errors.As(err, &qe) || qe.Field != "cursor" {
 		t.Errorf("a cursor used with another order: %v", err)
 	}
 	n := 0
-	if err := c.Each(context.Background(), index.Query{Q: "楼道"}, func(*index.Hit) error { n++; return nil }); err != nil || n != 45 {
+	if err := c.Each(context.Background(), fulltext.Query{Q: "楼道"}, func(*index.Hit) error { n++; return nil }); err != nil || n != 45 {
 		t.Errorf("Each: %d hits, %v", n, err)
 	}
 }
@@ -230,13 +231,13 @@ func TestReplaceAndDelete(t *testing.T) {
 	if !res[0].Replaced {
 		t.Error("re-sent id not reported as a replacement")
 	}
-	if got := ids(search(t, c, index.Query{Q: "电梯"})); got != nil {
+	if got := ids(search(t, c, fulltext.Query{Q: "电梯"})); got != nil {
 		t.Errorf("old text still found: %v", got)
 	}
-	if got := ids(search(t, c, index.Query{Q: "物业费"})); !slices.Equal(got, []string{"x"}) {
+	if got := ids(search(t, c, fulltext.Query{Q: "物业费"})); !slices.Equal(got, []string{"x"}) {
 		t.Errorf("new text: %v", got)
 	}
-	if p := search(t, c, index.Query{}); p.Total != 2 {
+	if p := search(t, c, fulltext.Query{}); p.Total != 2 {
 		t.Errorf("total %d after a replacement, want 2", p.Total)
 	}
 	st, err := c.Get("x")
@@ -263,7 +264,7 @@ func TestReplaceAndDelete(t *testing.T) {
 	if _, err := c.Delete("y"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second delete: %v", err)
 	}
-	if got := ids(search(t, c, index.Query{Q: "垃圾"})); got != nil {
+	if got := ids(search(t, c, fulltext.Query{Q: "垃圾"})); got != nil {
 		t.Errorf("deleted record still found: %v", got)
 	}
 	st2, _ := c.Status()
@@ -347,10 +348,10 @@ func TestCatchUpAfterCrash(t *testing.T) {
 	if err := c.WaitIndexed(context.Background(), 2); err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(search(t, c, index.Query{Q: "道闸"})); !slices.Equal(got, []string{"after"}) {
+	if got := ids(search(t, c, fulltext.Query{Q: "道闸"})); !slices.Equal(got, []string{"after"}) {
 		t.Errorf("after catch-up: %v", got)
 	}
-	if got := ids(search(t, c, index.Query{})); len(got) != 2 {
+	if got := ids(search(t, c, fulltext.Query{})); len(got) != 2 {
 		t.Errorf("all: %v", got)
 	}
 }
@@ -375,7 +376,7 @@ func TestUnreadableIndexIsRebuilt(t *testing.T) {
 	if err := c.WaitIndexed(context.Background(), c.Store().LastSeq()); err != nil {
 		t.Fatal(err)
 	}
-	if p := search(t, c, index.Query{Q: "电梯"}); p.Total == 0 {
+	if p := search(t, c, fulltext.Query{Q: "电梯"}); p.Total == 0 {
 		t.Error("nothing searchable after the rebuild")
 	}
 	aside, _ := filepath.Glob(filepath.Join(dir, "search.bleve.unreadable-*"))
@@ -405,7 +406,7 @@ func TestOutdatedIndexIsRebuilt(t *testing.T) {
 			if err := os.RemoveAll(dir); err != nil {
 				t.Fatal(err)
 			}
-			old, err := bleve.New(dir, index.BaselineMapping())
+			old, err := bleve.New(dir, fulltext.BaselineMapping())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -431,7 +432,7 @@ func testOutdated(t *testing.T, age func(searchDir string)) {
 	if err := c.WaitIndexed(context.Background(), c.Store().LastSeq()); err != nil {
 		t.Fatal(err)
 	}
-	p := search(t, c, index.Query{Facets: []string{"sentiment", "kind"}})
+	p := search(t, c, fulltext.Query{Facets: []string{"sentiment", "kind"}})
 	if p.Total != uint64(len(corpus)) {
 		t.Fatalf("total %d after the rebuild", p.Total)
 	}

@@ -4,20 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
-
-	"github.com/blevesearch/bleve/v2"
 
 	"dongting/analyzer"
+	"dongting/index/fulltext"
 )
 
 // Page is one page of search results.
 type Page struct {
-	Total  uint64             `json:"total"`
-	Hits   []Hit              `json:"hits"`
-	Facets map[string][]Count `json:"facets,omitempty"`
+	Total  uint64                      `json:"total"`
+	Hits   []Hit                       `json:"hits"`
+	Facets map[string][]fulltext.Count `json:"facets,omitempty"`
 	// Next is the cursor for the following page; empty on the last one.
 	Next   string  `json:"next,omitempty"`
 	TookMS float64 `json:"took_ms"`
@@ -52,69 +48,52 @@ type Hit struct {
 	Analysis *analyzer.Analysis    `json:"-"`
 }
 
-// Count is one facet value and its number of matching records.
-type Count struct {
-	Value string `json:"value"`
-	Count int    `json:"count"`
-	// Name is a taxonomy node's name (scene, touchpoint, dimension
-	// facets), filled in by the API.
-	Name string `json:"name,omitempty"`
-}
-
 // ErrSearchTimeout is a search stopped at its deadline
 // (Options.SearchTimeout).
 var ErrSearchTimeout = errors.New("index: the search ran past its deadline")
 
 // Search runs a query and fills each hit from the store. It stops at the
 // corpus's search deadline with ErrSearchTimeout.
-func (c *Corpus) Search(ctx context.Context, q *Query) (*Page, error) {
-	dq := *q
-	dq.Facets = distinct(q.Facets)
-	q = &dq
+func (c *Corpus) Search(ctx context.Context, q *fulltext.Query) (*Page, error) {
 	se, done := c.searchIndex()
 	defer done()
-	req, _, err := se.request(q)
-	if err != nil {
-		return nil, err
-	}
 	sctx, cancel := context.WithTimeout(ctx, c.opt.SearchTimeout)
 	defer cancel()
-	res, counts, err := se.search(sctx, req, q.Facets)
-	if err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded) {
+	f, err := se.Find(sctx, q)
+	var qe *fulltext.QueryError
+	switch {
+	case errors.As(err, &qe):
+		return nil, err
+	case err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded):
 		return nil, fmt.Errorf("%w (%s)", ErrSearchTimeout, c.opt.SearchTimeout)
-	}
-	if err != nil {
+	case err != nil:
 		if ctx.Err() == nil {
 			c.suspect(se)
 		}
 		return nil, fmt.Errorf("index: search: %w", err)
 	}
-	return c.page(se, q, req, res, counts)
+	return c.page(se, q, f)
 }
 
-// Weight is what a query costs in requests of the rate limiter (see
-// plan.weight); a query past the budget is its *QueryError.
-func (c *Corpus) Weight(q *Query) (int, error) {
+// Weight is what a query costs in requests of the rate limiter; a query
+// past the budget is its *fulltext.QueryError.
+func (c *Corpus) Weight(q *fulltext.Query) (int, error) {
 	se, done := c.searchIndex()
 	defer done()
-	_, pl, err := se.request(q)
-	if err != nil {
-		return 0, err
-	}
-	return pl.weight(), nil
+	return se.Weight(q)
 }
 
-func (c *Corpus) page(se *Search, q *Query, req *bleve.SearchRequest, res *bleve.SearchResult, counts map[string]int) (*Page, error) {
-	p := &Page{Total: res.Total, Hits: make([]Hit, 0, len(res.Hits)), TookMS: float64(res.Took.Microseconds()) / 1000}
-	ids := make([]string, len(res.Hits))
-	for i, h := range res.Hits {
+func (c *Corpus) page(se searchIndex, q *fulltext.Query, f *fulltext.Found) (*Page, error) {
+	p := &Page{Total: f.Total, Hits: make([]Hit, 0, len(f.Hits)), Facets: f.Facets, Next: f.Next, TookMS: f.TookMS}
+	ids := make([]string, len(f.Hits))
+	for i, h := range f.Hits {
 		ids[i] = h.ID
 	}
 	stored, err := c.store.GetMany(ids)
 	if err != nil {
 		return nil, err
 	}
-	for i, h := range res.Hits {
+	for i, h := range f.Hits {
 		st := stored[i]
 		if st == nil { // deleted since it was indexed; the index is catching up
 			continue
@@ -129,22 +108,11 @@ func (c *Corpus) page(se *Search, q *Query, req *bleve.SearchRequest, res *bleve
 			}
 		}
 		if q.Highlight {
-			hit.Snippets = snippets(st.Text(), h.Locations["text"])
+			hit.Snippets = fulltext.Snippets(st.Text(), h.Locations)
 		} else {
 			hit.Text = st.Text()
 		}
 		p.Hits = append(p.Hits, hit)
-	}
-	if n := len(res.Hits); n > 0 && n == req.Size {
-		last := res.Hits[n-1]
-		after := slices.Clone(last.Sort)
-		if q.sortOrder() == "relevance" {
-			after[0] = strconv.FormatFloat(last.Score, 'g', -1, 64) // Bleve reports "_score" here
-		}
-		p.Next = encodeCursor(q.sortOrder(), after)
-	}
-	if len(q.Facets) > 0 {
-		p.Facets = facetCounts(q.Facets, counts)
 	}
 	rb, err := c.rebuilding(se)
 	if err != nil {
@@ -156,34 +124,11 @@ func (c *Corpus) page(se *Search, q *Query, req *bleve.SearchRequest, res *bleve
 	return p, nil
 }
 
-// facetCounts turns the counted "field=value" terms into each asked
-// facet's values, most frequent first (ties by value).
-func facetCounts(asked []string, terms map[string]int) map[string][]Count {
-	out := make(map[string][]Count, len(asked))
-	for _, name := range asked {
-		counts := []Count{}
-		prefix := FacetFields[name] + "="
-		for t, n := range terms {
-			if v, ok := strings.CutPrefix(t, prefix); ok {
-				counts = append(counts, Count{Value: v, Count: n})
-			}
-		}
-		slices.SortFunc(counts, func(a, b Count) int {
-			if a.Count != b.Count {
-				return b.Count - a.Count
-			}
-			return strings.Compare(a.Value, b.Value)
-		})
-		out[name] = counts[:min(len(counts), facetSize(name))]
-	}
-	return out
-}
-
 // Each runs the query over its whole result set, page by page in the
 // query's order, calling fn for every hit (for exports). It stops at the
 // first error from fn or ctx.
-func (c *Corpus) Each(ctx context.Context, q Query, fn func(*Hit) error) error {
-	q.Size, q.Cursor, q.Facets, q.Highlight = MaxPageSize, "", nil, false
+func (c *Corpus) Each(ctx context.Context, q fulltext.Query, fn func(*Hit) error) error {
+	q.Size, q.Cursor, q.Facets, q.Highlight = fulltext.MaxPageSize, "", nil, false
 	if q.Sort == "" || q.Sort == "relevance" {
 		q.Sort = "newest" // a stable order that does not depend on scores
 	}

@@ -10,6 +10,7 @@ import (
 
 	"dongting/analyzer"
 	"dongting/index"
+	"dongting/index/fulltext"
 	"dongting/index/indextest"
 )
 
@@ -59,7 +60,7 @@ func TestTimeAndNPSRanges(t *testing.T) {
 	ingestAll(t, c, recs)
 
 	for i := range 400 {
-		var q index.Query
+		var q fulltext.Query
 		if i%2 == 0 {
 			q.From, q.To = boundary(), boundary()
 			if q.To.Before(q.From) {
@@ -147,11 +148,11 @@ func TestIndexRebuiltInAnotherZone(t *testing.T) {
 	if err := c.WaitIndexed(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	day := index.Query{From: time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	day := fulltext.Query{From: time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
 	if got := ids(search(t, c, day)); !slices.Equal(got, []string{"z1"}) {
 		t.Errorf("28 February in UTC: %v", got)
 	}
-	month := index.Query{Facets: []string{"month"}}
+	month := fulltext.Query{Facets: []string{"month"}}
 	if f := search(t, c, month).Facets["month"]; len(f) != 1 || f[0].Value != "2026-02" {
 		t.Errorf("month facet %v", f)
 	}

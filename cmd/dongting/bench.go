@@ -25,6 +25,7 @@ import (
 	"dongting/index"
 	"dongting/index/alerts"
 	"dongting/index/demo"
+	"dongting/index/fulltext"
 	"dongting/index/scoring"
 )
 
@@ -189,10 +190,10 @@ func (m *Main) benchBaseline(c *common, g *demo.Generator, n int, dir string, pr
 	if _, _, err := m.analyzer(c); err != nil { // the same segmenter and dictionary
 		return 0, err
 	}
-	if err := index.Register(m.seg); err != nil {
+	if err := fulltext.Register(m.seg); err != nil {
 		return 0, err
 	}
-	idx, err := bleve.New(filepath.Join(dir, "baseline.bleve"), index.BaselineMapping())
+	idx, err := bleve.New(filepath.Join(dir, "baseline.bleve"), fulltext.BaselineMapping())
 	if err != nil {
 		return 0, err
 	}
@@ -465,7 +466,7 @@ func benchSearch(ctx context.Context, corpus *index.Corpus, ranged bool) (p50, p
 	rng := rand.New(rand.NewPCG(1, 2))
 	var ms []float64
 	for i := 0; i < 300; i++ {
-		q := &index.Query{Q: words[rng.IntN(len(words))], Facets: []string{"scene", "touchpoint", "channel", "sentiment"}, Highlight: true}
+		q := &fulltext.Query{Q: words[rng.IntN(len(words))], Facets: []string{"scene", "touchpoint", "channel", "sentiment"}, Highlight: true}
 		if ranged {
 			q.From = benchEnd.AddDate(-1, 0, 0).Add(time.Duration(rng.Int64N(int64(90 * 24 * time.Hour)))).Truncate(time.Second)
 			q.To = q.From.AddDate(0, 3+rng.IntN(6), 0).Add(time.Duration(rng.Int64N(int64(24 * time.Hour)))).Truncate(time.Second)

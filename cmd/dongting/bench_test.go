@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"dongting/index"
+	"dongting/index/fulltext"
 )
 
 // The benchmark's rebuild drops the index a load built and rebuilds every
@@ -58,7 +59,7 @@ func TestBenchRebuild(t *testing.T) {
 	if err != nil || st.IndexDocs != 300 || st.Indexed != st.LastSeq {
 		t.Errorf("after the rebuild: %+v %v, want all 300 records indexed", st, err)
 	}
-	found, err := corpus.Search(context.Background(), &index.Query{Q: "物业", Size: 1})
+	found, err := corpus.Search(context.Background(), &fulltext.Query{Q: "物业", Size: 1})
 	if err != nil || found.Total == 0 {
 		t.Errorf("search 物业 after the rebuild: %+v %v", found, err)
 	}

@@ -20,6 +20,7 @@ import (
 	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/demo"
+	"dongting/index/fulltext"
 	"dongting/index/llm"
 	"dongting/index/review"
 	"dongting/index/scoring"
@@ -81,7 +82,7 @@ func (m *Main) openCorpus(c *common, sf *storeFlags, log *slog.Logger, onIndexed
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := index.Register(m.seg); err != nil {
+	if err := fulltext.Register(m.seg); err != nil {
 		return nil, nil, err
 	}
 	corpus, err := index.Open(index.Options{Dir: sf.dir, Analyzer: a, Location: loc, Log: log, OnIndexed: onIndexed, Populate: populate,

@@ -20,6 +20,7 @@ import (
 	"dongting/analyzer/analyzertest"
 	"dongting/data"
 	"dongting/index"
+	"dongting/index/fulltext"
 )
 
 // syncBuffer is a bytes.Buffer safe to write from the server goroutine
@@ -197,7 +198,7 @@ func TestServeIngestReindex(t *testing.T) {
 	if _, _, err = run(t, "", "reindex", "-dir", dir); err != nil {
 		t.Fatal(err)
 	}
-	if err := index.Register(m.seg); err != nil {
+	if err := fulltext.Register(m.seg); err != nil {
 		t.Fatal(err)
 	}
 	c, err := index.Open(index.Options{Dir: dir, Analyzer: analyzertest.New(t, "property")})
@@ -213,7 +214,7 @@ func TestServeIngestReindex(t *testing.T) {
 	if d3, err := c.Get("direct-3"); err != nil || len(d3.Analysis.Tags) == 0 || d3.Analysis.Tags[0].ID != "security.drone" {
 		t.Errorf("direct-3 not tagged with the stored version: %v %+v", err, d3)
 	}
-	p, err := c.Search(context.Background(), &index.Query{Q: "地库 积水"})
+	p, err := c.Search(context.Background(), &fulltext.Query{Q: "地库 积水"})
 	if err != nil || p.Total == 0 {
 		t.Errorf("direct-1 not searchable after reindex: %v %+v", err, p)
 	}

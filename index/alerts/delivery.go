@@ -20,7 +20,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"dongting/index"
+	"dongting/index/fulltext"
 	"dongting/index/store"
 )
 
@@ -348,7 +348,7 @@ func (e *Engine) List(q ListQuery) ([]*Alert, error) {
 	if q.Before != "" {
 		seq, ok := parseID(q.Before)
 		if !ok {
-			return nil, &index.QueryError{Field: "before", Reason: "not an alert id"}
+			return nil, &fulltext.QueryError{Field: "before", Reason: "not an alert id"}
 		}
 		before = seq
 	}

@@ -12,6 +12,7 @@ import (
 	"dongting/data"
 	"dongting/index"
 	"dongting/index/demo"
+	"dongting/index/fulltext"
 )
 
 // Demo generates n demo records (the embedded templates) from seed, over
@@ -36,7 +37,7 @@ func Open(tb testing.TB, opt index.Options) *index.Corpus {
 	if opt.Analyzer == nil {
 		opt.Analyzer = analyzertest.New(tb, "property")
 	}
-	if err := index.Register(analyzertest.Segmenter(tb)); err != nil {
+	if err := fulltext.Register(analyzertest.Segmenter(tb)); err != nil {
 		tb.Fatal(err)
 	}
 	c, err := index.Open(opt)

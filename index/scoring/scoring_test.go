@@ -13,6 +13,7 @@ import (
 	"dongting/analyzer"
 	"dongting/data"
 	"dongting/index"
+	"dongting/index/fulltext"
 	"dongting/index/indextest"
 	"dongting/index/scoring"
 	"dongting/index/store"
@@ -388,7 +389,7 @@ func TestScoresAndErrors(t *testing.T) {
 	} {
 		if _, err := s.Trend(q); err == nil {
 			t.Fatalf("%+v accepted", q)
-		} else if _, ok := err.(*index.QueryError); !ok {
+		} else if _, ok := err.(*fulltext.QueryError); !ok {
 			t.Fatalf("%+v: %T %v", q, err, err)
 		}
 	}

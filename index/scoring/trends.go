@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"dongting/index"
+	"dongting/index/fulltext"
 	"dongting/taxonomy"
 )
 
@@ -76,7 +77,7 @@ type Trend struct {
 }
 
 // Error is a query the scorer cannot answer; Field names the parameter.
-type Error = index.QueryError
+type Error = fulltext.QueryError
 
 // group is what one series sums: cells of (org, node, dim), optionally
 // restricted to one channel or kind.

@@ -15,6 +15,7 @@ import (
 	"dongting/analyzer/analyzertest"
 	"dongting/data"
 	"dongting/index"
+	"dongting/index/fulltext"
 	"dongting/index/indextest"
 	"dongting/index/tagging"
 	"dongting/taxonomy"
@@ -157,7 +158,7 @@ func search(t *testing.T, c *index.Corpus, touchpoint string) uint64 {
 	if err := c.WaitIndexed(context.Background(), c.Store().LastSeq()); err != nil {
 		t.Fatal(err)
 	}
-	p, err := c.Search(context.Background(), &index.Query{Touchpoint: []string{touchpoint}, Size: 1})
+	p, err := c.Search(context.Background(), &fulltext.Query{Touchpoint: []string{touchpoint}, Size: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

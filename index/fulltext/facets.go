@@ -1,4 +1,4 @@
-package index
+package fulltext
 
 import (
 	"context"
@@ -35,7 +35,7 @@ type facetTally struct {
 
 // countFacets counts the wanted facet fields' terms over every match of q
 // in every shard, and the matches.
-func (s *Search) countFacets(ctx context.Context, q query.Query, fields []string) (uint64, map[string]int, error) {
+func (s *Index) countFacets(ctx context.Context, q query.Query, fields []string) (uint64, map[string]int, error) {
 	tallies := make([]*facetTally, len(s.shards))
 	errs := make([]error, len(s.shards))
 	var wg sync.WaitGroup
@@ -60,7 +60,7 @@ func (s *Search) countFacets(ctx context.Context, q query.Query, fields []string
 	return total, counts, nil
 }
 
-func (s *Search) countShard(ctx context.Context, shard int, q query.Query, fields []string, t *facetTally) error {
+func (s *Index) countShard(ctx context.Context, shard int, q query.Query, fields []string, t *facetTally) error {
 	adv, err := s.shards[shard].Advanced()
 	if err != nil {
 		return err

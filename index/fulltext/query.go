@@ -1,4 +1,4 @@
-package index
+package fulltext
 
 import (
 	"encoding/base64"
@@ -102,7 +102,7 @@ type cursor struct {
 
 // request turns the query into a Bleve request, and says what it
 // searches (for the budget and the rate limiter).
-func (s *Search) request(q *Query) (*bleve.SearchRequest, *plan, error) {
+func (s *Index) request(q *Query) (*bleve.SearchRequest, *plan, error) {
 	main, pl, err := s.textQuery(q.Q)
 	if err != nil {
 		return nil, nil, err
@@ -295,7 +295,7 @@ func isTimeSortValue(v string) bool {
 
 // textQuery parses the query string with the rule language's syntax and
 // turns it into a Bleve query within the query budget (budget.go).
-func (s *Search) textQuery(src string) (query.Query, *plan, error) {
+func (s *Index) textQuery(src string) (query.Query, *plan, error) {
 	if src == "" {
 		return bleve.NewMatchAllQuery(), &plan{}, nil
 	}

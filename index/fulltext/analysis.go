@@ -1,4 +1,4 @@
-package index
+package fulltext
 
 import (
 	"errors"
@@ -59,7 +59,7 @@ func tokenizerConstructor(search bool) registry.TokenizerConstructor {
 	return func(map[string]interface{}, *registry.Cache) (analysis.Tokenizer, error) {
 		t := tools.Load()
 		if t == nil {
-			return nil, errors.New("index: Chinese tokenizer used before index.Register")
+			return nil, errors.New("index: Chinese tokenizer used before Register")
 		}
 		return &jiebaTokenizer{tools: t, search: search}, nil
 	}

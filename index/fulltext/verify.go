@@ -1,4 +1,4 @@
-package index
+package fulltext
 
 import (
 	"bufio"
@@ -120,7 +120,7 @@ func verifySegment(name string, buf []byte) error {
 // verify checks the persisted segments a search reads now against their
 // checksums (not the files in the directory: a segment being written
 // there is incomplete until the index takes it in).
-func (s *Search) verify() error {
+func (s *Index) verify() error {
 	buf := make([]byte, 1<<20)
 	for i, sh := range s.shards {
 		adv, err := sh.Advanced()

@@ -1,4 +1,4 @@
-package index
+package fulltext
 
 import (
 	"context"
@@ -60,7 +60,7 @@ var ErrIndexOutdated = errors.New("search index of an older layout or another ti
 
 // Search is the Bleve index: derived from the store, rebuilt from it at
 // will. Documents are keyed by the caller's record id.
-type Search struct {
+type Index struct {
 	created bool // a new index, not one opened from disk
 	shards  []bleve.Index
 	values  [searchShards]facetValues // each shard's segments' facet terms (facets.go)
@@ -151,13 +151,13 @@ func shardOf(id string) int {
 
 // OpenSearch opens the index in dir (one Bleve index per shard), creating
 // it if absent. Register must have been called in this process.
-func OpenSearch(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Search, error) {
+func Open(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Index, error) {
 	if tools.Load() == nil {
 		return nil, errors.New("index: Register the segmenter before opening the search index")
 	}
-	se := &Search{loc: loc}
+	se := &Index{loc: loc}
 	se.tax.Store(tax)
-	fail := func(err error) (*Search, error) {
+	fail := func(err error) (*Index, error) {
 		for _, sh := range se.shards {
 			sh.Close()
 		}
@@ -204,7 +204,7 @@ func OpenSearch(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Search
 }
 
 // Close flushes and closes the shards.
-func (s *Search) Close() error {
+func (s *Index) Close() error {
 	var errs []error
 	for _, sh := range s.shards {
 		errs = append(errs, sh.Close())
@@ -213,7 +213,7 @@ func (s *Search) Close() error {
 }
 
 // Watermark is the highest store sequence number every shard holds.
-func (s *Search) Watermark() (uint64, error) {
+func (s *Index) Watermark() (uint64, error) {
 	var w uint64
 	for i, sh := range s.shards {
 		b, err := sh.GetInternal(keyWatermark)
@@ -234,7 +234,7 @@ func (s *Search) Watermark() (uint64, error) {
 // Busy reports whether any shard is still merging or persisting segments
 // in the background (Bleve's index_bgthreads_active).
 // A Bleve without that statistic is an error, not "idle".
-func (s *Search) Busy() (bool, error) {
+func (s *Index) Busy() (bool, error) {
 	busy := false
 	for i, sh := range s.shards {
 		st, _ := sh.StatsMap()["index"].(map[string]any)
@@ -248,15 +248,15 @@ func (s *Search) Busy() (bool, error) {
 }
 
 // DocCount is the number of indexed documents.
-func (s *Search) DocCount() (uint64, error) { return s.alias.DocCount() }
+func (s *Index) DocCount() (uint64, error) { return s.alias.DocCount() }
 
 // mapping is the index mapping (the same in every shard).
-func (s *Search) mapping() mapping.IndexMapping { return s.shards[0].Mapping() }
+func (s *Index) mapping() mapping.IndexMapping { return s.shards[0].Mapping() }
 
 // Apply indexes (or deletes) stored entries and moves the watermark to
 // upTo in the same batch of every shard, so no shard and its watermark can
 // disagree. The shards' batches run at once.
-func (s *Search) Apply(entries []*store.Stored, upTo uint64) error {
+func (s *Index) Apply(entries []*store.Stored, upTo uint64) error {
 	m := s.mapping()
 	kw := m.AnalyzerNamed(keyword.Name)
 	batches := make([]*bleve.Batch, len(s.shards))
@@ -312,7 +312,7 @@ const tsOptions = bleveindex.IndexField | bleveindex.DocValues | bleveindex.Skip
 // facet and filter terms (mapped by the index mapping), and its time as a
 // ts term (added by Apply; "" without a time). Everything else is read
 // from the store when a hit is shown.
-func (s *Search) document(st *store.Stored) (doc map[string]any, ts string) {
+func (s *Index) document(st *store.Stored) (doc map[string]any, ts string) {
 	r, a := &st.Record, st.Analysis
 	doc = map[string]any{"text": st.Text()}
 	var facets, filters []string
@@ -393,7 +393,7 @@ func appendNew(list []string, v string) []string {
 // over the whole match set (countFacets) at the same time. The total is
 // then the facet pass's, so the counts and the total always agree even
 // while records are being indexed.
-func (s *Search) search(ctx context.Context, req *bleve.SearchRequest, facets []string) (*bleve.SearchResult, map[string]int, error) {
+func (s *Index) search(ctx context.Context, req *bleve.SearchRequest, facets []string) (*bleve.SearchResult, map[string]int, error) {
 	var (
 		total  uint64
 		counts map[string]int
@@ -431,7 +431,7 @@ func (s *Search) search(ctx context.Context, req *bleve.SearchRequest, facets []
 // panic in a shard's search (Bleve's collector, a damaged segment) fails
 // the request instead of ending the process. A shard that fails fails
 // the query: no partial answers.
-func (s *Search) searchShards(ctx context.Context, req *bleve.SearchRequest) (*bleve.SearchResult, error) {
+func (s *Index) searchShards(ctx context.Context, req *bleve.SearchRequest) (*bleve.SearchResult, error) {
 	start := time.Now()
 	results := make([]*bleve.SearchResult, len(s.shards))
 	errs := make([]error, len(s.shards))

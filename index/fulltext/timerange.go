@@ -1,4 +1,4 @@
-package index
+package fulltext
 
 import (
 	"bytes"
@@ -46,7 +46,7 @@ type span struct{ lo, hi time.Time }
 // the unit holding t, next the start of the one after.
 type unit struct{ floor, next func(t time.Time) time.Time }
 
-func (s *Search) hours() unit {
+func (s *Index) hours() unit {
 	floor := func(t time.Time) time.Time {
 		l := t.In(s.loc)
 		y, m, d := l.Date()
@@ -55,7 +55,7 @@ func (s *Search) hours() unit {
 	return unit{floor, func(t time.Time) time.Time { return floor(t).Add(time.Hour) }}
 }
 
-func (s *Search) days() unit {
+func (s *Index) days() unit {
 	floor := func(t time.Time) time.Time {
 		y, m, d := t.In(s.loc).Date()
 		return time.Date(y, m, d, 0, 0, 0, 0, s.loc)
@@ -63,7 +63,7 @@ func (s *Search) days() unit {
 	return unit{floor, func(t time.Time) time.Time { return floor(t).AddDate(0, 0, 1) }}
 }
 
-func (s *Search) months() unit {
+func (s *Index) months() unit {
 	floor := func(t time.Time) time.Time {
 		y, m, _ := t.In(s.loc).Date()
 		return time.Date(y, m, 1, 0, 0, 0, 0, s.loc)
@@ -103,7 +103,7 @@ func trimEmpty(spans ...span) []span {
 
 // timeRange selects the records whose time is in [from, to), to the
 // second; a zero end is open (not both).
-func (s *Search) timeRange(from, to time.Time) query.Query {
+func (s *Index) timeRange(from, to time.Time) query.Query {
 	from, to = from.Truncate(time.Second), to.Truncate(time.Second)
 	levels := []struct {
 		unit        unit   // the next coarser level's unit

@@ -1,4 +1,4 @@
-package index
+package fulltext
 
 import (
 	"fmt"
@@ -46,7 +46,7 @@ type node struct {
 
 // normalize turns a parsed query into nodes: runs of AND or OR become one
 // node, repeated operands are dropped, NOT NOT x is x.
-func (s *Search) normalize(e taxonomy.Expr) (*node, error) {
+func (s *Index) normalize(e taxonomy.Expr) (*node, error) {
 	op, text, _, kids := taxonomy.Inspect(e)
 	switch op {
 	case taxonomy.OpTerm, taxonomy.OpExact, taxonomy.OpPhrase:
