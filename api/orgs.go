@@ -7,8 +7,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"dongting/index"
 	"dongting/index/access"
+	"dongting/index/rollup"
 )
 
 // OrgNode is one node of the org tree: a region, city or project.
@@ -29,7 +29,7 @@ func (s *Server) orgs(c echo.Context) error {
 		scope = k.Scope
 	}
 	var counts map[string]int64
-	if err := s.corpus.Rollups().View(func(v *index.RollupView) error {
+	if err := s.corpus.Rollups().View(func(v *rollup.View) error {
 		counts = v.Orgs()
 		return nil
 	}); err != nil {

@@ -21,10 +21,10 @@ import (
 	"dongting/analyzer"
 
 	"dongting/index/fulltext"
+	"dongting/index/rollup"
 	"dongting/index/store"
 	"dongting/index/work"
 	"dongting/taxonomy"
-	bolt "go.etcd.io/bbolt"
 )
 
 // Options configure a corpus.
@@ -83,7 +83,7 @@ type Corpus struct {
 	corrupt chan searchIndex // an index found corrupt, for the indexer to replace
 	checkMu sync.Mutex       // one check of the segments at a time …
 	checked time.Time        // … and at most one a minute
-	rollups *rollups
+	rollups *rollup.Rollups
 
 	folded  chan struct{}   // closed when the rollup folder has stopped
 	watch   *store.Watchdog // nil when Options.WriteStall is 0
@@ -148,25 +148,11 @@ func Open(opt Options) (*Corpus, error) {
 	if err != nil {
 		return nil, err
 	}
-	ru := &rollups{loc: opt.Location, pending: map[uint64]*logEntry{},
-		foldEvery: 1000, foldCells: 1 << 22, foldChunk: defaultFoldChunk, kick: make(chan struct{}, 1)}
-	ru.tax.Store(opt.Analyzer.Taxonomy())
-	stale, err := initRollups(st, opt.Location)
-	if err == nil {
-		err = st.View(ru.names.load)
-	}
-	if err == nil && !stale {
-		_, err = ru.fold(st) // what the last run left in the log
-	}
-	if err == nil && stale {
-		opt.Log.Warn("rollups are stale (never built, interrupted, an older layout, or another time zone): rebuilding from the store", "zone", opt.Location.String())
-		err = ru.rebuild(st, nil)
-	}
+	ru, err := rollup.Open(st, opt.Analyzer.Taxonomy(), opt.Location, opt.Log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	st.OnCommit(ru.apply)
 	searchDir := SearchDir(opt.Dir)
 	reason := "missing" // why a new index is built, if one is
 	se, err := fulltext.Open(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
@@ -228,7 +214,7 @@ func Open(opt Options) (*Corpus, error) {
 	}
 	c.folded = make(chan struct{})
 	go c.run(ctx)
-	go ru.foldLoop(ctx, st, opt.Log, c.folded)
+	go ru.FoldLoop(ctx, opt.Log, c.folded)
 	c.watched = make(chan struct{})
 	if opt.WriteStall > 0 {
 		c.watch = store.NewWatchdog(st, opt.WriteStall, opt.Log)
@@ -254,7 +240,7 @@ func (c *Corpus) Close() error {
 	<-c.done
 	<-c.folded
 	<-c.watched
-	_, ferr := c.rollups.fold(c.store)
+	_, ferr := c.rollups.Fold()
 	return errors.Join(ferr, c.search.Close(), c.store.Close())
 }
 
@@ -268,9 +254,7 @@ func (c *Corpus) Backup(w io.Writer, size func(int64)) (int64, error) {
 func (c *Corpus) Store() *store.Store { return c.store }
 
 // Rollups reads the aggregates kept with every commit.
-func (c *Corpus) Rollups() *Rollups {
-	return &Rollups{db: c.store, r: c.rollups}
-}
+func (c *Corpus) Rollups() *rollup.Rollups { return c.rollups }
 
 // WaitSettled folds the rollup deltas that wait in the log and waits
 // until the search index has stopped merging segments in the background
@@ -279,7 +263,7 @@ func (c *Corpus) Rollups() *Rollups {
 // busy (its persisted epoch is unknown until the first write), so call it
 // after writing.
 func (c *Corpus) WaitSettled(ctx context.Context) error {
-	if _, err := c.rollups.fold(c.store); err != nil {
+	if _, err := c.rollups.Fold(); err != nil {
 		return err
 	}
 	tick := time.NewTicker(500 * time.Millisecond)
@@ -312,7 +296,7 @@ func (c *Corpus) Location() *time.Location { return c.opt.Location }
 // RebuildRollups recomputes the rollups from the records. It must not run
 // while records are being written (the reindex command runs it offline).
 func (c *Corpus) RebuildRollups(progress func(done int)) error {
-	return c.rollups.rebuild(c.store, progress)
+	return c.rollups.Rebuild(progress)
 }
 
 // Analyzer is the analyzer records are ingested with now.
@@ -323,7 +307,7 @@ func (c *Corpus) Analyzer() *analyzer.Analyzer { return c.an.Load() }
 // their tags until they are re-tagged.
 func (c *Corpus) SetAnalyzer(a *analyzer.Analyzer) {
 	c.an.Store(a)
-	c.rollups.tax.Store(a.Taxonomy())
+	c.rollups.SetTaxonomy(a.Taxonomy())
 	se, done := c.searchIndex()
 	se.SetTaxonomy(a.Taxonomy())
 	done()
@@ -669,7 +653,7 @@ func (c *Corpus) IngestAs(ctx context.Context, scope string, recs []*analyzer.Re
 		return out, nil
 	}
 	done, err := c.store.Put(good)
-	if err != nil && len(good) > 1 && recordFault(err) {
+	if err != nil && len(good) > 1 && store.RecordFault(err) {
 		// Validation should have refused whatever the store cannot hold;
 		// if one record still fails, it must not cost the others: store
 		// them one by one and fail only the ones that fail alone.
@@ -715,18 +699,6 @@ func (c *Corpus) putEach(items []*store.Stored, where []int, out []Result) ([]*s
 		return nil, nil, nil, last
 	}
 	return kept, at, done, nil
-}
-
-// ErrUnstorable is a record the store cannot hold as it is (a day the
-// rollups cannot number); Record.Validate refuses such records first.
-var ErrUnstorable = errors.New("record cannot be stored")
-
-// recordFault says whether a failed write is one a record caused (a key or
-// value bbolt refuses, a day out of range), which storing the chunk's
-// records one by one isolates; a fault of the store itself (disk full, a
-// closed file) would only repeat.
-func recordFault(err error) bool {
-	return errors.Is(err, ErrUnstorable) || errors.Is(err, bolt.ErrKeyTooLarge) || errors.Is(err, bolt.ErrValueTooLarge) || errors.Is(err, bolt.ErrKeyRequired)
 }
 
 // throttle waits while the indexer is maxPending entries behind. A failing

@@ -5,16 +5,13 @@ import (
 	"github.com/blevesearch/bleve/v2"
 )
 
-// FoldInChunks sets the series per fold transaction and a hook run between
-// a fold's transactions (an error stops the fold there, as a crash would).
+// FoldInChunks: see rollup.Rollups.FoldInChunks.
 func FoldInChunks(c *Corpus, series int, between func() error) {
-	c.rollups.foldMu.Lock()
-	defer c.rollups.foldMu.Unlock()
-	c.rollups.foldChunk, c.rollups.afterChunk = series, between
+	c.rollups.FoldInChunks(series, between)
 }
 
 // FoldNow folds the rollup log and reports how many commits it folded.
-func FoldNow(c *Corpus) (int, error) { return c.rollups.fold(c.store) }
+func FoldNow(c *Corpus) (int, error) { return c.rollups.Fold() }
 
 // fulltextOf is the corpus's search index as the one there is.
 func fulltextOf(c *Corpus) *fulltext.Index { return c.search.(*fulltext.Index) }

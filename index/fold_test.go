@@ -15,35 +15,36 @@ import (
 	"dongting/analyzer"
 	"dongting/index"
 	"dongting/index/indextest"
+	"dongting/index/rollup"
 	"dongting/index/store"
 )
 
 // rollupTotals sums every org × node series (dimension All) and every org ×
 // dimension series (node All) over the demo year, as one snapshot.
-func rollupTotals(t *testing.T, c *index.Corpus) map[string]index.Counts {
+func rollupTotals(t *testing.T, c *index.Corpus) map[string]rollup.Counts {
 	t.Helper()
-	out := map[string]index.Counts{}
-	nodes := []string{index.All, index.Untagged}
+	out := map[string]rollup.Counts{}
+	nodes := []string{rollup.All, rollup.Untagged}
 	for _, n := range c.Rollups().Taxonomy().Nodes() {
 		nodes = append(nodes, n.ID)
 	}
-	err := c.Rollups().View(func(v *index.RollupView) error {
+	err := c.Rollups().View(func(v *rollup.View) error {
 		for org := range v.Orgs() {
 			for _, node := range nodes {
-				var sum index.Counts
-				err := v.EachDay(org, node, index.All, "20250101", "20261231", nil, func(_ string, n *index.Counts) { sum.Add(n) })
+				var sum rollup.Counts
+				err := v.EachDay(org, node, rollup.All, "20250101", "20261231", nil, func(_ string, n *rollup.Counts) { sum.Add(n) })
 				if err != nil {
 					return err
 				}
-				if sum != (index.Counts{}) {
+				if sum != (rollup.Counts{}) {
 					out[org+" "+node] = sum
 				}
-				sum = index.Counts{}
-				err = v.EachDay(org, index.All, node, "20250101", "20261231", nil, func(_ string, n *index.Counts) { sum.Add(n) })
+				sum = rollup.Counts{}
+				err = v.EachDay(org, rollup.All, node, "20250101", "20261231", nil, func(_ string, n *rollup.Counts) { sum.Add(n) })
 				if err != nil {
 					return err
 				}
-				if sum != (index.Counts{}) {
+				if sum != (rollup.Counts{}) {
 					out[org+" dim "+node] = sum
 				}
 			}
@@ -170,8 +171,8 @@ func TestRollupsOfAnotherCounterSchemaAreRebuilt(t *testing.T) {
 				t.Errorf("rebuilt %v, want %v", got, c.rebuilt)
 			}
 			var total int64
-			err = co.Rollups().View(func(v *index.RollupView) error {
-				return v.Each("", index.All, index.All, "20260101", "20261231", func(_ index.Cell, n *index.Counts) { total += n[index.CVolume] })
+			err = co.Rollups().View(func(v *rollup.View) error {
+				return v.Each("", rollup.All, rollup.All, "20260101", "20261231", func(_ rollup.Cell, n *rollup.Counts) { total += n[rollup.CVolume] })
 			})
 			if err != nil || total != int64(len(corpus)) {
 				t.Errorf("volume %d (%v), want %d", total, err, len(corpus))

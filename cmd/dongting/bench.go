@@ -26,6 +26,7 @@ import (
 	"dongting/index/alerts"
 	"dongting/index/demo"
 	"dongting/index/fulltext"
+	"dongting/index/rollup"
 	"dongting/index/scoring"
 )
 
@@ -434,7 +435,7 @@ func benchTrends(corpus *index.Corpus) (p50, p99 float64) {
 	s := scoring.New(corpus.Rollups())
 	s.Now = func() time.Time { return benchEnd }
 	var orgs []string
-	_ = corpus.Rollups().View(func(v *index.RollupView) error {
+	_ = corpus.Rollups().View(func(v *rollup.View) error {
 		for o := range v.Orgs() {
 			if strings.Count(o, "/") < 2 {
 				orgs = append(orgs, o)

@@ -21,6 +21,7 @@ import (
 	"dongting/data"
 	"dongting/index"
 	"dongting/index/fulltext"
+	"dongting/index/rollup"
 )
 
 // syncBuffer is a bytes.Buffer safe to write from the server goroutine
@@ -246,8 +247,8 @@ func TestServeIngestReindex(t *testing.T) {
 		t.Error("a record stored after the backup is in it")
 	}
 	var volume int64
-	err = r.Rollups().View(func(v *index.RollupView) error {
-		return v.EachDay("", index.All, index.All, "20000101", "21001231", nil, func(_ string, c *index.Counts) { volume += c[index.CVolume] })
+	err = r.Rollups().View(func(v *rollup.View) error {
+		return v.EachDay("", rollup.All, rollup.All, "20000101", "21001231", nil, func(_ string, c *rollup.Counts) { volume += c[rollup.CVolume] })
 	})
 	if err != nil || volume != 303 {
 		t.Errorf("restored rollups count %d records: %v", volume, err)

@@ -19,6 +19,7 @@ import (
 
 	"dongting/analyzer"
 	"dongting/index"
+	"dongting/index/rollup"
 	"dongting/index/store"
 )
 
@@ -438,7 +439,7 @@ func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *store.Stored, at time.Tim
 		if threshold == 0 && n >= uint64(cfg.Spike.MinCount) {
 			var sum uint64
 			for i := 1; i <= cfg.Spike.BaselineDays; i++ {
-				c, _ := e.dayCount(string(key(sp.org, sp.scene, sp.day.AddDate(0, 0, -i).Format(index.DayLayout))), staged)
+				c, _ := e.dayCount(string(key(sp.org, sp.scene, sp.day.AddDate(0, 0, -i).Format(rollup.DayLayout))), staged)
 				sum += c
 			}
 			lambda := math.Max(float64(sum)/float64(cfg.Spike.BaselineDays), 0.1)
@@ -534,7 +535,7 @@ type dayStage struct {
 // countDay counts a record into its day per org node and scene.
 func (e *Engine) countDay(st *store.Stored, at time.Time, staged *dayStage) []spikeKey {
 	day := at.In(e.loc)
-	dayS := day.Format(index.DayLayout)
+	dayS := day.Format(rollup.DayLayout)
 	var out []spikeKey
 	for _, org := range analyzer.OrgPrefixes(st.Record.Org) {
 		for _, sc := range recordScenes(st) {
@@ -573,13 +574,13 @@ func (e *Engine) loadDays(c *index.Corpus) error {
 	to := e.opt.Now().In(e.loc).AddDate(0, 0, 1)
 	from := to.AddDate(0, 0, -window-1)
 	days := map[string]dayState{}
-	err := c.Rollups().View(func(v *index.RollupView) error {
+	err := c.Rollups().View(func(v *rollup.View) error {
 		for org := range v.Orgs() {
 			for _, sc := range c.Analyzer().Taxonomy().Scenes {
-				err := v.EachDay(org, sc.ID, index.All, from.Format(index.DayLayout), to.Format(index.DayLayout), nil, func(day string, n *index.Counts) {
+				err := v.EachDay(org, sc.ID, rollup.All, from.Format(rollup.DayLayout), to.Format(rollup.DayLayout), nil, func(day string, n *rollup.Counts) {
 					k := string(key(org, sc.ID, day))
 					d := days[k]
-					d.n += uint64(n[index.CVolume])
+					d.n += uint64(n[rollup.CVolume])
 					days[k] = d
 				})
 				if err != nil {
@@ -598,7 +599,7 @@ func (e *Engine) loadDays(c *index.Corpus) error {
 // pruneDays drops day counts older than the baseline window.
 func (e *Engine) pruneDays() {
 	e.mu.RLock()
-	cut := e.opt.Now().In(e.loc).AddDate(0, 0, -dayWindow(e.cfg)-1).Format(index.DayLayout)
+	cut := e.opt.Now().In(e.loc).AddDate(0, 0, -dayWindow(e.cfg)-1).Format(rollup.DayLayout)
 	e.mu.RUnlock()
 	e.dayMu.Lock()
 	defer e.dayMu.Unlock()

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"time"
 
-	"dongting/index"
+	"dongting/index/rollup"
 )
 
 // CoverageQuery asks how much of the corpus the taxonomy tags.
@@ -63,11 +63,11 @@ func (s *Scorer) Coverage(q CoverageQuery) (*Coverage, error) {
 	periodOf := periodCache(q.Interval, s.loc)
 	from, to := q.days()
 	out := &Coverage{Interval: q.Interval, GroupBy: q.GroupBy, From: q.From.Format(time.DateOnly), To: q.To.Format(time.DateOnly), Periods: periods}
-	err := s.r.View(func(v *index.RollupView) error {
+	err := s.r.View(func(v *rollup.View) error {
 		type acc struct{ all, untagged map[string]int64 }
 		groups := map[string]*acc{}
 		var keys []string
-		add := func(node string, c index.Cell, n *index.Counts) {
+		add := func(node string, c rollup.Cell, n *rollup.Counts) {
 			if !q.match(c) {
 				return
 			}
@@ -85,13 +85,13 @@ func (s *Scorer) Coverage(q CoverageQuery) (*Coverage, error) {
 				keys = append(keys, g)
 			}
 			m := a.all
-			if node == index.Untagged {
+			if node == rollup.Untagged {
 				m = a.untagged
 			}
-			m[periodOf(c.Day)] += n[index.CVolume]
+			m[periodOf(c.Day)] += n[rollup.CVolume]
 		}
-		for _, node := range []string{index.All, index.Untagged} {
-			err := v.Each(q.Org, node, index.All, from, to, func(c index.Cell, n *index.Counts) { add(node, c, n) })
+		for _, node := range []string{rollup.All, rollup.Untagged} {
+			err := v.Each(q.Org, node, rollup.All, from, to, func(c rollup.Cell, n *rollup.Counts) { add(node, c, n) })
 			if err != nil {
 				return err
 			}

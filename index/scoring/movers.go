@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"dongting/index"
+	"dongting/index/rollup"
 )
 
 // MoversQuery compares each touchpoint's share of the records (or of the
@@ -88,15 +88,15 @@ func (s *Scorer) Movers(q MoversQuery) (*Movers, error) {
 		Current:  [2]string{q.From.Format(time.DateOnly), q.To.Format(time.DateOnly)},
 		Previous: [2]string{prev.From.Format(time.DateOnly), prev.To.Format(time.DateOnly)}}
 	nodes := s.touchpoints(q.Touchpoint)
-	count := func(v *index.RollupView, f *Filter, node string) (int64, error) {
-		c, err := sumDays(v, f, f.Org, node, index.All)
+	count := func(v *rollup.View, f *Filter, node string) (int64, error) {
+		c, err := sumDays(v, f, f.Org, node, rollup.All)
 		if q.Measure == "negative" && node != q.node() {
-			return c[index.CNegative], err
+			return c[rollup.CNegative], err
 		}
-		return c[index.CVolume], err
+		return c[rollup.CVolume], err
 	}
 	var tested []Mover
-	err := s.r.View(func(v *index.RollupView) error {
+	err := s.r.View(func(v *rollup.View) error {
 		var err error
 		// The denominator is every record under the filter, so a
 		// touchpoint's share is comparable between the periods.

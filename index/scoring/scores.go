@@ -11,7 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"dongting/index"
+	"dongting/index/rollup"
 	"dongting/taxonomy"
 )
 
@@ -118,19 +118,19 @@ func (s *Scorer) Experience(ind *Indicators, f Filter, minN int) (*ExperienceInd
 		minN = ind.MinN
 	}
 	out := &ExperienceIndex{Org: f.Org, From: f.From.Format(time.DateOnly), To: f.To.Format(time.DateOnly), MinN: minN}
-	sumNode := func(v *index.RollupView, node string) (index.Counts, error) {
-		return sumDays(v, &f, f.Org, node, index.All)
+	sumNode := func(v *rollup.View, node string) (rollup.Counts, error) {
+		return sumDays(v, &f, f.Org, node, rollup.All)
 	}
-	err := s.r.View(func(v *index.RollupView) error {
-		all, err := sumNode(v, index.All)
+	err := s.r.View(func(v *rollup.View) error {
+		all, err := sumNode(v, rollup.All)
 		if err != nil {
 			return err
 		}
-		out.NPS = NPSOf(all[index.CPromoters], all[index.CPassives], all[index.CDetractors])
-		if all[index.CCSATN] > 0 {
-			c := round(float64(all[index.CCSATSum])/float64(all[index.CCSATN]), 3)
+		out.NPS = NPSOf(all[rollup.CPromoters], all[rollup.CPassives], all[rollup.CDetractors])
+		if all[rollup.CCSATN] > 0 {
+			c := round(float64(all[rollup.CCSATSum])/float64(all[rollup.CCSATN]), 3)
 			sat := round((c-1)/4*100, 2)
-			out.CSAT, out.Satisfaction, out.CSATN = &c, &sat, all[index.CCSATN]
+			out.CSAT, out.Satisfaction, out.CSATN = &c, &sat, all[rollup.CCSATN]
 		}
 		exp := Indicator{ID: "experience"}
 		for _, g := range ind.Level2 {
@@ -141,9 +141,9 @@ func (s *Scorer) Experience(ind *Indicators, f Filter, minN int) (*ExperienceInd
 					return err
 				}
 				node, _ := s.taxonomy().Node(sc)
-				si := Indicator{ID: sc, Name: node.Name, Weight: g.Scenes[sc], N: c[index.CVolume]}
+				si := Indicator{ID: sc, Name: node.Name, Weight: g.Scenes[sc], N: c[rollup.CVolume]}
 				if si.N > 0 {
-					score := round(50*(1+float64(c[index.CSentiment])/index.SentimentScale/float64(si.N)), 2)
+					score := round(50*(1+float64(c[rollup.CSentiment])/rollup.SentimentScale/float64(si.N)), 2)
 					si.Score = &score
 				}
 				si.Insufficient = si.N < int64(minN)
@@ -170,7 +170,7 @@ func (s *Scorer) Experience(ind *Indicators, f Filter, minN int) (*ExperienceInd
 				npsInd.Name, npsInd.Weight = l.Name, l.Weight
 			}
 		}
-		top := Indicator{ID: "index", Name: "触点体验指数", Children: []Indicator{exp, npsInd}, N: all[index.CVolume]}
+		top := Indicator{ID: "index", Name: "触点体验指数", Children: []Indicator{exp, npsInd}, N: all[rollup.CVolume]}
 		top.Score = weighted(top.Children)
 		top.Insufficient = top.Score == nil
 		out.Index = top
@@ -239,25 +239,25 @@ func (s *Scorer) Drivers(f Filter, minN int) (*Drivers, error) {
 		minN = 30
 	}
 	out := &Drivers{Drivers: []Driver{}, Org: f.Org, From: f.From.Format(time.DateOnly), To: f.To.Format(time.DateOnly), MinN: minN}
-	err := s.r.View(func(v *index.RollupView) error {
-		sum := func(node string) (index.Counts, error) { return sumDays(v, &f, f.Org, node, index.All) }
-		all, err := sum(index.All)
+	err := s.r.View(func(v *rollup.View) error {
+		sum := func(node string) (rollup.Counts, error) { return sumDays(v, &f, f.Org, node, rollup.All) }
+		all, err := sum(rollup.All)
 		if err != nil {
 			return err
 		}
-		out.NPS = NPSOf(all[index.CPromoters], all[index.CPassives], all[index.CDetractors])
+		out.NPS = NPSOf(all[rollup.CPromoters], all[rollup.CPassives], all[rollup.CDetractors])
 		for _, sc := range s.taxonomy().Scenes {
 			for _, tp := range sc.Children {
 				c, err := sum(tp.ID)
 				if err != nil {
 					return err
 				}
-				neg := NPSOf(c[index.CNegPromoters], c[index.CNegPassives], c[index.CNegDetractors])
+				neg := NPSOf(c[rollup.CNegPromoters], c[rollup.CNegPassives], c[rollup.CNegDetractors])
 				if neg.N == 0 {
 					continue
 				}
-				rest := NPSOf(all[index.CPromoters]-c[index.CNegPromoters], all[index.CPassives]-c[index.CNegPassives],
-					all[index.CDetractors]-c[index.CNegDetractors])
+				rest := NPSOf(all[rollup.CPromoters]-c[rollup.CNegPromoters], all[rollup.CPassives]-c[rollup.CNegPassives],
+					all[rollup.CDetractors]-c[rollup.CNegDetractors])
 				d := Driver{Touchpoint: tp.ID, Name: strings.Join(tp.Path, "/"), Scene: sc.ID, N: neg.N,
 					Share: round(float64(neg.N)/float64(out.NPS.N), 4), NPSNegative: ptr(neg.NPS)}
 				if rest.N > 0 {
@@ -265,11 +265,11 @@ func (s *Scorer) Drivers(f Filter, minN int) (*Drivers, error) {
 					d.NPSGap = ptr(round(rest.NPS-neg.NPS, 2))
 					d.Impact = round(*d.NPSGap*float64(neg.N)/float64(out.NPS.N), 3)
 				}
-				if c[index.CNegCSATN] > 0 {
-					d.CSATNegative = ptr(round(float64(c[index.CNegCSATSum])/float64(c[index.CNegCSATN]), 3))
+				if c[rollup.CNegCSATN] > 0 {
+					d.CSATNegative = ptr(round(float64(c[rollup.CNegCSATSum])/float64(c[rollup.CNegCSATN]), 3))
 				}
-				if rn := all[index.CCSATN] - c[index.CNegCSATN]; rn > 0 {
-					d.CSATRest = ptr(round(float64(all[index.CCSATSum]-c[index.CNegCSATSum])/float64(rn), 3))
+				if rn := all[rollup.CCSATN] - c[rollup.CNegCSATN]; rn > 0 {
+					d.CSATRest = ptr(round(float64(all[rollup.CCSATSum]-c[rollup.CNegCSATSum])/float64(rn), 3))
 				}
 				d.Insufficient = neg.N < int64(minN)
 				out.Drivers = append(out.Drivers, d)

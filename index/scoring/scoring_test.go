@@ -15,6 +15,7 @@ import (
 	"dongting/index"
 	"dongting/index/fulltext"
 	"dongting/index/indextest"
+	"dongting/index/rollup"
 	"dongting/index/scoring"
 	"dongting/index/store"
 	"dongting/taxonomy"
@@ -65,7 +66,7 @@ func live(t *testing.T, c *index.Corpus) []*store.Stored {
 
 // brute answers a trend query by reading every stored record: the
 // reference the rollups must agree with exactly.
-func brute(tax *taxonomy.Taxonomy, loc *time.Location, recs []*store.Stored, q scoring.TrendQuery, groups []scoring.Series) map[string]map[string]*index.Counts {
+func brute(tax *taxonomy.Taxonomy, loc *time.Location, recs []*store.Stored, q scoring.TrendQuery, groups []scoring.Series) map[string]map[string]*rollup.Counts {
 	under := func(a *analyzer.Analysis, node string) (bool, analyzer.Sentiment) {
 		n, _ := tax.Node(node)
 		found, best := false, analyzer.Sentiment{}
@@ -88,7 +89,7 @@ func brute(tax *taxonomy.Taxonomy, loc *time.Location, recs []*store.Stored, q s
 		}
 		return false, analyzer.Sentiment{}
 	}
-	out := map[string]map[string]*index.Counts{}
+	out := map[string]map[string]*rollup.Counts{}
 	for _, st := range recs {
 		r, a := &st.Record, st.Analysis
 		at, _ := time.Parse(time.RFC3339, r.OccurredAt)
@@ -140,31 +141,31 @@ func brute(tax *taxonomy.Taxonomy, loc *time.Location, recs []*store.Stored, q s
 					sent = s
 				}
 			}
-			var c index.Counts
-			c[index.CVolume] = 1
-			c[index.CSentiment] = int64(math.Round(sent.Score * index.SentimentScale))
+			var c rollup.Counts
+			c[rollup.CVolume] = 1
+			c[rollup.CSentiment] = int64(math.Round(sent.Score * rollup.SentimentScale))
 			if sent.Label == "negative" {
-				c[index.CNegative] = 1
+				c[rollup.CNegative] = 1
 			}
 			if r.NPS != nil {
 				switch {
 				case *r.NPS >= 9:
-					c[index.CPromoters] = 1
+					c[rollup.CPromoters] = 1
 				case *r.NPS >= 7:
-					c[index.CPassives] = 1
+					c[rollup.CPassives] = 1
 				default:
-					c[index.CDetractors] = 1
+					c[rollup.CDetractors] = 1
 				}
 			}
 			if r.CSAT != nil {
-				c[index.CCSATSum], c[index.CCSATN] = int64(*r.CSAT), 1
+				c[rollup.CCSATSum], c[rollup.CCSATN] = int64(*r.CSAT), 1
 			}
 			p := scoring.PeriodOf(at.In(loc), q.Interval)
 			if out[g.Key] == nil {
-				out[g.Key] = map[string]*index.Counts{}
+				out[g.Key] = map[string]*rollup.Counts{}
 			}
 			if out[g.Key][p] == nil {
-				out[g.Key][p] = new(index.Counts)
+				out[g.Key][p] = new(rollup.Counts)
 			}
 			out[g.Key][p].Add(&c)
 		}
@@ -172,12 +173,12 @@ func brute(tax *taxonomy.Taxonomy, loc *time.Location, recs []*store.Stored, q s
 	return out
 }
 
-func value(metric string, c *index.Counts) *float64 {
+func value(metric string, c *rollup.Counts) *float64 {
 	if c == nil {
-		c = new(index.Counts)
+		c = new(rollup.Counts)
 	}
 	var v float64
-	vol := float64(c[index.CVolume])
+	vol := float64(c[rollup.CVolume])
 	switch metric {
 	case "volume":
 		v = vol
@@ -185,23 +186,23 @@ func value(metric string, c *index.Counts) *float64 {
 		if vol == 0 {
 			return nil
 		}
-		v = float64(c[index.CNegative]) / vol
+		v = float64(c[rollup.CNegative]) / vol
 	case "sentiment":
 		if vol == 0 {
 			return nil
 		}
-		v = float64(c[index.CSentiment]) / index.SentimentScale / vol
+		v = float64(c[rollup.CSentiment]) / rollup.SentimentScale / vol
 	case "nps":
-		n := c[index.CPromoters] + c[index.CPassives] + c[index.CDetractors]
+		n := c[rollup.CPromoters] + c[rollup.CPassives] + c[rollup.CDetractors]
 		if n == 0 {
 			return nil
 		}
-		v = 100 * float64(c[index.CPromoters]-c[index.CDetractors]) / float64(n)
+		v = 100 * float64(c[rollup.CPromoters]-c[rollup.CDetractors]) / float64(n)
 	case "csat":
-		if c[index.CCSATN] == 0 {
+		if c[rollup.CCSATN] == 0 {
 			return nil
 		}
-		v = float64(c[index.CCSATSum]) / float64(c[index.CCSATN])
+		v = float64(c[rollup.CCSATSum]) / float64(c[rollup.CCSATN])
 	}
 	return &v
 }

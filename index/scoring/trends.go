@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"dongting/index"
 	"dongting/index/fulltext"
+	"dongting/index/rollup"
 	"dongting/taxonomy"
 )
 
@@ -87,15 +87,24 @@ type group struct {
 	split          string // "channel" or "kind": one series per value, summed in one pass
 }
 
+// Cells is what scoring needs of the aggregates: consistent views of the
+// cells (each cell, each day, the orgs), the zone their days are in and the
+// taxonomy their nodes come from. *rollup.Rollups is the one there is.
+type Cells interface {
+	View(fn func(v *rollup.View) error) error
+	Location() *time.Location
+	Taxonomy() *taxonomy.Taxonomy
+}
+
 // Scorer answers from a corpus's rollups.
 type Scorer struct {
-	r   *index.Rollups
+	r   Cells
 	loc *time.Location
 	Now func() time.Time
 }
 
 // New returns a scorer on r.
-func New(r *index.Rollups) *Scorer {
+func New(r Cells) *Scorer {
 	return &Scorer{r: r, loc: r.Location(), Now: time.Now}
 }
 
@@ -141,16 +150,16 @@ func (f *Filter) dim() string  { return orAll(f.Dimension) }
 
 func orAll(s string) string {
 	if s == "" {
-		return index.All
+		return rollup.All
 	}
 	return s
 }
 
 func (f *Filter) days() (string, string) {
-	return f.From.Format(index.DayLayout), f.To.Format(index.DayLayout)
+	return f.From.Format(rollup.DayLayout), f.To.Format(rollup.DayLayout)
 }
 
-func (f *Filter) match(c index.Cell) bool { return f.keep(c.Channel, c.Kind) }
+func (f *Filter) match(c rollup.Cell) bool { return f.keep(c.Channel, c.Kind) }
 
 func (f *Filter) keep(channel, kind string) bool {
 	return (len(f.Channels) == 0 || slices.Contains(f.Channels, channel)) &&
@@ -166,10 +175,10 @@ func (f *Filter) keeper() func(string, string) bool {
 }
 
 // sumDays adds a series' counts in [f.From, f.To] into one total.
-func sumDays(v *index.RollupView, f *Filter, org, node, dim string) (index.Counts, error) {
+func sumDays(v *rollup.View, f *Filter, org, node, dim string) (rollup.Counts, error) {
 	from, to := f.days()
-	var c index.Counts
-	err := v.EachDay(org, node, dim, from, to, f.keeper(), func(_ string, n *index.Counts) { c.Add(n) })
+	var c rollup.Counts
+	err := v.EachDay(org, node, dim, from, to, f.keeper(), func(_ string, n *rollup.Counts) { c.Add(n) })
 	return c, err
 }
 
@@ -201,22 +210,22 @@ func (s *Scorer) Trend(q TrendQuery) (*Trend, error) {
 	t := &Trend{Metric: q.Metric, Interval: q.Interval, GroupBy: q.GroupBy, From: q.From.Format(time.DateOnly),
 		To: q.To.Format(time.DateOnly), Zone: s.loc.String(), Periods: periods}
 	periodOf := periodCache(q.Interval, s.loc)
-	err := s.r.View(func(v *index.RollupView) error {
+	err := s.r.View(func(v *rollup.View) error {
 		groups, err := s.groups(v, &q)
 		if err != nil {
 			return err
 		}
 		// share needs the period totals of the whole filter.
-		var totals map[string]*index.Counts
+		var totals map[string]*rollup.Counts
 		if q.Metric == "share" {
-			totals = map[string]*index.Counts{}
+			totals = map[string]*rollup.Counts{}
 			if err := s.sum(v, &q.Filter, group{org: q.Org, node: q.node(), dim: q.dim()}, from, to, periodOf, totals); err != nil {
 				return err
 			}
 		}
 		type part struct {
 			key, name string
-			sums      map[string]*index.Counts
+			sums      map[string]*rollup.Counts
 		}
 		var parts []part
 		for _, g := range groups {
@@ -230,7 +239,7 @@ func (s *Scorer) Trend(q TrendQuery) (*Trend, error) {
 				}
 				continue
 			}
-			sums := map[string]*index.Counts{}
+			sums := map[string]*rollup.Counts{}
 			if err := s.sum(v, &q.Filter, g, from, to, periodOf, sums); err != nil {
 				return err
 			}
@@ -239,11 +248,11 @@ func (s *Scorer) Trend(q TrendQuery) (*Trend, error) {
 		for _, g := range parts {
 			sums := g.sums
 			se := Series{Key: g.key, Name: g.name, Points: make([]Point, len(periods))}
-			var all, allTotal index.Counts
+			var all, allTotal rollup.Counts
 			for i, p := range periods {
 				c, tot := sums[p], totals[p]
 				if c == nil {
-					c = new(index.Counts)
+					c = new(rollup.Counts)
 				}
 				if tot != nil {
 					allTotal.Add(tot)
@@ -260,24 +269,24 @@ func (s *Scorer) Trend(q TrendQuery) (*Trend, error) {
 }
 
 // addTo adds n to out[p].
-func addTo(out map[string]*index.Counts, p string, n *index.Counts) {
+func addTo(out map[string]*rollup.Counts, p string, n *rollup.Counts) {
 	acc := out[p]
 	if acc == nil {
-		acc = new(index.Counts)
+		acc = new(rollup.Counts)
 		out[p] = acc
 	}
 	acc.Add(n)
 }
 
 // sum adds group g's cells in [from, to] into out by period.
-func (s *Scorer) sum(v *index.RollupView, f *Filter, g group, from, to string, periodOf func(string) string, out map[string]*index.Counts) error {
-	return v.EachDay(g.org, g.node, g.dim, from, to, f.keeper(), func(day string, n *index.Counts) { addTo(out, periodOf(day), n) })
+func (s *Scorer) sum(v *rollup.View, f *Filter, g group, from, to string, periodOf func(string) string, out map[string]*rollup.Counts) error {
+	return v.EachDay(g.org, g.node, g.dim, from, to, f.keeper(), func(day string, n *rollup.Counts) { addTo(out, periodOf(day), n) })
 }
 
 // sumSplit sums g's cells by channel or kind, then by period, in one pass.
-func (s *Scorer) sumSplit(v *index.RollupView, f *Filter, g group, from, to string, periodOf func(string) string) (map[string]map[string]*index.Counts, error) {
-	out := map[string]map[string]*index.Counts{}
-	err := v.Each(g.org, g.node, g.dim, from, to, func(c index.Cell, n *index.Counts) {
+func (s *Scorer) sumSplit(v *rollup.View, f *Filter, g group, from, to string, periodOf func(string) string) (map[string]map[string]*rollup.Counts, error) {
+	out := map[string]map[string]*rollup.Counts{}
+	err := v.Each(g.org, g.node, g.dim, from, to, func(c rollup.Cell, n *rollup.Counts) {
 		if !f.match(c) {
 			return
 		}
@@ -286,7 +295,7 @@ func (s *Scorer) sumSplit(v *index.RollupView, f *Filter, g group, from, to stri
 			k = c.Kind
 		}
 		if out[k] == nil {
-			out[k] = map[string]*index.Counts{}
+			out[k] = map[string]*rollup.Counts{}
 		}
 		addTo(out[k], periodOf(c.Day), n)
 	})
@@ -294,7 +303,7 @@ func (s *Scorer) sumSplit(v *index.RollupView, f *Filter, g group, from, to stri
 }
 
 // groups lists the series of a query.
-func (s *Scorer) groups(v *index.RollupView, q *TrendQuery) ([]group, error) {
+func (s *Scorer) groups(v *rollup.View, q *TrendQuery) ([]group, error) {
 	base := group{key: "all", name: "全部", org: q.Org, node: q.node(), dim: q.dim()}
 	switch q.GroupBy {
 	case "":
@@ -390,10 +399,10 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // point computes a metric from counts; total is the period's total under
 // the filter (share of voice only).
-func point(period, metric string, c, total *index.Counts, minN int) Point {
+func point(period, metric string, c, total *rollup.Counts, minN int) Point {
 	p := Point{Period: period}
 	val := func(v float64) { p.Value = &v }
-	vol := c[index.CVolume]
+	vol := c[rollup.CVolume]
 	switch metric {
 	case "volume":
 		p.N = vol
@@ -401,28 +410,28 @@ func point(period, metric string, c, total *index.Counts, minN int) Point {
 	case "negative_rate":
 		p.N = vol
 		if vol > 0 {
-			val(float64(c[index.CNegative]) / float64(vol))
+			val(float64(c[rollup.CNegative]) / float64(vol))
 		}
 	case "sentiment":
 		p.N = vol
 		if vol > 0 {
-			val(float64(c[index.CSentiment]) / index.SentimentScale / float64(vol))
+			val(float64(c[rollup.CSentiment]) / rollup.SentimentScale / float64(vol))
 		}
 	case "nps":
-		n := NPSOf(c[index.CPromoters], c[index.CPassives], c[index.CDetractors])
+		n := NPSOf(c[rollup.CPromoters], c[rollup.CPassives], c[rollup.CDetractors])
 		p.N = n.N
 		if n.N > 0 {
 			p.Value, p.Low, p.High = &n.NPS, &n.Low, &n.High
 		}
 	case "csat":
-		p.N = c[index.CCSATN]
+		p.N = c[rollup.CCSATN]
 		if p.N > 0 {
-			val(float64(c[index.CCSATSum]) / float64(p.N))
+			val(float64(c[rollup.CCSATSum]) / float64(p.N))
 		}
 	case "share":
 		p.N = vol
-		if total != nil && total[index.CVolume] > 0 {
-			val(float64(vol) / float64(total[index.CVolume]))
+		if total != nil && total[rollup.CVolume] > 0 {
+			val(float64(vol) / float64(total[rollup.CVolume]))
 		}
 	}
 	if p.Value != nil {
@@ -474,7 +483,7 @@ func periodCache(interval string, loc *time.Location) func(day string) string {
 		if p, ok := cache[day]; ok {
 			return p
 		}
-		t, err := time.ParseInLocation(index.DayLayout, day, loc)
+		t, err := time.ParseInLocation(rollup.DayLayout, day, loc)
 		p := day
 		if err == nil {
 			p = PeriodOf(t.Add(12*time.Hour), interval)

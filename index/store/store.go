@@ -28,6 +28,18 @@ var (
 	keyCustomer   = []byte("customer_key") // HMAC key for customer ids
 )
 
+// ErrUnstorable is a record the store cannot hold as it is (a day the
+// rollups cannot number); Record.Validate refuses such records first.
+var ErrUnstorable = errors.New("record cannot be stored")
+
+// RecordFault says whether a failed write is one a record caused (a key or
+// value bbolt refuses, a day out of range), which storing the chunk's
+// records one by one isolates; a fault of the store itself (disk full, a
+// closed file) would only repeat.
+func RecordFault(err error) bool {
+	return errors.Is(err, ErrUnstorable) || errors.Is(err, bolt.ErrKeyTooLarge) || errors.Is(err, bolt.ErrValueTooLarge) || errors.Is(err, bolt.ErrKeyRequired)
+}
+
 // ErrNotFound is returned for an id that is not stored.
 var ErrNotFound = errors.New("not found")
 

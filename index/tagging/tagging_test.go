@@ -17,6 +17,7 @@ import (
 	"dongting/index"
 	"dongting/index/fulltext"
 	"dongting/index/indextest"
+	"dongting/index/rollup"
 	"dongting/index/tagging"
 	"dongting/taxonomy"
 )
@@ -113,12 +114,12 @@ func (e *env) close(t *testing.T) {
 }
 
 // cells reads every rollup cell of the org under the nodes into a map.
-func cells(t *testing.T, c *index.Corpus, nodes ...string) map[string]index.Counts {
+func cells(t *testing.T, c *index.Corpus, nodes ...string) map[string]rollup.Counts {
 	t.Helper()
-	out := map[string]index.Counts{}
-	err := c.Rollups().View(func(v *index.RollupView) error {
+	out := map[string]rollup.Counts{}
+	err := c.Rollups().View(func(v *rollup.View) error {
 		for _, n := range nodes {
-			err := v.Each("华南区域", n, index.All, "20260101", "20261231", func(cell index.Cell, cn *index.Counts) {
+			err := v.Each("华南区域", n, rollup.All, "20260101", "20261231", func(cell rollup.Cell, cn *rollup.Counts) {
 				k := fmt.Sprintf("%s|%s|%s|%s", n, cell.Day, cell.Channel, cell.Kind)
 				sum := out[k]
 				for i := range sum {
@@ -136,18 +137,18 @@ func cells(t *testing.T, c *index.Corpus, nodes ...string) map[string]index.Coun
 		t.Fatal(err)
 	}
 	for k, v := range out {
-		if v == (index.Counts{}) {
+		if v == (rollup.Counts{}) {
 			delete(out, k)
 		}
 	}
 	return out
 }
 
-func volume(m map[string]index.Counts, node string) int64 {
+func volume(m map[string]rollup.Counts, node string) int64 {
 	var n int64
 	for k, c := range m {
 		if strings.HasPrefix(k, node+"|") {
-			n += int64(c[index.CVolume])
+			n += int64(c[rollup.CVolume])
 		}
 	}
 	return n
@@ -270,7 +271,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal("an invalid taxonomy was stored")
 	}
 
-	before := cells(t, e.c, "security", "security.drone", index.Untagged)
+	before := cells(t, e.c, "security", "security.drone", rollup.Untagged)
 	res, err := e.m.Replace(ctx, draft, "analyst", "drones", false)
 	if err != nil {
 		t.Fatal(err)
@@ -284,12 +285,12 @@ func TestLifecycle(t *testing.T) {
 	if j := e.m.Job(); j.State != tagging.JobDone || j.Done != 60 || j.Version != 2 {
 		t.Fatalf("job: %+v", j)
 	}
-	after := cells(t, e.c, "security", "security.drone", index.Untagged)
+	after := cells(t, e.c, "security", "security.drone", rollup.Untagged)
 	if got := volume(after, "security.drone"); got != int64(drones) {
 		t.Fatalf("rollups: security.drone volume %d, want %d", got, drones)
 	}
-	if volume(after, "security") < volume(before, "security")+int64(drones) || volume(after, index.Untagged) >= volume(before, index.Untagged) {
-		t.Fatalf("rollups: security %d → %d, untagged %d → %d", volume(before, "security"), volume(after, "security"), volume(before, index.Untagged), volume(after, index.Untagged))
+	if volume(after, "security") < volume(before, "security")+int64(drones) || volume(after, rollup.Untagged) >= volume(before, rollup.Untagged) {
+		t.Fatalf("rollups: security %d → %d, untagged %d → %d", volume(before, "security"), volume(after, "security"), volume(before, rollup.Untagged), volume(after, rollup.Untagged))
 	}
 	if n := search(t, e.c, "security.drone"); n != uint64(drones) {
 		t.Fatalf("search security.drone: %d, want %d", n, drones)
@@ -301,7 +302,7 @@ func TestLifecycle(t *testing.T) {
 	if err := e.c.RebuildRollups(nil); err != nil {
 		t.Fatal(err)
 	}
-	if rebuilt := cells(t, e.c, "security", "security.drone", index.Untagged); !maps.Equal(after, rebuilt) {
+	if rebuilt := cells(t, e.c, "security", "security.drone", rollup.Untagged); !maps.Equal(after, rebuilt) {
 		t.Fatalf("re-tagged rollups differ from a rebuild:\n%v\n%v", after, rebuilt)
 	}
 
@@ -330,7 +331,7 @@ func TestLifecycle(t *testing.T) {
 	if err := e.m.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	back := cells(t, e.c, "security", "security.drone", index.Untagged)
+	back := cells(t, e.c, "security", "security.drone", rollup.Untagged)
 	if !maps.Equal(back, before) {
 		t.Fatalf("after rollback the rollups differ from before the change:\n%v\n%v", before, back)
 	}

@@ -1,4 +1,4 @@
-package index
+package rollup
 
 import (
 	"bytes"
@@ -462,7 +462,7 @@ func (r *rollups) contribution(in *interner, st *store.Stored, sign int64, emit 
 	dayStr := t.In(r.loc).Format(DayLayout)
 	day, ok := in.day(dayStr)
 	if !ok {
-		return fmt.Errorf("%w: day %q", ErrUnstorable, dayStr)
+		return fmt.Errorf("%w: day %q", store.ErrUnstorable, dayStr)
 	}
 	var base Counts
 	base[CVolume] = 1
@@ -1114,11 +1114,56 @@ func storedCounters(meta *bolt.Bucket) int {
 	return n
 }
 
-// Rollups reads the aggregates.
+// Rollups are the aggregates of a store's records, kept in step with its
+// commits.
 type Rollups struct {
 	db *store.Store
 	r  *rollups
 }
+
+// Open opens the rollups of st (in zone loc, with the nodes of tax) and
+// follows its commits from here on: it creates their buckets, folds what
+// the last run left in the log, or rebuilds them from the records when they
+// are stale (never built, an interrupted rebuild, another layout, counter
+// schema or zone). Call it before the store's first write.
+func Open(st *store.Store, tax *taxonomy.Taxonomy, loc *time.Location, log *slog.Logger) (*Rollups, error) {
+	ru := &rollups{loc: loc, pending: map[uint64]*logEntry{},
+		foldEvery: 1000, foldCells: 1 << 22, foldChunk: defaultFoldChunk, kick: make(chan struct{}, 1)}
+	ru.tax.Store(tax)
+	stale, err := initRollups(st, loc)
+	if err == nil {
+		err = st.View(ru.names.load)
+	}
+	if err == nil && !stale {
+		_, err = ru.fold(st) // what the last run left in the log
+	}
+	if err == nil && stale {
+		log.Warn("rollups are stale (never built, interrupted, an older layout, or another time zone): rebuilding from the store", "zone", loc.String())
+		err = ru.rebuild(st, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st.OnCommit(ru.apply)
+	return &Rollups{db: st, r: ru}, nil
+}
+
+// Fold folds the deltas waiting in the log into the cells and reports how
+// many commits it folded.
+func (r *Rollups) Fold() (int, error) { return r.r.fold(r.db) }
+
+// FoldLoop folds whenever enough deltas wait, or every foldInterval, until
+// ctx ends; then it closes done.
+func (r *Rollups) FoldLoop(ctx context.Context, log *slog.Logger, done chan<- struct{}) {
+	r.r.foldLoop(ctx, r.db, log, done)
+}
+
+// Rebuild recomputes every cell from the records (see rebuild).
+func (r *Rollups) Rebuild(progress func(done int)) error { return r.r.rebuild(r.db, progress) }
+
+// SetTaxonomy is the taxonomy in force: records committed from here on
+// count under its nodes.
+func (r *Rollups) SetTaxonomy(tax *taxonomy.Taxonomy) { r.r.tax.Store(tax) }
 
 // Location is the time zone the cells' days are in.
 func (r *Rollups) Location() *time.Location { return r.r.loc }
@@ -1128,9 +1173,9 @@ func (r *Rollups) Taxonomy() *taxonomy.Taxonomy { return r.r.tax.Load() }
 
 // View runs fn in one read transaction, so a multi-series answer is
 // consistent.
-func (r *Rollups) View(fn func(v *RollupView) error) error {
+func (r *Rollups) View(fn func(v *View) error) error {
 	return r.db.View(func(tx *bolt.Tx) error {
-		v := &RollupView{tx: tx, r: r.r}
+		v := &View{tx: tx, r: r.r}
 		v.mark, v.marked = readMark(tx)
 		// The unfolded commits this snapshot holds, decoded.
 		c := tx.Bucket(bucketLog).Cursor()
@@ -1151,8 +1196,8 @@ func (r *Rollups) View(fn func(v *RollupView) error) error {
 	})
 }
 
-// RollupView reads cells inside one transaction.
-type RollupView struct {
+// View reads cells inside one transaction.
+type View struct {
 	tx     *bolt.Tx
 	r      *rollups
 	log    []*logEntry
@@ -1162,12 +1207,12 @@ type RollupView struct {
 
 // unfolded reports whether the snapshot's cells lack e's deltas of
 // series p.
-func (v *RollupView) unfolded(e *logEntry, p [prefixLen]byte) bool {
+func (v *View) unfolded(e *logEntry, p [prefixLen]byte) bool {
 	return !v.marked || !v.mark.covers(e.seq, p)
 }
 
 // series resolves a series' ids and day range.
-func (v *RollupView) series(org, node, dim, from, to string) (start [dayKeyLen]byte, lo, hi uint16, ok bool, err error) {
+func (v *View) series(org, node, dim, from, to string) (start [dayKeyLen]byte, lo, hi uint16, ok bool, err error) {
 	var ids [3]uint32
 	for i, p := range []struct {
 		kind byte
@@ -1190,7 +1235,7 @@ func (v *RollupView) series(org, node, dim, from, to string) (start [dayKeyLen]b
 
 // scan calls fn for every channel × kind entry of the series' days in
 // [lo, hi], folded or not; keys are 22-byte cell keys.
-func (v *RollupView) scan(start [dayKeyLen]byte, hi uint16, fn func(k *cellKey, c *Counts)) error {
+func (v *View) scan(start [dayKeyLen]byte, hi uint16, fn func(k *cellKey, c *Counts)) error {
 	prefix := start[:prefixLen]
 	cur := v.tx.Bucket(bucketRollups).Cursor()
 	var entries []dayEntry
@@ -1231,7 +1276,7 @@ func (v *RollupView) scan(start [dayKeyLen]byte, hi uint16, fn func(k *cellKey, 
 // day is in [from, to] (DayLayout strings, inclusive). A cell may be
 // passed more than once (its folded counts, then unfolded deltas):
 // callers sum.
-func (v *RollupView) Each(org, node, dim, from, to string, fn func(Cell, *Counts)) error {
+func (v *View) Each(org, node, dim, from, to string, fn func(Cell, *Counts)) error {
 	start, _, hi, ok, err := v.series(org, node, dim, from, to)
 	if !ok {
 		return err
@@ -1255,7 +1300,7 @@ func (v *RollupView) Each(org, node, dim, from, to string, fn func(Cell, *Counts
 // EachDay is Each summed over the channels and kinds that keep accepts
 // (nil: all), one call per day and then one per unfolded delta: the fast
 // path for series that are not split by channel or kind.
-func (v *RollupView) EachDay(org, node, dim, from, to string, keep func(channel, kind string) bool, fn func(day string, c *Counts)) error {
+func (v *View) EachDay(org, node, dim, from, to string, keep func(channel, kind string) bool, fn func(day string, c *Counts)) error {
 	start, _, hi, ok, err := v.series(org, node, dim, from, to)
 	if !ok {
 		return err
@@ -1298,7 +1343,7 @@ func (v *RollupView) EachDay(org, node, dim, from, to string, keep func(channel,
 }
 
 // Orgs lists the org nodes with live records, each with its count.
-func (v *RollupView) Orgs() map[string]int64 {
+func (v *View) Orgs() map[string]int64 {
 	out := make(map[string]int64)
 	_ = v.tx.Bucket(bucketOrgs).ForEach(func(k, val []byte) error {
 		n, _ := binary.Varint(val)
