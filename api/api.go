@@ -22,9 +22,9 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"dongting/analyzer"
+	"dongting/api/access"
 	"dongting/data"
 	"dongting/index"
-	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/llm"
 	"dongting/index/review"

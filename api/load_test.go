@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"dongting/api"
+	"dongting/api/access"
 	"dongting/data"
-	"dongting/index/access"
 	"dongting/index/demo"
 )
 

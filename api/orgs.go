@@ -7,8 +7,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"dongting/api/access"
 	"dongting/index"
-	"dongting/index/access"
 )
 
 // OrgNode is one node of the org tree: a region, city or project.

@@ -20,9 +20,9 @@ import (
 	_ "time/tzdata"
 
 	"dongting/api"
+	"dongting/api/access"
 	"dongting/data"
 	"dongting/index"
-	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/indextest"
 	"dongting/index/review"

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
+	"dongting/api/access"
 	"dongting/index"
-	"dongting/index/access"
 )
 
 // runKeys manages API keys in a stopped server's directory (a running

@@ -14,9 +14,9 @@ import (
 	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
 	"dongting/analyzer/learn"
+	"dongting/api/access"
 	"dongting/data"
 	"dongting/index"
-	"dongting/index/access"
 	"dongting/index/indextest"
 )
 

@@ -16,8 +16,8 @@ import (
 
 	"dongting/analyzer"
 	"dongting/api"
+	"dongting/api/access"
 	"dongting/index"
-	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/demo"
 	"dongting/index/llm"
