@@ -8,8 +8,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"dongting/analyzer/llm"
 	"dongting/index"
-	"dongting/index/llm"
 )
 
 // LLM help: optional, off unless the server was started with an

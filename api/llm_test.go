@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"dongting/analyzer"
+	"dongting/analyzer/llm"
 	"dongting/api"
 	"dongting/index/indextest"
-	"dongting/index/llm"
 )
 
 // fakeModel is an OpenAI-compatible chat endpoint on loopback: it answers

@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"dongting/analyzer"
+	"dongting/analyzer/llm"
 	"dongting/api"
 	"dongting/api/access"
 	"dongting/index"
 	"dongting/index/alerts"
 	"dongting/index/demo"
-	"dongting/index/llm"
 	"dongting/index/review"
 	"dongting/index/scoring"
 	"dongting/index/tagging"
