@@ -7,7 +7,7 @@ import (
 
 	"dongting/api"
 	"dongting/data"
-	"dongting/index/demo"
+	"dongting/data/demo"
 	"dongting/index/indextest"
 )
 

@@ -18,7 +18,7 @@ import (
 	"dongting/api"
 	"dongting/api/access"
 	"dongting/data"
-	"dongting/index/demo"
+	"dongting/data/demo"
 )
 
 // TestLoad runs concurrent ingest (batches of 100) and searches and trend

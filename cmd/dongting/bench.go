@@ -22,9 +22,9 @@ import (
 
 	"dongting/analyzer"
 	"dongting/data"
+	"dongting/data/demo"
 	"dongting/index"
 	"dongting/index/alerts"
-	"dongting/index/demo"
 	"dongting/index/scoring"
 )
 

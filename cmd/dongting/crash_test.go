@@ -21,7 +21,7 @@ import (
 
 	"dongting/analyzer/analyzertest"
 	"dongting/data"
-	"dongting/index/demo"
+	"dongting/data/demo"
 )
 
 // TestMain lets the test binary stand in for the dongting binary: with

@@ -19,8 +19,8 @@ import (
 
 	"dongting/analyzer"
 	"dongting/data"
+	"dongting/data/demo"
 	"dongting/index"
-	"dongting/index/demo"
 )
 
 // ingestChunk is how many records go in one commit (or one upload).

@@ -10,8 +10,8 @@ import (
 	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
 	"dongting/data"
+	"dongting/data/demo"
 	"dongting/index"
-	"dongting/index/demo"
 )
 
 // Demo generates n demo records (the embedded templates) from seed, over

@@ -10,7 +10,7 @@ import (
 	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
 	"dongting/data"
-	"dongting/index/demo"
+	"dongting/data/demo"
 )
 
 type sample struct {
