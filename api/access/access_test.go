@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"dongting/api/access"
+	"dongting/index/indextest"
 )
 
 // clock is a test's time: each reading is a minute after the last.
@@ -30,17 +31,6 @@ func newClock() *clock {
 	return &clock{t: time.Date(2025, 3, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))}
 }
 
-// openDB opens a bbolt file, closed when the test ends.
-func openDB(t *testing.T, path string) *bolt.DB {
-	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 func openKeys(t *testing.T, db *bolt.DB, c *clock) *access.Keys {
 	t.Helper()
 	keys, err := access.Open(db, c.now)
@@ -53,7 +43,7 @@ func openKeys(t *testing.T, db *bolt.DB, c *clock) *access.Keys {
 func newKeys(t *testing.T) (*access.Keys, *clock) {
 	t.Helper()
 	c := newClock()
-	return openKeys(t, openDB(t, filepath.Join(t.TempDir(), "keys.db")), c), c
+	return openKeys(t, indextest.DB(t, filepath.Join(t.TempDir(), "keys.db")), c), c
 }
 
 func create(t *testing.T, keys *access.Keys, name, role, scope string) (*access.Key, string) {
@@ -283,7 +273,7 @@ func TestRevoke(t *testing.T) {
 func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys.db")
 	c := newClock()
-	db := openDB(t, path)
+	db := indextest.DB(t, path)
 	keys := openKeys(t, db, c)
 	live, liveSecret := create(t, keys, "live", access.Analyst, "华南区域/深圳")
 	dead, deadSecret := create(t, keys, "dead", access.Ingest, "")
@@ -298,7 +288,7 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db = openDB(t, path)
+	db = indextest.DB(t, path)
 	keys = openKeys(t, db, c)
 	after := keys.List()
 	if len(after) != len(before) {
@@ -349,7 +339,7 @@ func TestReopen(t *testing.T) {
 }
 
 func TestOpenCorrupt(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "keys.db"))
+	db := indextest.DB(t, filepath.Join(t.TempDir(), "keys.db"))
 	err := db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists([]byte("api_keys")) // the store's bucket of keys
 		if err != nil {

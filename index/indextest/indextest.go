@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
 	"dongting/data"
@@ -63,4 +65,17 @@ func Ingest(tb testing.TB, c *index.Corpus, recs []analyzer.Record) []index.Resu
 		}
 	}
 	return res
+}
+
+// DB opens (or creates) a store file at path as the corpus does, for the
+// packages that keep their buckets in it, and closes it when the test ends
+// (the test may close it first).
+func DB(tb testing.TB, path string) *bolt.DB {
+	tb.Helper()
+	s, err := index.OpenStore(path, false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s.DB()
 }
