@@ -54,7 +54,7 @@ func startServer(t *testing.T, limits api.Limits, withKeys bool) *corpusServer {
 }
 
 // startServerIn is startServer with the service in zone loc (nil: the
-// default, Asia/Shanghai).
+// default, index.DefaultZone).
 func startServerIn(t *testing.T, limits api.Limits, withKeys bool, loc *time.Location) *corpusServer {
 	t.Helper()
 	return startServerWith(t, limits, withKeys, index.Options{Location: loc})

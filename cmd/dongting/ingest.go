@@ -392,11 +392,3 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 	}
 	return w.Flush()
 }
-
-func shanghai() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return loc
-}

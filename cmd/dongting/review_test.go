@@ -106,7 +106,7 @@ func TestReviewCommands(t *testing.T) {
 	// wiring.
 	m := testMain(t, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 	c := &common{taxonomy: "property"}
-	corpus, fsys, err := m.openCorpus(c, &storeFlags{dir: dir, tz: "Asia/Shanghai"}, nil, nil, false)
+	corpus, fsys, err := m.openCorpus(c, &storeFlags{dir: dir, tz: index.DefaultZone}, nil, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
