@@ -22,11 +22,11 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"dongting/analyzer"
+	"dongting/api/access"
+	"dongting/api/llm"
 	"dongting/data"
 	"dongting/index"
-	"dongting/index/access"
 	"dongting/index/alerts"
-	"dongting/index/llm"
 	"dongting/index/review"
 	"dongting/index/scoring"
 	"dongting/index/tagging"

@@ -17,7 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 
-	"dongting/index/access"
+	"dongting/api/access"
 )
 
 // perm is what a route needs of the caller's key.

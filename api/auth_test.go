@@ -13,7 +13,7 @@ import (
 
 	"dongting/analyzer"
 	"dongting/api"
-	"dongting/index/access"
+	"dongting/api/access"
 	"dongting/index/indextest"
 )
 

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"dongting/analyzer/demo"
 	"dongting/api"
 	"dongting/data"
-	"dongting/index/demo"
 	"dongting/index/indextest"
 )
 

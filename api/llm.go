@@ -9,7 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"dongting/index/llm"
+	"dongting/api/llm"
 	"dongting/index/store"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"dongting/analyzer"
 	"dongting/api"
+	"dongting/api/llm"
 	"dongting/index/indextest"
-	"dongting/index/llm"
 )
 
 // fakeModel is an OpenAI-compatible chat endpoint on loopback: it answers

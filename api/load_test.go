@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"dongting/analyzer/demo"
 	"dongting/api"
+	"dongting/api/access"
 	"dongting/data"
-	"dongting/index/access"
-	"dongting/index/demo"
 )
 
 // TestLoad runs concurrent ingest (batches of 100) and searches and trend

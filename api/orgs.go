@@ -7,7 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"dongting/index/access"
+	"dongting/api/access"
 	"dongting/index/rollup"
 )
 

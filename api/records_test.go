@@ -20,9 +20,9 @@ import (
 	_ "time/tzdata"
 
 	"dongting/api"
+	"dongting/api/access"
 	"dongting/data"
 	"dongting/index"
-	"dongting/index/access"
 	"dongting/index/alerts"
 	"dongting/index/indextest"
 	"dongting/index/review"
@@ -54,7 +54,7 @@ func startServer(t *testing.T, limits api.Limits, withKeys bool) *corpusServer {
 }
 
 // startServerIn is startServer with the service in zone loc (nil: the
-// default, Asia/Shanghai).
+// default, index.DefaultZone).
 func startServerIn(t *testing.T, limits api.Limits, withKeys bool, loc *time.Location) *corpusServer {
 	t.Helper()
 	return startServerWith(t, limits, withKeys, index.Options{Location: loc})

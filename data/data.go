@@ -14,7 +14,10 @@ import (
 	"strings"
 )
 
-//go:embed dict sentiment taxonomy rules demo scoring alerts eval model
+// demo is also the Go package of the demo generator: its data files are
+// named by pattern so that its source is not embedded with them.
+//
+//go:embed dict sentiment taxonomy rules demo/*.jsonl demo/*.yaml scoring alerts eval model
 var embedded embed.FS
 
 // Open returns the embedded files, or the directory dir when it is not empty.

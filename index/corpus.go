@@ -31,7 +31,7 @@ import (
 type Options struct {
 	Dir      string             // holds dongting.db and search.bleve
 	Analyzer *analyzer.Analyzer // analyzes what is ingested
-	Location *time.Location     // for month buckets; Asia/Shanghai if nil
+	Location *time.Location     // for month buckets; DefaultLocation if nil
 	Log      *slog.Logger
 	Now      func() time.Time
 	// BatchSize is how many entries the indexer puts in one Bleve batch.
@@ -123,11 +123,7 @@ func Open(opt Options) (*Corpus, error) {
 		return nil, errors.New("index: Options.Analyzer is required")
 	}
 	if opt.Location == nil {
-		loc, err := time.LoadLocation("Asia/Shanghai")
-		if err != nil {
-			loc = time.FixedZone("CST", 8*3600)
-		}
-		opt.Location = loc
+		opt.Location = DefaultLocation()
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)

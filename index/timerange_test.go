@@ -21,7 +21,7 @@ import (
 func TestTimeAndNPSRanges(t *testing.T) {
 	c := openCorpus(t, t.TempDir())
 	defer c.Close()
-	sh, _ := time.LoadLocation("Asia/Shanghai")
+	sh, _ := time.LoadLocation(index.DefaultZone)
 	zones := []*time.Location{sh, time.UTC, time.FixedZone("", -5*3600)}
 	rng := rand.New(rand.NewPCG(3, 4))
 	start := time.Date(2026, 1, 28, 0, 0, 0, 0, sh)

@@ -21,10 +21,10 @@ import (
 	"github.com/blevesearch/bleve/v2"
 
 	"dongting/analyzer"
+	"dongting/analyzer/demo"
 	"dongting/data"
 	"dongting/index"
 	"dongting/index/alerts"
-	"dongting/index/demo"
 	"dongting/index/fulltext"
 	"dongting/index/rollup"
 	"dongting/index/scoring"
@@ -230,7 +230,7 @@ func (m *Main) benchBaseline(c *common, g *demo.Generator, n int, dir string, pr
 // by the background indexer) and times it until everything is searchable;
 // then it measures word queries with facets.
 func (m *Main) benchFull(ctx context.Context, c *common, g *demo.Generator, n int, dir string, progress func(int, time.Time), res *benchResult) (float64, error) {
-	corpus, fsys, err := m.openCorpus(c, &storeFlags{dir: dir, tz: "Asia/Shanghai", memoryMB: defaultMemoryLimitMB}, nil, nil, false)
+	corpus, fsys, err := m.openCorpus(c, &storeFlags{dir: dir, tz: index.DefaultZone, memoryMB: defaultMemoryLimitMB}, nil, nil, false)
 	if err != nil {
 		return 0, err
 	}
@@ -329,7 +329,7 @@ func (m *Main) benchRebuild(ctx context.Context, c *common, dir string, res *ben
 		return err
 	}
 	start, cpu0 := time.Now(), cpuTime()
-	corpus, _, err := m.openCorpus(c, &storeFlags{dir: dir, tz: "Asia/Shanghai", memoryMB: defaultMemoryLimitMB}, nil, nil, true)
+	corpus, _, err := m.openCorpus(c, &storeFlags{dir: dir, tz: index.DefaultZone, memoryMB: defaultMemoryLimitMB}, nil, nil, true)
 	if err != nil {
 		return err
 	}
@@ -407,12 +407,12 @@ func percentiles(ms []float64) (p50, p99 float64) {
 }
 
 // benchEnd is the day the generated records' year ends.
-var benchEnd = time.Date(2026, 11, 1, 0, 0, 0, 0, shanghai())
+var benchEnd = time.Date(2026, 11, 1, 0, 0, 0, 0, index.DefaultLocation())
 
 // benchQueries re-times search and trends on the data directory a "full"
 // run left (-dir): for profiling queries without ingesting again.
 func (m *Main) benchQueries(ctx context.Context, c *common, dir string) error {
-	corpus, _, err := m.openCorpus(c, &storeFlags{dir: dir, tz: "Asia/Shanghai", memoryMB: defaultMemoryLimitMB}, nil, nil, false)
+	corpus, _, err := m.openCorpus(c, &storeFlags{dir: dir, tz: index.DefaultZone, memoryMB: defaultMemoryLimitMB}, nil, nil, false)
 	if err != nil {
 		return err
 	}

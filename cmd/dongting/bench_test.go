@@ -50,7 +50,7 @@ func TestBenchRebuild(t *testing.T) {
 		t.Errorf("the old index is still there: %v", err)
 	}
 
-	corpus, _, err := m.openCorpus(c, &storeFlags{dir: dir, tz: "Asia/Shanghai"}, nil, nil, false)
+	corpus, _, err := m.openCorpus(c, &storeFlags{dir: dir, tz: index.DefaultZone}, nil, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"dongting/analyzer/analyzertest"
+	"dongting/analyzer/demo"
 	"dongting/data"
-	"dongting/index/demo"
 )
 
 // TestMain lets the test binary stand in for the dongting binary: with

@@ -18,9 +18,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"dongting/analyzer"
+	"dongting/analyzer/demo"
 	"dongting/data"
 	"dongting/index"
-	"dongting/index/demo"
 	"dongting/index/store"
 )
 
@@ -388,12 +388,4 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 		}
 	}
 	return w.Flush()
-}
-
-func shanghai() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return loc
 }

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
-	"dongting/index/access"
+	"dongting/api/access"
 	"dongting/index/store"
 )
 

@@ -16,8 +16,8 @@ import (
 
 	"dongting/analyzer"
 	"dongting/analyzer/learn"
+	"dongting/api/access"
 	"dongting/index"
-	"dongting/index/access"
 	"dongting/index/review"
 	"dongting/index/tagging"
 )

@@ -14,8 +14,9 @@ import (
 	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
 	"dongting/analyzer/learn"
+	"dongting/api/access"
 	"dongting/data"
-	"dongting/index/access"
+	"dongting/index"
 	"dongting/index/indextest"
 	"dongting/index/store"
 )
@@ -106,7 +107,7 @@ func TestReviewCommands(t *testing.T) {
 	// wiring.
 	m := testMain(t, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 	c := &common{taxonomy: "property"}
-	corpus, fsys, err := m.openCorpus(c, &storeFlags{dir: dir, tz: "Asia/Shanghai"}, nil, nil, false)
+	corpus, fsys, err := m.openCorpus(c, &storeFlags{dir: dir, tz: index.DefaultZone}, nil, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

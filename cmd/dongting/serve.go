@@ -15,13 +15,13 @@ import (
 	"time"
 
 	"dongting/analyzer"
+	"dongting/analyzer/demo"
 	"dongting/api"
+	"dongting/api/access"
+	"dongting/api/llm"
 	"dongting/index"
-	"dongting/index/access"
 	"dongting/index/alerts"
-	"dongting/index/demo"
 	"dongting/index/fulltext"
-	"dongting/index/llm"
 	"dongting/index/review"
 	"dongting/index/scoring"
 	"dongting/index/tagging"
@@ -46,7 +46,7 @@ const defaultMemoryLimitMB = 768
 func (m *Main) storeFlags(fset *flag.FlagSet) *storeFlags {
 	s := &storeFlags{}
 	fset.StringVar(&s.dir, "dir", envOr(m.Getenv, "DONGTING_DIR", "var"), "directory of the record store and search index (env DONGTING_DIR)")
-	fset.StringVar(&s.tz, "tz", envOr(m.Getenv, "DONGTING_TZ", "Asia/Shanghai"), "time zone of days, weeks and months in rollups, trends and search, and of CSV times without a zone (env DONGTING_TZ); changing it rebuilds the rollups and the search index")
+	fset.StringVar(&s.tz, "tz", envOr(m.Getenv, "DONGTING_TZ", index.DefaultZone), "time zone of days, weeks and months in rollups, trends and search, and of CSV times without a zone (env DONGTING_TZ); changing it rebuilds the rollups and the search index")
 	return s
 }
 
@@ -54,7 +54,7 @@ func (m *Main) storeFlags(fset *flag.FlagSet) *storeFlags {
 func (s *storeFlags) location() (*time.Location, error) {
 	loc, err := time.LoadLocation(s.tz)
 	if err != nil {
-		return nil, fmt.Errorf("-tz %q: not a time zone name (e.g. Asia/Shanghai): %w", s.tz, err)
+		return nil, fmt.Errorf("-tz %q: not a time zone name (e.g. %s): %w", s.tz, index.DefaultZone, err)
 	}
 	return loc, nil
 }
@@ -291,8 +291,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 // demoEnd is the day the demo's twelve months end: today in China, so the
 // demo always shows the last year.
 func demoEnd() time.Time {
-	y, mo, d := time.Now().In(shanghai()).Date()
-	return time.Date(y, mo, d, 0, 0, 0, 0, shanghai())
+	loc := index.DefaultLocation()
+	y, mo, d := time.Now().In(loc).Date()
+	return time.Date(y, mo, d, 0, 0, 0, 0, loc)
 }
 
 // loadDemoRecords fills an empty store with generated records.

@@ -9,10 +9,11 @@ import (
 
 	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
+	"dongting/analyzer/demo"
 	"dongting/data"
 	"dongting/index"
-	"dongting/index/demo"
 	"dongting/index/fulltext"
+	"dongting/index/store"
 )
 
 // Demo generates n demo records (the embedded templates) from seed, over
@@ -64,4 +65,17 @@ func Ingest(tb testing.TB, c *index.Corpus, recs []analyzer.Record) []index.Resu
 		}
 	}
 	return res
+}
+
+// DB opens (or creates) a store file at path as the corpus does, for the
+// packages that keep their buckets in it, and closes it when the test ends
+// (the test may close it first).
+func DB(tb testing.TB, path string) *store.Store {
+	tb.Helper()
+	s, err := store.Open(path, false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
 }

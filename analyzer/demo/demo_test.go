@@ -9,8 +9,8 @@ import (
 
 	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
+	"dongting/analyzer/demo"
 	"dongting/data"
-	"dongting/index/demo"
 )
 
 type sample struct {
