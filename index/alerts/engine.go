@@ -36,14 +36,6 @@ var (
 	keyConfig     = []byte("routing")
 )
 
-// Statuses of an alert's lifecycle.
-const (
-	StatusOpen         = "open"
-	StatusAcknowledged = "acknowledged"
-	StatusResolved     = "resolved"
-	StatusClosed       = "closed"
-)
-
 // Event is one entry of an alert's history.
 type Event struct {
 	At     time.Time `json:"at"`
