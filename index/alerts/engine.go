@@ -22,20 +22,6 @@ import (
 	"dongting/index/store"
 )
 
-var (
-	bucketAlerts  = []byte("alerts")        // seq → Alert JSON
-	bucketGroups  = []byte("alert_groups")  // source\0org\0scene → alert seq, group until (unix ns)
-	bucketByRec   = []byte("alert_records") // record id\0source → alert seq (re-sends raise nothing new)
-	bucketSeen    = []byte("alert_seen")    // customer-or-household\0scene → last record (repeat complaints)
-	bucketCounts  = []byte("alert_counts")  // seq → count, last_at (unix ns): grouped records
-	bucketMembers = []byte("alert_members") // seq + n → record id, for the first maxRecordIDs
-	bucketOutbox  = []byte("outbox")        // seq → Delivery JSON
-	bucketDead    = []byte("outbox_dead")   // deliveries that ran out of attempts
-	bucketAlertMT = []byte("alert_meta")
-	bucketDue     = []byte("alert_due") // next escalation (unix ns) + seq → nothing: what Escalate must look at
-	keyConfig     = []byte("routing")
-)
-
 // Event is one entry of an alert's history.
 type Event struct {
 	At     time.Time `json:"at"`
@@ -171,22 +157,8 @@ func Open(c *index.Corpus, defaults *Config, opt Options) (*Engine, error) {
 	e := &Engine{db: c.Store(), loc: c.Location(), opt: opt, kick: make(chan struct{}, 1), done: make(chan struct{}),
 		stats: Stats{Raised: map[string]int64{}}}
 	err := e.db.Update(func(tx *bolt.Tx) error {
-		backfill := tx.Bucket(bucketDue) == nil
-		for _, b := range [][]byte{bucketAlerts, bucketGroups, bucketByRec, bucketSeen, bucketCounts, bucketMembers, bucketOutbox, bucketDead, bucketAlertMT, bucketDue} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		if backfill { // a store from before the due index
-			if err := tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
-				al, err := decodeAlert(k, v)
-				if err != nil {
-					return err
-				}
-				return schedule(tx, al, nil)
-			}); err != nil {
-				return err
-			}
+		if err := ensureSchema(tx); err != nil {
+			return err
 		}
 		if v := tx.Bucket(bucketAlertMT).Get(keyConfig); v != nil {
 			var cfg Config
@@ -270,18 +242,6 @@ func (e *Engine) Stats() Stats {
 	}
 	return out
 }
-
-func alertID(seq uint64) string { return fmt.Sprintf("al-%08d", seq) }
-
-func parseID(id string) (uint64, bool) {
-	var seq uint64
-	if _, err := fmt.Sscanf(id, "al-%d", &seq); err != nil || alertID(seq) != id {
-		return 0, false
-	}
-	return seq, true
-}
-
-func key(parts ...string) []byte { return []byte(strings.Join(parts, "\x00")) }
 
 // signal is one reason a record raises an alert.
 type signal struct {
@@ -824,10 +784,6 @@ func putAlert(tx *bolt.Tx, al *Alert) error {
 		return err
 	}
 	return schedule(tx, al, prev)
-}
-
-func dueKey(at time.Time, seq uint64) []byte {
-	return append(store.SeqKey(uint64(at.UnixNano())), store.SeqKey(seq)...)
 }
 
 // schedule moves an alert's entry in the escalation index from prev to its
