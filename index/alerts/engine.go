@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -182,12 +181,6 @@ func (e *Engine) Stats() Stats {
 	return out
 }
 
-// signal is one reason a record raises an alert.
-type signal struct {
-	source, scene, title string
-	org                  string // the node a spike is on; "" = the record's org
-}
-
 // evaluate runs inside each record commit.
 func (e *Engine) evaluate(tx *bolt.Tx, changes []store.Change) error {
 	start := time.Now()
@@ -263,162 +256,12 @@ func (e *Engine) wake() {
 	}
 }
 
-func firstScene(st *store.Stored) string {
-	for _, t := range st.Analysis.Tags {
-		if t.Scene != "" {
-			return t.Scene
-		}
-	}
-	return ""
-}
-
-// signals lists the alert sources a record triggers, updating the repeat
-// and spike state as it goes. Titles name red lines, cues and scenes as
-// the rules and the taxonomy name them (Chinese), never by id.
-func (e *Engine) signals(tx *bolt.Tx, cfg *Config, st *store.Stored, at time.Time, spikes []spikeKey, staged *dayStage) ([]signal, error) {
-	r, a := &st.Record, st.Analysis
-	scene := firstScene(st)
-	var out []signal
-	switch a.Severity {
-	case "P1":
-		out = append(out, signal{source: "redline", scene: scene, title: titled("红线", redlineNames(a)...)})
-	case "P2":
-		out = append(out, signal{source: "severe", scene: scene, title: titled("严重不满", signalNames(a, func(s analyzer.Signal) bool { return s.Severity == "P2" })...)})
-	}
-	if r.NPS != nil && *r.NPS <= 6 && a.Sentiment.Label == "negative" {
-		out = append(out, signal{source: "detractor", scene: scene, title: titled(fmt.Sprintf("贬损者 NPS %d", *r.NPS), sceneName(st, scene))})
-	}
-	if a.Praise {
-		out = append(out, signal{source: "praise", scene: scene, title: titled("表扬", sceneName(st, scene))})
-	}
-	// Repeat: the same customer (or household) about the same scene
-	// within repeat_days.
-	scenes := recordScenes(st)
-	who := r.Customer
-	if who == "" {
-		for _, k := range []string{"household", "house", "room", "房号"} {
-			if v := r.Meta[k]; v != "" && r.Org != "" {
-				who = "h:" + r.Org + "/" + v
-				break
-			}
-		}
-	}
-	if who != "" && a.Sentiment.Label == "negative" {
-		seen := tx.Bucket(bucketSeen)
-		for _, sc := range scenes {
-			k := key(who, sc)
-			// value: unix seconds (8 bytes) then the record id
-			if v := seen.Get(k); len(v) > 8 && string(v[8:]) != r.ID {
-				prev := time.Unix(int64(binary.BigEndian.Uint64(v)), 0)
-				if at.Sub(prev).Abs() <= time.Duration(cfg.RepeatDays)*24*time.Hour {
-					out = append(out, signal{source: "repeat", scene: sc, title: titled("重复投诉", sceneName(st, sc))})
-				}
-			}
-			if err := seen.Put(k, append(store.SeqKey(uint64(at.Unix())), r.ID...)); err != nil {
-				return nil, err
-			}
-		}
-	}
-	// Spike: this day's count per org node × scene against the Poisson
-	// baseline of the preceding days. The baseline is computed once per
-	// node, scene and day, when the count first reaches min_count, and kept
-	// as the count that would be significant.
-	var bursts []signal
-	for _, sp := range spikes {
-		n, threshold := e.dayCount(sp.key, staged)
-		if threshold == 0 && n >= uint64(cfg.Spike.MinCount) {
-			var sum uint64
-			for i := 1; i <= cfg.Spike.BaselineDays; i++ {
-				c, _ := e.dayCount(string(key(sp.org, sp.scene, sp.day.AddDate(0, 0, -i).Format(index.DayLayout))), staged)
-				sum += c
-			}
-			lambda := math.Max(float64(sum)/float64(cfg.Spike.BaselineDays), 0.1)
-			threshold = spikeThreshold(lambda, cfg.Spike.P, cfg.Spike.MinCount)
-			staged.thresholds[sp.key] = threshold
-		}
-		if threshold > 0 && n >= threshold {
-			bursts = append(bursts, signal{source: "spike", scene: sp.scene, org: sp.org,
-				title: fmt.Sprintf("量突增: %s当日 ≥ %d 条", suffixed(sceneName(st, sp.scene), " "), threshold)})
-		}
-	}
-	// The most specific node first: its alert suppresses its ancestors'
-	// (raise), so one burst is one spike alert.
-	slices.SortStableFunc(bursts, func(x, y signal) int { return depth(y.org) - depth(x.org) })
-	return append(out, bursts...), nil
-}
-
-// titled is "kind: name、name" (or kind alone without names).
-func titled(kind string, names ...string) string {
-	names = slices.DeleteFunc(names, func(n string) bool { return n == "" })
-	if len(names) == 0 {
-		return kind
-	}
-	return kind + ": " + strings.Join(slices.Compact(names), "、")
-}
-
-func suffixed(s, sep string) string {
-	if s == "" {
-		return ""
-	}
-	return s + sep
-}
-
-// redlineNames names the record's red lines as their rules do (电梯困人),
-// falling back to the id of one whose rule has no name.
-func redlineNames(a *analyzer.Analysis) []string {
-	var out []string
-	for _, id := range a.Redline {
-		name := id
-		for _, s := range a.Signals {
-			if s.Kind == "redline" && s.ID == id && s.Name != "" {
-				name = s.Name
-				break
-			}
-		}
-		if !slices.Contains(out, name) {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
-func signalNames(a *analyzer.Analysis, keep func(analyzer.Signal) bool) []string {
-	var out []string
-	for _, s := range a.Signals {
-		if keep(s) && s.Name != "" && !slices.Contains(out, s.Name) {
-			out = append(out, s.Name)
-		}
-	}
-	return out
-}
-
-// sceneName is the scene's name as the record was tagged with it (the
-// first name of a tag's path).
-func sceneName(st *store.Stored, scene string) string {
-	for _, t := range st.Analysis.Tags {
-		if t.Scene == scene && len(t.Path) > 0 {
-			return t.Path[0]
-		}
-	}
-	return ""
-}
-
 // depth is how many levels an org path has below the group ("" is 0).
 func depth(org string) int {
 	if org == "" {
 		return 0
 	}
 	return strings.Count(org, "/") + 1
-}
-
-func recordScenes(st *store.Stored) []string {
-	var scenes []string
-	for _, t := range st.Analysis.Tags {
-		if t.Scene != "" && !slices.Contains(scenes, t.Scene) {
-			scenes = append(scenes, t.Scene)
-		}
-	}
-	return scenes
 }
 
 // raise adds a record to the open alert of its group, or opens one and

@@ -1,7 +1,9 @@
 package alerts
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -124,4 +126,34 @@ func (e *Engine) publish(staged *dayStage) {
 		d.threshold = t
 		e.days[k] = d
 	}
+}
+
+// spikeSignals compares each day count the record went into with the
+// Poisson baseline of the preceding days. The baseline is computed once per
+// node, scene and day, when the count first reaches min_count, and kept
+// as the count that would be significant.
+func spikeSignals(c *candidate) ([]signal, error) {
+	e, cfg, staged := c.e, c.cfg, c.staged
+	var bursts []signal
+	for _, sp := range c.spikes {
+		n, threshold := e.dayCount(sp.key, staged)
+		if threshold == 0 && n >= uint64(cfg.Spike.MinCount) {
+			var sum uint64
+			for i := 1; i <= cfg.Spike.BaselineDays; i++ {
+				before, _ := e.dayCount(string(key(sp.org, sp.scene, sp.day.AddDate(0, 0, -i).Format(index.DayLayout))), staged)
+				sum += before
+			}
+			lambda := math.Max(float64(sum)/float64(cfg.Spike.BaselineDays), 0.1)
+			threshold = spikeThreshold(lambda, cfg.Spike.P, cfg.Spike.MinCount)
+			staged.thresholds[sp.key] = threshold
+		}
+		if threshold > 0 && n >= threshold {
+			bursts = append(bursts, signal{scene: sp.scene, org: sp.org,
+				title: fmt.Sprintf("量突增: %s当日 ≥ %d 条", suffixed(sceneName(c.st, sp.scene), " "), threshold)})
+		}
+	}
+	// The most specific node first: its alert suppresses its ancestors'
+	// (raise), so one burst is one spike alert.
+	slices.SortStableFunc(bursts, func(x, y signal) int { return depth(y.org) - depth(x.org) })
+	return bursts, nil
 }
