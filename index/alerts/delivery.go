@@ -23,91 +23,31 @@ import (
 	"dongting/index/store"
 )
 
-// run escalates and delivers until stopped.
-func (e *Engine) run(ctx context.Context) {
-	defer close(e.done)
-	tick := time.NewTicker(e.opt.Tick)
-	defer tick.Stop()
-	prune := time.NewTicker(time.Hour)
-	defer prune.Stop()
-	for {
-		if err := e.Escalate(); err != nil {
-			e.opt.Log.Error("alerts: escalate", "err", err)
-		}
-		e.Deliver(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-e.kick:
-		case <-tick.C:
-		case <-prune.C:
-			e.pruneDays()
-		}
-	}
+// Delivery is one webhook call waiting in the outbox.
+type Delivery struct {
+	// Key is the idempotency key: alert, event (with the escalation step or
+	// the update's number), level and receiver; the same on every retry.
+	Key       string    `json:"key"`
+	Receiver  string    `json:"receiver"`
+	Event     string    `json:"event"`
+	Alert     string    `json:"alert,omitempty"` // the alert's id ("" in outboxes of earlier releases: read from Key)
+	Level     int       `json:"level"`           // the level it is sent for
+	Payload   []byte    `json:"payload"`
+	Attempts  int       `json:"attempts"`
+	NextAt    time.Time `json:"next_at"`
+	LastError string    `json:"last_error,omitempty"`
+	Created   time.Time `json:"created"`
 }
 
-// Escalate tells the next level about every open alert whose
-// acknowledgement is overdue.
-func (e *Engine) Escalate() error {
-	now := e.opt.Now().UTC()
-	e.mu.RLock()
-	cfg := e.cfg
-	e.mu.RUnlock()
-	// The escalation index is ordered by time: read only what is due.
-	var due []uint64
-	err := e.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketDue).Cursor()
-		for k, _ := c.First(); k != nil && int64(binary.BigEndian.Uint64(k)) <= now.UnixNano(); k, _ = c.Next() {
-			due = append(due, binary.BigEndian.Uint64(k[8:]))
-		}
-		return nil
-	})
-	if err != nil || len(due) == 0 {
-		return err
-	}
-	err = e.db.Update(func(tx *bolt.Tx) error {
-		for _, seq := range due {
-			al, err := getAlert(tx, seq)
-			if err != nil {
-				return err
-			}
-			if al.Status != StatusOpen || al.NextEscalation == nil || al.NextEscalation.After(now) {
-				continue // acknowledged, or escalated by a concurrent call, since the scan
-			}
-			route, ok := cfg.Sources[al.Source]
-			if !ok || al.Step >= len(route.Escalate) {
-				al.NextEscalation = nil
-				if err := putAlert(tx, al); err != nil {
-					return err
-				}
-				continue
-			}
-			// The payload shows the step being run and when the next is
-			// due: after first_at as configured or, when that has passed
-			// already (the engine was down), the gap between the steps
-			// from now.
-			step := route.Escalate[al.Step]
-			al.Step++
-			al.NextEscalation = nil
-			if al.Step < len(route.Escalate) {
-				next := route.Escalate[al.Step].After
-				t := al.FirstAt.Add(time.Duration(next))
-				if !t.After(now) {
-					t = now.Add(time.Duration(next - step.After))
-				}
-				al.NextEscalation = &t
-			}
-			if err := e.notify(tx, cfg, al, notice{event: "alert.escalated", level: step.Level, n: al.Step}, now); err != nil {
-				return err
-			}
-			if err := putAlert(tx, al); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	e.wake()
-	return err
+// Payload is what a receiver gets. It names records by id: their words
+// stay in Dongting, behind its API.
+type Payload struct {
+	Event   string    `json:"event"` // alert.opened, alert.escalated, alert.updated
+	Level   int       `json:"level"` // the level it is sent for (see levelOn)
+	Alert   *Alert    `json:"alert"`
+	SentFor string    `json:"sent_for"`         // the org node whose manager this is for
+	Record  string    `json:"record,omitempty"` // alert.updated: the record that joined
+	At      time.Time `json:"at"`
 }
 
 // Sign is the signature header of a payload: t=<unix seconds>,v1=<hex of

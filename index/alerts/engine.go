@@ -2,14 +2,11 @@ package alerts
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -256,242 +253,25 @@ func (e *Engine) wake() {
 	}
 }
 
-// depth is how many levels an org path has below the group ("" is 0).
-func depth(org string) int {
-	if org == "" {
-		return 0
-	}
-	return strings.Count(org, "/") + 1
-}
-
-// raise adds a record to the open alert of its group, or opens one and
-// queues its notifications.
-func (e *Engine) raise(tx *bolt.Tx, cfg *Config, st *store.Stored, s signal, now time.Time) (uint64, bool, error) {
-	route := cfg.Sources[s.source]
-	org := st.Record.Org
-	if s.org != "" {
-		org = s.org
-	}
-	gk := key(s.source, org, s.scene)
-	alerts, groups := tx.Bucket(bucketAlerts), tx.Bucket(bucketGroups)
-	// The group entry is removed when its alert is resolved or closed.
-	if seq, ok := liveGroup(groups, gk, now); ok {
-		if s.source == "spike" {
-			return seq, false, nil // one spike alert per window, not one per record
+// run escalates and delivers until stopped.
+func (e *Engine) run(ctx context.Context) {
+	defer close(e.done)
+	tick := time.NewTicker(e.opt.Tick)
+	defer tick.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	for {
+		if err := e.Escalate(); err != nil {
+			e.opt.Log.Error("alerts: escalate", "err", err)
 		}
-		n, err := addMember(tx, seq, st.Record.ID, now)
-		if err != nil {
-			return 0, false, err
-		}
-		if route.Severity != "P1" && !route.Updates {
-			return seq, false, nil
-		}
-		return seq, false, e.tellUpdate(tx, cfg, route, seq, n, st.Record.ID, now)
-	}
-	seq, err := alerts.NextSequence()
-	if err != nil {
-		return 0, false, err
-	}
-	al := &Alert{ID: alertID(seq), Seq: seq, Source: s.source, Severity: route.Severity, Org: org, Scene: s.scene,
-		Title: s.title, Redline: st.Analysis.Redline, Count: 1, RecordIDs: []string{st.Record.ID}, Status: StatusOpen,
-		Notified: []Notice{}, FirstAt: now, LastAt: now, GroupUntil: now.Add(time.Duration(cfg.Window))}
-	if s.source != "redline" {
-		al.Redline = nil
-	}
-	al.History = append(al.History, Event{At: now, By: "dongting", Action: "opened"})
-	if len(route.Escalate) > 0 {
-		t := now.Add(time.Duration(route.Escalate[0].After))
-		al.NextEscalation = &t
-	}
-	told := map[int]bool{}
-	for _, l := range route.Notify {
-		if lv := levelOn(al.Org, l); !told[lv] {
-			told[lv] = true
-			if err := e.notify(tx, cfg, al, notice{event: "alert.opened", level: l}, now); err != nil {
-				return 0, false, err
-			}
+		e.Deliver(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.kick:
+		case <-tick.C:
+		case <-prune.C:
+			e.pruneDays()
 		}
 	}
-	if err := putAlert(tx, al); err != nil {
-		return 0, false, err
-	}
-	if _, err := addMember(tx, seq, st.Record.ID, now); err != nil {
-		return 0, false, err
-	}
-	entry := append(store.SeqKey(seq), store.SeqKey(uint64(al.GroupUntil.UnixNano()))...)
-	if s.source == "spike" {
-		// One burst, one alert, at the most specific node that spiked:
-		// while it is open, the same scene's spikes on the node's
-		// ancestors join it instead of raising their own (signals puts the
-		// deepest node first). An ancestor whose own alert is open keeps it.
-		prefixes := analyzer.OrgPrefixes(org)
-		for _, anc := range prefixes[:len(prefixes)-1] {
-			ak := key(s.source, anc, s.scene)
-			if _, ok := liveGroup(groups, ak, now); ok {
-				continue
-			}
-			if err := groups.Put(ak, entry); err != nil {
-				return 0, false, err
-			}
-		}
-	}
-	return seq, true, groups.Put(gk, entry)
-}
-
-// liveGroup is the alert a group key points to while its window lasts.
-func liveGroup(groups *bolt.Bucket, gk []byte, now time.Time) (uint64, bool) {
-	v := groups.Get(gk)
-	if len(v) != 16 || now.UnixNano() >= int64(binary.BigEndian.Uint64(v[8:])) {
-		return 0, false
-	}
-	return binary.BigEndian.Uint64(v), true
-}
-
-// tellUpdate sends alert.updated for a record that joined alert seq (its
-// n-th) to every level told of the alert so far: the first notification
-// and the escalation steps run.
-func (e *Engine) tellUpdate(tx *bolt.Tx, cfg *Config, route Route, seq uint64, n uint64, record string, now time.Time) error {
-	al, err := getAlert(tx, seq)
-	if err != nil {
-		return err
-	}
-	levels := slices.Clone(route.Notify)
-	for i := 0; i < al.Step && i < len(route.Escalate); i++ {
-		levels = append(levels, route.Escalate[i].Level)
-	}
-	told := map[int]bool{}
-	for _, l := range levels {
-		if lv := levelOn(al.Org, l); !told[lv] {
-			told[lv] = true
-			if err := e.notify(tx, cfg, al, notice{event: "alert.updated", level: l, n: int(n), record: record}, now); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// schedule moves an alert's entry in the escalation index from prev to its
-// current next escalation (none unless it is open).
-func schedule(tx *bolt.Tx, al *Alert, prev *time.Time) error {
-	due := tx.Bucket(bucketDue)
-	if prev != nil {
-		if err := due.Delete(dueKey(*prev, al.Seq)); err != nil {
-			return err
-		}
-	}
-	if al.Status == StatusOpen && al.NextEscalation != nil {
-		return due.Put(dueKey(*al.NextEscalation, al.Seq), nil)
-	}
-	return nil
-}
-
-// Delivery is one webhook call waiting in the outbox.
-type Delivery struct {
-	// Key is the idempotency key: alert, event (with the escalation step or
-	// the update's number), level and receiver; the same on every retry.
-	Key       string    `json:"key"`
-	Receiver  string    `json:"receiver"`
-	Event     string    `json:"event"`
-	Alert     string    `json:"alert,omitempty"` // the alert's id ("" in outboxes of earlier releases: read from Key)
-	Level     int       `json:"level"`           // the level it is sent for
-	Payload   []byte    `json:"payload"`
-	Attempts  int       `json:"attempts"`
-	NextAt    time.Time `json:"next_at"`
-	LastError string    `json:"last_error,omitempty"`
-	Created   time.Time `json:"created"`
-}
-
-// Payload is what a receiver gets. It names records by id: their words
-// stay in Dongting, behind its API.
-type Payload struct {
-	Event   string    `json:"event"` // alert.opened, alert.escalated, alert.updated
-	Level   int       `json:"level"` // the level it is sent for (see levelOn)
-	Alert   *Alert    `json:"alert"`
-	SentFor string    `json:"sent_for"`         // the org node whose manager this is for
-	Record  string    `json:"record,omitempty"` // alert.updated: the record that joined
-	At      time.Time `json:"at"`
-}
-
-// notice is one notification to queue: event for a level as configured.
-type notice struct {
-	event  string
-	level  int
-	n      int    // escalation step (from 1) or update number (the alert's count); 0 for alert.opened
-	record string // alert.updated: the record that joined
-}
-
-// levelOn is the level a notification for level reaches on the node org:
-// the level itself, or, where the node has no such level above it (a
-// region has no city), the node's own level, the nearest that exists.
-func levelOn(org string, level int) int { return min(level, depth(org)) }
-
-// nodeAt is org's ancestor (or org itself) at level; "" is the group.
-func nodeAt(org string, level int) string {
-	if level <= 0 || org == "" {
-		return ""
-	}
-	parts := strings.Split(org, "/")
-	return strings.Join(parts[:min(level, len(parts))], "/")
-}
-
-// notify queues one delivery per receiver of the level n is for (see
-// levelOn) and, for the opening and escalations, notes in the alert's
-// history whom it was sent to, or that no receiver manages the node.
-func (e *Engine) notify(tx *bolt.Tx, cfg *Config, al *Alert, n notice, now time.Time) error {
-	level := levelOn(al.Org, n.level)
-	node := nodeAt(al.Org, level)
-	rs := cfg.receiversFor(node)
-	if action, ok := map[string]string{"alert.opened": "notified", "alert.escalated": "escalated"}[n.event]; ok {
-		note := "no receiver manages " + orgName(node)
-		if len(rs) > 0 {
-			ids := make([]string, len(rs))
-			for i, r := range rs {
-				ids[i] = r.ID
-			}
-			note = "queued for " + strings.Join(ids, ", ")
-		}
-		lv := level
-		al.History = append(al.History, Event{At: now, By: "dongting", Action: action, Level: &lv, Note: note})
-	}
-	if len(rs) == 0 {
-		e.statsMu.Lock()
-		e.stats.Unrouted++
-		e.statsMu.Unlock()
-		return nil
-	}
-	snapshot := *al
-	snapshot.History = nil
-	body, err := json.Marshal(Payload{Event: n.event, Level: level, Alert: &snapshot, SentFor: node, Record: n.record, At: now})
-	if err != nil {
-		return err
-	}
-	event := n.event
-	if n.n > 0 {
-		event = fmt.Sprintf("%s#%d", n.event, n.n)
-	}
-	out := tx.Bucket(bucketOutbox)
-	for _, r := range rs {
-		seq, err := out.NextSequence()
-		if err != nil {
-			return err
-		}
-		d := Delivery{Key: fmt.Sprintf("%s:%s:%d:%s", al.ID, event, level, r.ID), Receiver: r.ID, Event: n.event,
-			Alert: al.ID, Level: level, Payload: body, NextAt: now, Created: now}
-		b, err := json.Marshal(d)
-		if err != nil {
-			return err
-		}
-		if err := out.Put(store.SeqKey(seq), b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func orgName(node string) string {
-	if node == "" {
-		return "the group"
-	}
-	return node
 }

@@ -1,7 +1,6 @@
 package alerts
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -139,13 +138,8 @@ func (e *Engine) Act(id, action, by, note string) (*Alert, error) {
 			al.NextEscalation = nil
 		}
 		if t.to == StatusResolved || t.to == StatusClosed {
-			// The group ends: the next record opens a fresh alert.
-			g := tx.Bucket(bucketGroups)
-			gk := key(al.Source, al.Org, al.Scene)
-			if v := g.Get(gk); len(v) == 16 && binary.BigEndian.Uint64(v) == al.Seq {
-				if err := g.Delete(gk); err != nil {
-					return err
-				}
+			if err := endGroup(tx, al); err != nil {
+				return err
 			}
 		}
 		return putAlert(tx, al)
