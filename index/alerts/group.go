@@ -69,8 +69,9 @@ func (e *Engine) raise(tx *bolt.Tx, cfg *Config, st *store.Stored, s signal, now
 	if s.source == "spike" {
 		// One burst, one alert, at the most specific node that spiked:
 		// while it is open, the same scene's spikes on the node's
-		// ancestors join it instead of raising their own (signals puts the
-		// deepest node first). An ancestor whose own alert is open keeps it.
+		// ancestors join it instead of raising their own (spikeSignals
+		// puts the deepest node first). An ancestor whose own alert is
+		// open keeps it.
 		prefixes := analyzer.OrgPrefixes(org)
 		for _, anc := range prefixes[:len(prefixes)-1] {
 			ak := key(s.source, anc, s.scene)
