@@ -20,95 +20,34 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"dongting/index/fulltext"
 	"dongting/index/store"
 )
 
-// run escalates and delivers until stopped.
-func (e *Engine) run(ctx context.Context) {
-	defer close(e.done)
-	tick := time.NewTicker(e.opt.Tick)
-	defer tick.Stop()
-	prune := time.NewTicker(time.Hour)
-	defer prune.Stop()
-	for {
-		if err := e.Escalate(); err != nil {
-			e.opt.Log.Error("alerts: escalate", "err", err)
-		}
-		e.Deliver(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-e.kick:
-		case <-tick.C:
-		case <-prune.C:
-			e.pruneDays()
-		}
-	}
+// Delivery is one webhook call waiting in the outbox.
+type Delivery struct {
+	// Key is the idempotency key: alert, event (with the escalation step or
+	// the update's number), level and receiver; the same on every retry.
+	Key       string    `json:"key"`
+	Receiver  string    `json:"receiver"`
+	Event     string    `json:"event"`
+	Alert     string    `json:"alert,omitempty"` // the alert's id ("" in outboxes of earlier releases: read from Key)
+	Level     int       `json:"level"`           // the level it is sent for
+	Payload   []byte    `json:"payload"`
+	Attempts  int       `json:"attempts"`
+	NextAt    time.Time `json:"next_at"`
+	LastError string    `json:"last_error,omitempty"`
+	Created   time.Time `json:"created"`
 }
 
-// Escalate tells the next level about every open alert whose
-// acknowledgement is overdue.
-func (e *Engine) Escalate() error {
-	now := e.opt.Now().UTC()
-	e.mu.RLock()
-	cfg := e.cfg
-	e.mu.RUnlock()
-	// The escalation index is ordered by time: read only what is due.
-	var due []uint64
-	err := e.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketDue).Cursor()
-		for k, _ := c.First(); k != nil && int64(binary.BigEndian.Uint64(k)) <= now.UnixNano(); k, _ = c.Next() {
-			due = append(due, binary.BigEndian.Uint64(k[8:]))
-		}
-		return nil
-	})
-	if err != nil || len(due) == 0 {
-		return err
-	}
-	err = e.db.Update(func(tx *bolt.Tx) error {
-		for _, seq := range due {
-			al, err := getAlert(tx, seq)
-			if err != nil {
-				return err
-			}
-			if al.Status != StatusOpen || al.NextEscalation == nil || al.NextEscalation.After(now) {
-				continue // acknowledged, or escalated by a concurrent call, since the scan
-			}
-			route, ok := cfg.Sources[al.Source]
-			if !ok || al.Step >= len(route.Escalate) {
-				al.NextEscalation = nil
-				if err := putAlert(tx, al); err != nil {
-					return err
-				}
-				continue
-			}
-			// The payload shows the step being run and when the next is
-			// due: after first_at as configured or, when that has passed
-			// already (the engine was down), the gap between the steps
-			// from now.
-			step := route.Escalate[al.Step]
-			al.Step++
-			al.NextEscalation = nil
-			if al.Step < len(route.Escalate) {
-				next := route.Escalate[al.Step].After
-				t := al.FirstAt.Add(time.Duration(next))
-				if !t.After(now) {
-					t = now.Add(time.Duration(next - step.After))
-				}
-				al.NextEscalation = &t
-			}
-			if err := e.notify(tx, cfg, al, notice{event: "alert.escalated", level: step.Level, n: al.Step}, now); err != nil {
-				return err
-			}
-			if err := putAlert(tx, al); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	e.wake()
-	return err
+// Payload is what a receiver gets. It names records by id: their words
+// stay in Dongting, behind its API.
+type Payload struct {
+	Event   string    `json:"event"` // alert.opened, alert.escalated, alert.updated
+	Level   int       `json:"level"` // the level it is sent for (see levelOn)
+	Alert   *Alert    `json:"alert"`
+	SentFor string    `json:"sent_for"`         // the org node whose manager this is for
+	Record  string    `json:"record,omitempty"` // alert.updated: the record that joined
+	At      time.Time `json:"at"`
 }
 
 // Sign is the signature header of a payload: t=<unix seconds>,v1=<hex of
@@ -328,136 +267,4 @@ func (e *Engine) Outbox() (Outbox, error) {
 		return nil
 	})
 	return o, err
-}
-
-// ListQuery filters alerts.
-type ListQuery struct {
-	Status, Source, Severity []string
-	Org                      string // subtree
-	Scene                    string
-	Before                   string // an alert id: list older ones (paging)
-	Limit                    int
-}
-
-// List returns alerts newest first.
-func (e *Engine) List(q ListQuery) ([]*Alert, error) {
-	if q.Limit <= 0 || q.Limit > 500 {
-		q.Limit = 50
-	}
-	var before uint64
-	if q.Before != "" {
-		seq, ok := parseID(q.Before)
-		if !ok {
-			return nil, &fulltext.QueryError{Field: "before", Reason: "not an alert id"}
-		}
-		before = seq
-	}
-	var out []*Alert
-	err := e.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketAlerts).Cursor()
-		k, v := c.Last()
-		if q.Before != "" {
-			// Seek lands on the first id ≥ before; the one before it is
-			// the newest older alert.
-			if k, v = c.Seek(store.SeqKey(before)); k == nil {
-				k, v = c.Last()
-			} else {
-				k, v = c.Prev()
-			}
-		}
-		for ; k != nil && len(out) < q.Limit; k, v = c.Prev() {
-			al, err := decodeAlert(k, v)
-			if err != nil {
-				return err
-			}
-			fillMembers(tx, al)
-			if matches(al, &q) {
-				out = append(out, al)
-			}
-		}
-		return nil
-	})
-	return out, err
-}
-
-func matches(al *Alert, q *ListQuery) bool {
-	in := func(list []string, v string) bool { return len(list) == 0 || slices.Contains(list, v) }
-	return in(q.Status, al.Status) && in(q.Source, al.Source) && in(q.Severity, al.Severity) &&
-		(q.Scene == "" || al.Scene == q.Scene) &&
-		(q.Org == "" || al.Org == q.Org || strings.HasPrefix(al.Org, q.Org+"/"))
-}
-
-// Get fetches one alert.
-func (e *Engine) Get(id string) (*Alert, error) {
-	seq, ok := parseID(id)
-	if !ok {
-		return nil, store.ErrNotFound
-	}
-	var al *Alert
-	err := e.db.View(func(tx *bolt.Tx) error {
-		var err error
-		al, err = getAlert(tx, seq)
-		return err
-	})
-	return al, err
-}
-
-// ErrTransition is an action the alert's status does not allow.
-var ErrTransition = errors.New("alerts: not allowed in this status")
-
-// transitions: action → statuses it may start from, and where it leads.
-var transitions = map[string]struct {
-	from []string
-	to   string
-}{
-	"acknowledge": {[]string{StatusOpen}, StatusAcknowledged},
-	"resolve":     {[]string{StatusOpen, StatusAcknowledged}, StatusResolved},
-	"close":       {[]string{StatusOpen, StatusAcknowledged, StatusResolved}, StatusClosed},
-	"reopen":      {[]string{StatusResolved}, StatusOpen},
-}
-
-// Actions are the lifecycle actions.
-var Actions = []string{"acknowledge", "resolve", "close", "reopen"}
-
-// Act moves an alert through its lifecycle, recording who, when and why.
-// Acknowledging stops the escalation; resolving or closing ends the group,
-// so the next record opens a fresh alert.
-func (e *Engine) Act(id, action, by, note string) (*Alert, error) {
-	t, ok := transitions[action]
-	if !ok {
-		return nil, fmt.Errorf("alerts: unknown action %q", action)
-	}
-	seq, ok := parseID(id)
-	if !ok {
-		return nil, store.ErrNotFound
-	}
-	now := e.opt.Now().UTC()
-	var al *Alert
-	err := e.db.Update(func(tx *bolt.Tx) error {
-		var err error
-		if al, err = getAlert(tx, seq); err != nil {
-			return err
-		}
-		if !slices.Contains(t.from, al.Status) {
-			return fmt.Errorf("%w: %s an alert that is %s", ErrTransition, action, al.Status)
-		}
-		al.Status = t.to
-		al.History = append(al.History, Event{At: now, By: by, Action: map[string]string{
-			"acknowledge": "acknowledged", "resolve": "resolved", "close": "closed", "reopen": "reopened"}[action], Note: note})
-		if t.to != StatusOpen {
-			al.NextEscalation = nil
-		}
-		if t.to == StatusResolved || t.to == StatusClosed {
-			// The group ends: the next record opens a fresh alert.
-			g := tx.Bucket(bucketGroups)
-			gk := key(al.Source, al.Org, al.Scene)
-			if v := g.Get(gk); len(v) == 16 && binary.BigEndian.Uint64(v) == al.Seq {
-				if err := g.Delete(gk); err != nil {
-					return err
-				}
-			}
-		}
-		return putAlert(tx, al)
-	})
-	return al, err
 }
