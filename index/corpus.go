@@ -61,7 +61,6 @@ type searchIndex interface {
 	DocCount() (uint64, error)
 	Busy() (bool, error)
 	Created() bool
-	SetTaxonomy(tax *taxonomy.Taxonomy)
 	Verify() error
 	Close() error
 }
@@ -72,8 +71,10 @@ const DefaultSearchTimeout = 5 * time.Second
 // Corpus is the store, the search index and the indexer that keeps the
 // second in step with the first.
 type Corpus struct {
-	opt   Options
-	an    atomic.Pointer[analyzer.Analyzer]
+	opt Options
+	// an is the analyzer in force, and so the one holder of the taxonomy in
+	// force: the rollups and the search index read it from here.
+	an    *atomic.Pointer[analyzer.Analyzer]
 	store *store.Store
 	// search is the index now. The indexer replaces it when it is found
 	// corrupt while serving (under swap's write lock); everyone else reads
@@ -144,14 +145,17 @@ func Open(opt Options) (*Corpus, error) {
 	if err != nil {
 		return nil, err
 	}
-	ru, err := rollup.Open(st, opt.Analyzer.Taxonomy(), opt.Location, opt.Log)
+	an := new(atomic.Pointer[analyzer.Analyzer])
+	an.Store(opt.Analyzer)
+	tax := func() *taxonomy.Taxonomy { return an.Load().Taxonomy() }
+	ru, err := rollup.Open(st, tax, opt.Location, opt.Log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	searchDir := SearchDir(opt.Dir)
 	reason := "missing" // why a new index is built, if one is
-	se, err := fulltext.Open(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
+	se, err := fulltext.Open(searchDir, tax, opt.Location)
 	if errors.Is(err, fulltext.ErrIndexOutdated) {
 		reason = "outdated"
 		// Derived data of an older release: rebuilt from the store.
@@ -160,7 +164,7 @@ func Open(opt Options) (*Corpus, error) {
 			st.Close()
 			return nil, fmt.Errorf("index: %w; removing it: %w", err, rerr)
 		}
-		se, err = fulltext.Open(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
+		se, err = fulltext.Open(searchDir, tax, opt.Location)
 	}
 	if errors.Is(err, fulltext.ErrIndexUnreadable) {
 		// Derived data: keep the broken copy for a post-mortem, rebuild.
@@ -175,7 +179,7 @@ func Open(opt Options) (*Corpus, error) {
 			st.Close()
 			return nil, fmt.Errorf("index: %w; moving it aside: %w", err, rerr)
 		}
-		se, err = fulltext.Open(searchDir, opt.Analyzer.Taxonomy(), opt.Location)
+		se, err = fulltext.Open(searchDir, tax, opt.Location)
 	}
 	if err != nil {
 		st.Close()
@@ -188,9 +192,8 @@ func Open(opt Options) (*Corpus, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Corpus{opt: opt, store: st, search: se, corrupt: make(chan searchIndex, 1), rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
+	c := &Corpus{opt: opt, an: an, store: st, search: se, corrupt: make(chan searchIndex, 1), rollups: ru, notify: make(chan struct{}, 1), stop: cancel,
 		done: make(chan struct{}), indexed: w, waiters: make(chan struct{}), pending: map[uint64]*store.Stored{}}
-	c.an.Store(opt.Analyzer)
 	if last := st.LastSeq(); se.Created() && last > w {
 		stats, err := st.Stats()
 		if err != nil {
@@ -303,11 +306,10 @@ func (c *Corpus) Analyzer() *analyzer.Analyzer { return c.an.Load() }
 // their tags until they are re-tagged.
 func (c *Corpus) SetAnalyzer(a *analyzer.Analyzer) {
 	c.an.Store(a)
-	c.rollups.SetTaxonomy(a.Taxonomy())
-	se, done := c.searchIndex()
-	se.SetTaxonomy(a.Taxonomy())
-	done()
 }
+
+// taxonomyInForce is the analyzer's taxonomy.
+func (c *Corpus) taxonomyInForce() *taxonomy.Taxonomy { return c.Analyzer().Taxonomy() }
 
 // run is the indexer: it applies store entries beyond the watermark in
 // batches, woken by each commit and by a timer as a safety net.
@@ -389,7 +391,7 @@ func (c *Corpus) replaceCorrupt() {
 		c.opt.Log.Error("moving the corrupt search index aside: removing it", "err", err)
 		os.RemoveAll(dir)
 	}
-	se, err := fulltext.Open(dir, c.Analyzer().Taxonomy(), c.opt.Location)
+	se, err := fulltext.Open(dir, c.taxonomyInForce, c.opt.Location)
 	var stats store.Stats
 	if err == nil {
 		stats, err = c.store.Stats()

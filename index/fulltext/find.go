@@ -9,7 +9,6 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
 
-	"dongting/taxonomy"
 )
 
 // Count is one facet value and its number of matching records.
@@ -95,10 +94,6 @@ func Snippets(text string, locs search.TermLocationMap) []string { return snippe
 
 // Created says the index was made new by Open, not opened from disk.
 func (s *Index) Created() bool { return s.created }
-
-// SetTaxonomy is the taxonomy in force now: documents indexed from here on
-// carry its ancestors.
-func (s *Index) SetTaxonomy(tax *taxonomy.Taxonomy) { s.tax.Store(tax) }
 
 // Verify checks the segments' checksums (see verify).
 func (s *Index) Verify() error { return s.verify() }

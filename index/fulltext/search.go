@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -65,7 +64,7 @@ type Index struct {
 	shards  []bleve.Index
 	values  [searchShards]facetValues // each shard's segments' facet terms (facets.go)
 	alias   bleve.IndexAlias          // searches every shard at once
-	tax     atomic.Pointer[taxonomy.Taxonomy]
+	tax     func() *taxonomy.Taxonomy // the taxonomy in force (its one holder is the corpus)
 	loc     *time.Location
 }
 
@@ -151,12 +150,12 @@ func shardOf(id string) int {
 
 // OpenSearch opens the index in dir (one Bleve index per shard), creating
 // it if absent. Register must have been called in this process.
-func Open(dir string, tax *taxonomy.Taxonomy, loc *time.Location) (*Index, error) {
+func Open(dir string, tax func() *taxonomy.Taxonomy, loc *time.Location) (*Index, error) {
 	if tools.Load() == nil {
 		return nil, errors.New("index: Register the segmenter before opening the search index")
 	}
 	se := &Index{loc: loc}
-	se.tax.Store(tax)
+	se.tax = tax
 	fail := func(err error) (*Index, error) {
 		for _, sh := range se.shards {
 			sh.Close()
@@ -348,7 +347,7 @@ func (s *Index) document(st *store.Stored) (doc map[string]any, ts string) {
 			tags = appendNew(tags, t.ID)
 			scenes = appendNew(scenes, t.Scene)
 			under = appendNew(under, t.ID)
-			for _, p := range analyzer.TagParents(t, s.tax.Load()) {
+			for _, p := range analyzer.TagParents(t, s.tax()) {
 				under = appendNew(under, p)
 			}
 		}

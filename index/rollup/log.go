@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -27,7 +26,7 @@ import (
 // snapshot holds (kept in memory), less those a fold under way has already
 // written (foldMark), so answers are exact at every moment.
 type rollups struct {
-	tax   atomic.Pointer[taxonomy.Taxonomy]
+	tax   func() *taxonomy.Taxonomy // the taxonomy in force (its one holder is the corpus)
 	loc   *time.Location
 	names names
 
@@ -171,7 +170,7 @@ func (r *rollups) contribution(in *interner, st *store.Stored, sign int64, emit 
 	}
 	for _, tg := range a.Tags {
 		put(tg.ID, tg.Sentiment.Score, tg.Sentiment.Label)
-		for _, p := range analyzer.TagParents(tg, r.tax.Load()) {
+		for _, p := range analyzer.TagParents(tg, r.tax()) {
 			put(p, tg.Sentiment.Score, tg.Sentiment.Label)
 		}
 	}

@@ -57,15 +57,15 @@ type Rollups struct {
 	r  *rollups
 }
 
-// Open opens the rollups of st (in zone loc, with the nodes of tax) and
+// Open opens the rollups of st (in zone loc, with the nodes of the taxonomy
+// in force, which tax reads) and
 // follows its commits from here on: it creates their buckets, folds what
 // the last run left in the log, or rebuilds them from the records when they
 // are stale (never built, an interrupted rebuild, another layout, counter
 // schema or zone). Call it before the store's first write.
-func Open(st *store.Store, tax *taxonomy.Taxonomy, loc *time.Location, log *slog.Logger) (*Rollups, error) {
-	ru := &rollups{loc: loc, pending: map[uint64]*logEntry{},
+func Open(st *store.Store, tax func() *taxonomy.Taxonomy, loc *time.Location, log *slog.Logger) (*Rollups, error) {
+	ru := &rollups{tax: tax, loc: loc, pending: map[uint64]*logEntry{},
 		foldEvery: 1000, foldCells: 1 << 22, foldChunk: defaultFoldChunk, kick: make(chan struct{}, 1)}
-	ru.tax.Store(tax)
 	stale, err := initRollups(st, loc)
 	if err == nil {
 		err = st.View(ru.names.load)
@@ -97,12 +97,8 @@ func (r *Rollups) FoldLoop(ctx context.Context, log *slog.Logger, done chan<- st
 // Rebuild recomputes every cell from the records (see rebuild).
 func (r *Rollups) Rebuild(progress func(done int)) error { return r.r.rebuild(r.db, progress) }
 
-// SetTaxonomy is the taxonomy in force: records committed from here on
-// count under its nodes.
-func (r *Rollups) SetTaxonomy(tax *taxonomy.Taxonomy) { r.r.tax.Store(tax) }
-
 // Location is the time zone the cells' days are in.
 func (r *Rollups) Location() *time.Location { return r.r.loc }
 
 // Taxonomy is the tree the nodes come from.
-func (r *Rollups) Taxonomy() *taxonomy.Taxonomy { return r.r.tax.Load() }
+func (r *Rollups) Taxonomy() *taxonomy.Taxonomy { return r.r.tax() }
