@@ -125,7 +125,7 @@ func (a *Analyzer) Taxonomy() *taxonomy.Taxonomy { return a.tagger.Taxonomy() }
 // Segmenter is the shared segmenter the analyzer cuts with.
 func (a *Analyzer) Segmenter() *Segmenter { return a.seg }
 
-// Analyze analyzes one record. It returns a *FieldError for invalid input.
+// Analyze analyzes one record. It returns a *Error for invalid input.
 func (a *Analyzer) Analyze(r *Record) (*Analysis, error) {
 	return a.analyzeOnly(r)
 }

@@ -215,7 +215,7 @@ func TestBadInput(t *testing.T) {
 	tests := []struct {
 		name  string
 		r     analyzer.Record
-		field string // expected FieldError field; empty = must succeed
+		field string // expected Error field; empty = must succeed
 	}{
 		{"empty", analyzer.Record{}, "text"},
 		{"spaces", analyzer.Record{Text: " \t\n "}, "text"},
@@ -239,9 +239,9 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range tests {
 		res, err := a.Analyze(&tt.r)
 		if tt.field != "" {
-			var fe *analyzer.FieldError
+			var fe *analyzer.Error
 			if !errors.As(err, &fe) || fe.Field != tt.field {
-				t.Errorf("%s: err %v, want a FieldError on %s", tt.name, err, tt.field)
+				t.Errorf("%s: err %v, want a Error on %s", tt.name, err, tt.field)
 			}
 			continue
 		}

@@ -77,7 +77,7 @@ func (r *csvReader) row(want int) ([]string, int, error) {
 			return nil, r.read, io.EOF
 		}
 		if l.long {
-			return nil, l.n, &LineError{Line: l.n, Err: &FieldError{"row", fmt.Sprintf("row longer than %d bytes", r.max)}}
+			return nil, l.n, &LineError{Line: l.n, Err: &Error{Kind: Invalid, Field: "row", Reason: fmt.Sprintf("row longer than %d bytes", r.max)}}
 		}
 		if len(l.text) > 0 {
 			first = l
@@ -89,7 +89,7 @@ func (r *csvReader) row(want int) ([]string, int, error) {
 		if len(used) > 1 {
 			r.back = append(used[1:len(used):len(used)], r.back...)
 		}
-		return nil, first.n, &LineError{Line: first.n, Err: &FieldError{"row", reason}}
+		return nil, first.n, &LineError{Line: first.n, Err: &Error{Kind: Invalid, Field: "row", Reason: reason}}
 	}
 	var fields []string
 	var field []byte

@@ -100,14 +100,6 @@ var (
 	MaxClockSkew = time.Hour
 )
 
-// FieldError is a validation failure of one field.
-type FieldError struct {
-	Field  string
-	Reason string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
-
 func contains(list []string, v string) bool {
 	for _, x := range list {
 		if x == v {
@@ -143,10 +135,10 @@ func (r *Record) CheckTime(now time.Time) error {
 	}
 	t, err := time.Parse(time.RFC3339, r.OccurredAt)
 	if err != nil {
-		return &FieldError{"occurred_at", "not an RFC 3339 time (e.g. 2026-03-01T09:30:00+08:00)"}
+		return &Error{Kind: Invalid, Field: "occurred_at", Reason: "not an RFC 3339 time (e.g. 2026-03-01T09:30:00+08:00)"}
 	}
 	if t.After(now.Add(MaxClockSkew)) {
-		return &FieldError{"occurred_at", fmt.Sprintf("%s is in the future (now is %s; %s of clock skew is allowed)", r.OccurredAt, now.Format(time.RFC3339), MaxClockSkew)}
+		return &Error{Kind: Invalid, Field: "occurred_at", Reason: fmt.Sprintf("%s is in the future (now is %s; %s of clock skew is allowed)", r.OccurredAt, now.Format(time.RFC3339), MaxClockSkew)}
 	}
 	return nil
 }
@@ -157,84 +149,84 @@ func (r *Record) Validate() error {
 		return err
 	}
 	if r.Kind != "" && !contains(Kinds, r.Kind) {
-		return &FieldError{"kind", fmt.Sprintf("%q is not one of %s", r.Kind, strings.Join(Kinds, ", "))}
+		return &Error{Kind: Invalid, Field: "kind", Reason: fmt.Sprintf("%q is not one of %s", r.Kind, strings.Join(Kinds, ", "))}
 	}
 	if r.Stage != "" && !contains(Stages, r.Stage) {
-		return &FieldError{"stage", fmt.Sprintf("%q is not one of %s", r.Stage, strings.Join(Stages, ", "))}
+		return &Error{Kind: Invalid, Field: "stage", Reason: fmt.Sprintf("%q is not one of %s", r.Stage, strings.Join(Stages, ", "))}
 	}
 	if r.OccurredAt != "" {
 		t, err := time.Parse(time.RFC3339, r.OccurredAt)
 		if err != nil {
-			return &FieldError{"occurred_at", "not an RFC 3339 time (e.g. 2026-03-01T09:30:00+08:00)"}
+			return &Error{Kind: Invalid, Field: "occurred_at", Reason: "not an RFC 3339 time (e.g. 2026-03-01T09:30:00+08:00)"}
 		}
 		if t.Before(EarliestTime) {
-			return &FieldError{"occurred_at", fmt.Sprintf("%s is before %s, the earliest time kept", r.OccurredAt, EarliestTime.Format("2006-01-02"))}
+			return &Error{Kind: Invalid, Field: "occurred_at", Reason: fmt.Sprintf("%s is before %s, the earliest time kept", r.OccurredAt, EarliestTime.Format("2006-01-02"))}
 		}
 	}
 	if r.NPS != nil && (*r.NPS < 0 || *r.NPS > 10) {
-		return &FieldError{"nps", "must be 0–10"}
+		return &Error{Kind: Invalid, Field: "nps", Reason: "must be 0–10"}
 	}
 	if r.CSAT != nil && (*r.CSAT < 1 || *r.CSAT > 5) {
-		return &FieldError{"csat", "must be 1–5"}
+		return &Error{Kind: Invalid, Field: "csat", Reason: "must be 1–5"}
 	}
 	if err := validateOrg(r.Org); err != nil {
 		return err
 	}
 	if n := utf8.RuneCountInString(r.Channel); n > MaxChannelRunes {
-		return &FieldError{"channel", fmt.Sprintf("%d characters, over the %d-character limit", n, MaxChannelRunes)}
+		return &Error{Kind: Invalid, Field: "channel", Reason: fmt.Sprintf("%d characters, over the %d-character limit", n, MaxChannelRunes)}
 	}
 	if len(r.Customer) > MaxCustomerBytes {
-		return &FieldError{"customer", fmt.Sprintf("longer than %d bytes", MaxCustomerBytes)}
+		return &Error{Kind: Invalid, Field: "customer", Reason: fmt.Sprintf("longer than %d bytes", MaxCustomerBytes)}
 	}
 	if len(r.Meta) > MaxMetaEntries {
-		return &FieldError{"meta", fmt.Sprintf("%d entries, over the %d-entry limit", len(r.Meta), MaxMetaEntries)}
+		return &Error{Kind: Invalid, Field: "meta", Reason: fmt.Sprintf("%d entries, over the %d-entry limit", len(r.Meta), MaxMetaEntries)}
 	}
 	for k, v := range r.Meta {
 		switch {
 		case k == "" || len(k) > MaxMetaKeyBytes:
-			return &FieldError{"meta", fmt.Sprintf("key %.20q: keys are 1–%d bytes", k, MaxMetaKeyBytes)}
+			return &Error{Kind: Invalid, Field: "meta", Reason: fmt.Sprintf("key %.20q: keys are 1–%d bytes", k, MaxMetaKeyBytes)}
 		case len(v) > MaxMetaValue:
-			return &FieldError{"meta." + k, fmt.Sprintf("longer than %d bytes", MaxMetaValue)}
+			return &Error{Kind: Invalid, Field: "meta." + k, Reason: fmt.Sprintf("longer than %d bytes", MaxMetaValue)}
 		case !utf8.ValidString(k) || !utf8.ValidString(v):
-			return &FieldError{"meta." + k, "not valid UTF-8"}
+			return &Error{Kind: Invalid, Field: "meta." + k, Reason: "not valid UTF-8"}
 		}
 	}
 	if len(r.Turns) > MaxTurns {
-		return &FieldError{"turns", fmt.Sprintf("%d turns, over the %d-turn limit", len(r.Turns), MaxTurns)}
+		return &Error{Kind: Invalid, Field: "turns", Reason: fmt.Sprintf("%d turns, over the %d-turn limit", len(r.Turns), MaxTurns)}
 	}
 	for _, f := range []struct{ name, v string }{{"id", r.ID}, {"org", r.Org}, {"channel", r.Channel}, {"customer", r.Customer}} {
 		if !utf8.ValidString(f.v) {
-			return &FieldError{f.name, "not valid UTF-8"}
+			return &Error{Kind: Invalid, Field: f.name, Reason: "not valid UTF-8"}
 		}
 	}
 	if r.Text != "" && len(r.Turns) > 0 {
-		return &FieldError{"text", "give text or turns, not both"}
+		return &Error{Kind: Invalid, Field: "text", Reason: "give text or turns, not both"}
 	}
 	size := len(r.Text)
 	if len(r.Turns) > 0 {
 		for i, t := range r.Turns {
 			field := fmt.Sprintf("turns[%d]", i)
 			if t.Speaker != "agent" && t.Speaker != "customer" {
-				return &FieldError{field + ".speaker", fmt.Sprintf("%q is not agent or customer", t.Speaker)}
+				return &Error{Kind: Invalid, Field: field + ".speaker", Reason: fmt.Sprintf("%q is not agent or customer", t.Speaker)}
 			}
 			if !utf8.ValidString(t.Text) {
-				return &FieldError{field + ".text", "not valid UTF-8"}
+				return &Error{Kind: Invalid, Field: field + ".text", Reason: "not valid UTF-8"}
 			}
 			size += len(t.Text)
 		}
 		if blank(r.Turns) {
-			return &FieldError{"turns", "every turn is empty: a record needs words"}
+			return &Error{Kind: Invalid, Field: "turns", Reason: "every turn is empty: a record needs words"}
 		}
 	} else {
 		if !utf8.ValidString(r.Text) {
-			return &FieldError{"text", "not valid UTF-8"}
+			return &Error{Kind: Invalid, Field: "text", Reason: "not valid UTF-8"}
 		}
 		if strings.TrimSpace(strings.ReplaceAll(r.Text, "\x00", "")) == "" {
-			return &FieldError{"text", "empty: a record needs text or turns"}
+			return &Error{Kind: Invalid, Field: "text", Reason: "empty: a record needs text or turns"}
 		}
 	}
 	if size > MaxTextBytes {
-		return &FieldError{"text", fmt.Sprintf("%d bytes of words, over the %d-byte limit", size, MaxTextBytes)}
+		return &Error{Kind: TooLarge, Field: "text", Reason: fmt.Sprintf("%d bytes of words, over the %d-byte limit", size, MaxTextBytes)}
 	}
 	return nil
 }
@@ -254,13 +246,13 @@ func blank(turns []RecordTurn) bool {
 func validateID(id string) error {
 	if !strings.HasPrefix(id, idMark) {
 		if len(id) > MaxIDBytes {
-			return &FieldError{"id", fmt.Sprintf("longer than %d bytes", MaxIDBytes)}
+			return &Error{Kind: Invalid, Field: "id", Reason: fmt.Sprintf("longer than %d bytes", MaxIDBytes)}
 		}
 		return nil
 	}
 	scope, own, ok := SplitNamespacedID(id)
 	if !ok || validateOrg(scope) != nil || strings.Contains(own, idMark) {
-		return &FieldError{"id", "begins with U+001F, which marks namespaced ids (U+001F scope U+001F id)"}
+		return &Error{Kind: Invalid, Field: "id", Reason: "begins with U+001F, which marks namespaced ids (U+001F scope U+001F id)"}
 	}
 	return validateID(own)
 }
@@ -271,14 +263,14 @@ func validateOrg(org string) error {
 	}
 	parts := strings.Split(org, "/")
 	if len(parts) > MaxOrgLevels {
-		return &FieldError{"org", fmt.Sprintf("%d levels, over the %d-level limit (want e.g. 华南区域/深圳/碧海花园)", len(parts), MaxOrgLevels)}
+		return &Error{Kind: Invalid, Field: "org", Reason: fmt.Sprintf("%d levels, over the %d-level limit (want e.g. 华南区域/深圳/碧海花园)", len(parts), MaxOrgLevels)}
 	}
 	for i, part := range parts {
 		if part == "" {
-			return &FieldError{"org", "empty level in org path (want e.g. 华南区域/深圳/碧海花园)"}
+			return &Error{Kind: Invalid, Field: "org", Reason: "empty level in org path (want e.g. 华南区域/深圳/碧海花园)"}
 		}
 		if n := utf8.RuneCountInString(part); n > MaxOrgLevelRunes {
-			return &FieldError{"org", fmt.Sprintf("level %d has %d characters, over the %d-character limit", i+1, n, MaxOrgLevelRunes)}
+			return &Error{Kind: Invalid, Field: "org", Reason: fmt.Sprintf("level %d has %d characters, over the %d-character limit", i+1, n, MaxOrgLevelRunes)}
 		}
 	}
 	return nil

@@ -34,7 +34,7 @@ var CSVColumns = map[string]string{
 type LineError struct {
 	Line int
 	ID   string // when the record got far enough to have one
-	Err  error  // a *FieldError or *JSONError
+	Err  error  // a *Error or *JSONError
 }
 
 func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
@@ -102,12 +102,12 @@ func (rr *RecordReader) openJSON(r io.Reader) error {
 func (rr *RecordReader) openCSV(r io.Reader) error {
 	rr.cr = newCSVReader(r, rr.opt.MaxLine)
 	header, line, err := rr.cr.row(0)
-	var fe *FieldError
+	var fe *Error
 	switch {
 	case err == io.EOF:
-		return &LineError{Line: 1, Err: &FieldError{"header", "no CSV header row: the input is empty"}}
+		return &LineError{Line: 1, Err: &Error{Kind: Invalid, Field: "header", Reason: "no CSV header row: the input is empty"}}
 	case errors.As(err, &fe):
-		return &LineError{Line: line, Err: &FieldError{"header", "no CSV header row: " + fe.Reason}}
+		return &LineError{Line: line, Err: &Error{Kind: Invalid, Field: "header", Reason: "no CSV header row: " + fe.Reason}}
 	case err != nil:
 		return err
 	}
@@ -126,7 +126,7 @@ func (rr *RecordReader) header(h []string) error {
 			name = strings.TrimPrefix(name, "\ufeff") // Excel's UTF-8 byte-order mark
 		}
 		if !utf8.ValidString(name) {
-			return &FieldError{"header", "not valid UTF-8 (save the file as UTF-8; GBK is not read)"}
+			return &Error{Kind: Invalid, Field: "header", Reason: "not valid UTF-8 (save the file as UTF-8; GBK is not read)"}
 		}
 		key := strings.ToLower(strings.TrimSpace(name))
 		field, ok := rr.opt.Columns[key]
@@ -135,12 +135,12 @@ func (rr *RecordReader) header(h []string) error {
 		}
 		if !ok {
 			if key == "" {
-				return &FieldError{"header", fmt.Sprintf("column %d has no name", i+1)}
+				return &Error{Kind: Invalid, Field: "header", Reason: fmt.Sprintf("column %d has no name", i+1)}
 			}
 			field = "meta." + strings.TrimPrefix(key, "meta.")
 		}
 		if seen[field] {
-			return &FieldError{"header", fmt.Sprintf("two columns map to %s", field)}
+			return &Error{Kind: Invalid, Field: "header", Reason: fmt.Sprintf("two columns map to %s", field)}
 		}
 		seen[field] = true
 		rr.cols[i] = field
@@ -153,7 +153,7 @@ func (rr *RecordReader) header(h []string) error {
 			}
 		}
 		sort.Strings(known)
-		return &FieldError{"header", "no text column (one of " + strings.Join(known, ", ") + ")"}
+		return &Error{Kind: Invalid, Field: "header", Reason: "no text column (one of " + strings.Join(known, ", ") + ")"}
 	}
 	return nil
 }
@@ -174,7 +174,7 @@ func (rr *RecordReader) nextNDJSON() (*Record, int, error) {
 		}
 		rr.line++
 		if tooLong {
-			return nil, rr.line, &LineError{Line: rr.line, Err: &FieldError{"text", fmt.Sprintf("line longer than %d bytes", rr.opt.MaxLine)}}
+			return nil, rr.line, &LineError{Line: rr.line, Err: &Error{Kind: Invalid, Field: "text", Reason: fmt.Sprintf("line longer than %d bytes", rr.opt.MaxLine)}}
 		}
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 {
@@ -269,7 +269,7 @@ func (rr *RecordReader) csvRecord(row []string) (*Record, error) {
 				}
 			}
 			if !ok {
-				return r, &FieldError{"occurred_at", fmt.Sprintf("%q is not a time (RFC 3339 or 2006-01-02 15:04:05)", v)}
+				return r, &Error{Kind: Invalid, Field: "occurred_at", Reason: fmt.Sprintf("%q is not a time (RFC 3339 or 2006-01-02 15:04:05)", v)}
 			}
 		case "nps", "csat":
 			if v == "" {
@@ -277,7 +277,7 @@ func (rr *RecordReader) csvRecord(row []string) (*Record, error) {
 			}
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				return r, &FieldError{f, fmt.Sprintf("%q is not a whole number", v)}
+				return r, &Error{Kind: Invalid, Field: f, Reason: fmt.Sprintf("%q is not a whole number", v)}
 			}
 			if f == "nps" {
 				r.NPS = &n
@@ -296,7 +296,7 @@ func (rr *RecordReader) csvRecord(row []string) (*Record, error) {
 	}
 	for k, v := range r.Meta {
 		if !utf8.ValidString(v) || !utf8.ValidString(k) {
-			return r, &FieldError{"meta." + k, "not valid UTF-8"}
+			return r, &Error{Kind: Invalid, Field: "meta." + k, Reason: "not valid UTF-8"}
 		}
 	}
 	return r, nil

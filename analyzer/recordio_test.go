@@ -39,7 +39,7 @@ func readAll(t *testing.T, r io.Reader, format string) readResult {
 			if le.Line != line {
 				t.Errorf("LineError line %d, Next line %d", le.Line, line)
 			}
-			var fe *FieldError
+			var fe *Error
 			var je *JSONError
 			switch {
 			case errors.As(err, &fe):

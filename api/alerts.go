@@ -125,19 +125,12 @@ func (s *Server) putRouting(c echo.Context) error {
 		return err
 	}
 	cfg, err := alerts.ParseConfig(b)
-	var ce *alerts.ConfigError
-	if errors.As(err, &ce) {
-		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_routing", Field: ce.Field, Message: ce.Reason}
-	}
 	if err != nil {
 		return err
 	}
 	if err := s.alerts.SetConfig(cfg, "api"); err == nil {
 		s.audit(c, "routing.replace", "", fmt.Sprintf("%d receivers", len(cfg.Receivers)))
 	} else {
-		if errors.As(err, &ce) {
-			return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_routing", Field: ce.Field, Message: ce.Reason}
-		}
 		return err
 	}
 	return c.JSON(http.StatusOK, s.alerts.Config())

@@ -405,6 +405,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	var ae *Error
+	var de *analyzer.Error
 	var he *echo.HTTPError
 	var rf *refusal
 	var pe *work.PanicError
@@ -420,6 +421,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 		})
 		return
 	case errors.As(err, &ae):
+	case errors.As(err, &de):
+		ae = refused(de)
 	case errors.As(err, &he):
 		ae = &Error{Status: he.Code, Code: http.StatusText(he.Code), Message: http.StatusText(he.Code)}
 		if he.Code == http.StatusNotFound {
@@ -475,23 +478,35 @@ func (s *Server) analyze(c echo.Context) error {
 	}
 	res, err := s.an().Analyze(r)
 	if err != nil {
-		return fieldError(err, r)
+		return err
 	}
 	return c.JSON(http.StatusOK, res)
 }
 
-// fieldError turns a record's validation failure into a 422 (413 for words
-// over the size limit); other errors pass through.
-func fieldError(err error, r *analyzer.Record) error {
-	var fe *analyzer.FieldError
-	if !errors.As(err, &fe) {
-		return err
+// refusals is where the layers' one error type (analyzer.Error) becomes
+// HTTP: each kind of refusal's status and error code.
+var refusals = map[analyzer.Kind]struct {
+	status int
+	code   string
+}{
+	analyzer.Invalid:       {http.StatusUnprocessableEntity, "invalid_field"},
+	analyzer.TooLarge:      {http.StatusRequestEntityTooLarge, "invalid_field"},
+	analyzer.BadParameter:  {http.StatusBadRequest, "bad_parameter"},
+	analyzer.TooComplex:    {http.StatusUnprocessableEntity, "query_too_complex"},
+	analyzer.InvalidConfig: {http.StatusUnprocessableEntity, "invalid_routing"},
+}
+
+// refused is the answer to input a layer refused.
+func refused(e *analyzer.Error) *Error {
+	r, ok := refusals[e.Kind]
+	if !ok {
+		r.status, r.code = http.StatusUnprocessableEntity, "invalid_field"
 	}
-	status := http.StatusUnprocessableEntity
-	if fe.Field == "text" && r != nil && len(r.Text) > analyzer.MaxTextBytes {
-		status = http.StatusRequestEntityTooLarge
+	msg := e.Reason
+	if e.Kind == analyzer.TooComplex {
+		msg = fmt.Sprintf("over the %s limit: %s", e.Limit, e.Reason)
 	}
-	return &Error{Status: status, Code: "invalid_field", Message: fe.Reason, Field: fe.Field}
+	return &Error{Status: r.status, Code: r.code, Field: e.Field, Message: msg}
 }
 
 func (s *Server) demoAnalyses(c echo.Context) error {

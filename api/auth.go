@@ -176,10 +176,6 @@ func (s *Server) createKey(c echo.Context) error {
 		by = k.ID
 	}
 	key, secret, err := s.keys.Create(body.Name, body.Role, body.Scope, by)
-	var ae *access.Error
-	if errors.As(err, &ae) {
-		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: ae.Field, Message: ae.Reason}
-	}
 	if err != nil {
 		return err
 	}

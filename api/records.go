@@ -59,7 +59,7 @@ func (s *Server) putRecord(c echo.Context) error {
 	}
 	s.metrics.countIngest(res, 0)
 	if res[0].Err != nil {
-		return fieldError(res[0].Err, r)
+		return res[0].Err
 	}
 	indexed, err := s.waitIndexed(c, res[0].Seq)
 	if err != nil {
@@ -82,11 +82,12 @@ type lineError struct {
 }
 
 func toLineError(line int, id string, err error) lineError {
-	var fe *analyzer.FieldError
+	var fe *analyzer.Error
 	var je *analyzer.JSONError
 	switch {
 	case errors.As(err, &fe):
-		return lineError{line, id, "invalid_field", fe.Field, fe.Reason}
+		e := refused(fe)
+		return lineError{line, id, e.Code, e.Field, e.Message}
 	case errors.As(err, &je):
 		return lineError{line, id, "invalid_json", je.Field, je.Reason}
 	}

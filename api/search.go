@@ -151,17 +151,10 @@ func (s *Server) query(c echo.Context) (*fulltext.Query, error) {
 	return q, nil
 }
 
-// queryError answers a query the index refused: a 400 for a bad
-// parameter, a 422 for one past the query budget, a 503 for a search
-// stopped at its deadline.
+// queryError answers a search stopped at its deadline with a 503; a query
+// the layers refused is their analyzer.Error (see refused).
 func queryError(err error) error {
-	var qe *fulltext.QueryError
 	switch {
-	case errors.As(err, &qe) && qe.Limit != "":
-		return &Error{Status: http.StatusUnprocessableEntity, Code: "query_too_complex", Field: qe.Field,
-			Message: fmt.Sprintf("over the %s limit: %s", qe.Limit, qe.Reason)}
-	case errors.As(err, &qe):
-		return badParam(qe.Field, qe.Reason)
 	case errors.Is(err, index.ErrSearchTimeout):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "timeout", Field: "q",
 			Message: "the search ran past its deadline and was stopped: narrow it (fewer words, a filter, a shorter time range)"}

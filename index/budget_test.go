@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"dongting/analyzer"
 	"dongting/index"
 	"dongting/index/fulltext"
 	"dongting/index/indextest"
@@ -17,10 +18,10 @@ import (
 // words are distinct words of the demo's vocabulary.
 var words = strings.Fields("电梯 漏水 物业 保洁 绿化 停车 门禁 噪音 装修 垃圾 维修 收费 保安 路灯 水压 停电 供暖 燃气 快递 宠物 消防 监控 管家 投诉 业主 物业费 车位 充电桩 地库 会所 泳池 健身 草坪 树木 外墙 楼道 单元门 访客 蚊虫 异味")
 
-func budgetErr(t *testing.T, c *index.Corpus, q fulltext.Query) *fulltext.QueryError {
+func budgetErr(t *testing.T, c *index.Corpus, q fulltext.Query) *analyzer.Error {
 	t.Helper()
 	_, err := c.Search(context.Background(), &q)
-	var qe *fulltext.QueryError
+	var qe *analyzer.Error
 	if !errors.As(err, &qe) {
 		t.Fatalf("%.80q: %v, want a QueryError", q.Q, err)
 	}
@@ -109,7 +110,7 @@ func TestQueryBudget(t *testing.T) {
 	for _, q := range []string{"电*", "物业* | 电梯? | 漏水~2 | /电.*/", strings.Repeat("*", 40) + "电梯", "电梯~~~~ *物* ?业?"} {
 		types, err := index.QueryTypes(c, q)
 		if err != nil {
-			var qe *fulltext.QueryError
+			var qe *analyzer.Error
 			if !errors.As(err, &qe) || qe.Field != "q" {
 				t.Errorf("%q: %v", q, err)
 			}

@@ -611,7 +611,7 @@ type Result struct {
 
 // Ingest analyzes records in parallel and commits the valid ones in one
 // transaction: when Ingest returns without error, every result without Err
-// is durable. An invalid record gets its *analyzer.FieldError in Err and
+// is durable. An invalid record gets its *analyzer.Error in Err and
 // does not stop the others.
 func (c *Corpus) Ingest(ctx context.Context, recs []*analyzer.Record) ([]Result, error) {
 	return c.IngestAs(ctx, "", recs)
@@ -687,7 +687,7 @@ func (c *Corpus) putEach(items []*store.Stored, where []int, out []Result) ([]*s
 		o, err := c.store.Put([]*store.Stored{it})
 		if err != nil {
 			last = err
-			out[where[j]].Err = &analyzer.FieldError{Field: "record", Reason: "the store could not keep this record: " + err.Error()}
+			out[where[j]].Err = &analyzer.Error{Kind: analyzer.Invalid, Field: "record", Reason: "the store could not keep this record: " + err.Error()}
 			out[where[j]].Analysis = nil
 			continue
 		}
@@ -713,7 +713,7 @@ func (c *Corpus) throttle(ctx context.Context) error {
 // set to the time of ingest.
 func (c *Corpus) prepare(r *analyzer.Record, now time.Time) (*store.Stored, error) {
 	if r.ID == "" {
-		return nil, &analyzer.FieldError{Field: "id", Reason: "required: the caller's key for this record"}
+		return nil, &analyzer.Error{Kind: analyzer.Invalid, Field: "id", Reason: "required: the caller's key for this record"}
 	}
 	if err := r.CheckTime(now); err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 
+	"dongting/analyzer"
 	"dongting/index"
 	"dongting/index/fulltext"
 	"dongting/index/indextest"
@@ -75,7 +76,7 @@ func TestCursorIsCheckedAgainstItsSort(t *testing.T) {
 			q.Q = ""
 		}
 		_, err := c.Search(context.Background(), &q)
-		var qe *fulltext.QueryError
+		var qe *analyzer.Error
 		if !errors.As(err, &qe) || qe.Field != "cursor" {
 			t.Errorf("sort %s, cursor %s: %v, want a QueryError on cursor", tc.sort, tc.cursor, err)
 		}

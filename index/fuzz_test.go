@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"dongting/analyzer"
 	"dongting/index/fulltext"
 )
 
@@ -24,7 +25,7 @@ func FuzzSearchQuery(f *testing.F) {
 			return // the API refuses these before the index sees them
 		}
 		_, err := c.Search(context.Background(), &fulltext.Query{Q: q, Facets: []string{"scene"}, Highlight: true})
-		var qe *fulltext.QueryError
+		var qe *analyzer.Error
 		if err != nil && (!errors.As(err, &qe) || qe.Field != "q") {
 			t.Fatalf("%q: %v", q, err)
 		}
@@ -56,7 +57,7 @@ func FuzzSearchCursor(f *testing.F) {
 			q.Q = "电梯"
 		}
 		_, err := c.Search(context.Background(), &q)
-		var qe *fulltext.QueryError
+		var qe *analyzer.Error
 		if err != nil && (!errors.As(err, &qe) || qe.Field != "cursor") {
 			t.Fatalf("%q sorted by %s: %v", cur, q.Sort, err)
 		}

@@ -165,7 +165,7 @@ func TestSearch(t *testing.T) {
 			{Sort: "random"}, {Facets: []string{"nope"}}, {Cursor: "garbage"}, {Size: 10000},
 		} {
 			_, err := c.Search(context.Background(), &q)
-			var qe *fulltext.QueryError
+			var qe *analyzer.Error
 			if !errors.As(err, &qe) || qe.Field == "" {
 				t.Errorf("%+v: got %v, want a QueryError naming the field", q, err)
 			}
@@ -210,7 +210,7 @@ func TestCursorPagination(t *testing.T) {
 		}
 	}
 	_, err := c.Search(context.Background(), &fulltext.Query{Q: "楼道", Sort: "oldest", Cursor: search(t, c, fulltext.Query{Q: "楼道", Sort: "newest", Size: 10}).Next})
-	var qe *fulltext.QueryError
+	var qe *analyzer.Error
 	if !errors.As(err, &qe) || qe.Field != "cursor" {
 		t.Errorf("a cursor used with another order: %v", err)
 	}
@@ -305,7 +305,7 @@ func TestIngestKeepsGoodRecords(t *testing.T) {
 	}
 	var fields []string
 	for _, r := range res {
-		var fe *analyzer.FieldError
+		var fe *analyzer.Error
 		if errors.As(r.Err, &fe) {
 			fields = append(fields, fe.Field)
 		}

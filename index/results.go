@@ -60,7 +60,7 @@ func (c *Corpus) Search(ctx context.Context, q *fulltext.Query) (*Page, error) {
 	sctx, cancel := context.WithTimeout(ctx, c.opt.SearchTimeout)
 	defer cancel()
 	f, err := se.Find(sctx, q)
-	var qe *fulltext.QueryError
+	var qe *analyzer.Error
 	switch {
 	case errors.As(err, &qe):
 		return nil, err
@@ -76,7 +76,7 @@ func (c *Corpus) Search(ctx context.Context, q *fulltext.Query) (*Page, error) {
 }
 
 // Weight is what a query costs in requests of the rate limiter; a query
-// past the budget is its *fulltext.QueryError.
+// past the budget is its *analyzer.Error.
 func (c *Corpus) Weight(q *fulltext.Query) (int, error) {
 	se, done := c.searchIndex()
 	defer done()

@@ -18,6 +18,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"dongting/analyzer"
 	"dongting/index/store"
 )
 
@@ -93,22 +94,17 @@ func Open(db boltDB, now func() time.Time) (*Keys, error) {
 	return k, nil
 }
 
-// Error is a request the key store refuses; Field names the parameter.
-type Error struct{ Field, Reason string }
-
-func (e *Error) Error() string { return "access: " + e.Field + ": " + e.Reason }
-
 // Create makes a key and returns it with its secret, shown this once.
 func (k *Keys) Create(name, role, scope, by string) (*Key, string, error) {
 	if !slices.Contains(Roles, role) {
-		return nil, "", &Error{"role", fmt.Sprintf("%q is not one of %s", role, strings.Join(Roles, ", "))}
+		return nil, "", &analyzer.Error{Kind: analyzer.Invalid, Where: "access", Field: "role", Reason: fmt.Sprintf("%q is not one of %s", role, strings.Join(Roles, ", "))}
 	}
 	scope = strings.Trim(scope, "/ ")
 	if strings.Contains(scope, "//") {
-		return nil, "", &Error{"scope", "an org path like 华南区域/深圳"}
+		return nil, "", &analyzer.Error{Kind: analyzer.Invalid, Where: "access", Field: "scope", Reason: "an org path like 华南区域/深圳"}
 	}
 	if len(name) > 200 {
-		return nil, "", &Error{"name", "at most 200 bytes"}
+		return nil, "", &analyzer.Error{Kind: analyzer.Invalid, Where: "access", Field: "name", Reason: "at most 200 bytes"}
 	}
 	var raw [20]byte
 	if _, err := rand.Read(raw[:]); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"dongting/analyzer"
 	"dongting/api/access"
 	"dongting/index/indextest"
 	"dongting/index/store"
@@ -117,7 +118,7 @@ func TestCreateRefuses(t *testing.T) {
 		{strings.Repeat("名", 67), access.Viewer, "", "name"}, // 201 bytes
 	} {
 		key, secret, err := keys.Create(tc.name, tc.role, tc.scope, "")
-		var ae *access.Error
+		var ae *analyzer.Error
 		if !errors.As(err, &ae) || ae.Field != tc.field {
 			t.Errorf("create(%q, %q, %q): %v, want an error on %s", tc.name, tc.role, tc.scope, err, tc.field)
 		}

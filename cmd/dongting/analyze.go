@@ -156,7 +156,7 @@ func analyzeLine(a *analyzer.Analyzer, j *job) []byte {
 func parseLine(raw []byte, line int) (*analyzer.Record, error) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 {
-		return nil, &analyzer.FieldError{Field: "text", Reason: "empty line"}
+		return nil, &analyzer.Error{Kind: analyzer.Invalid, Field: "text", Reason: "empty line"}
 	}
 	if trimmed[0] != '{' {
 		return &analyzer.Record{ID: strconv.Itoa(line), Text: string(raw)}, nil
@@ -172,7 +172,7 @@ func parseLine(raw []byte, line int) (*analyzer.Record, error) {
 }
 
 func toLineError(err error, line int) *lineError {
-	var fe *analyzer.FieldError
+	var fe *analyzer.Error
 	var je *analyzer.JSONError
 	switch {
 	case errors.As(err, &fe):

@@ -412,7 +412,7 @@ func TestConfigValidation(t *testing.T) {
 		{"colour: red", "routing"},
 	} {
 		_, err := alerts.ParseConfig([]byte(c.src))
-		var ce *alerts.ConfigError
+		var ce *analyzer.Error
 		if !errors.As(err, &ce) || ce.Field != c.field {
 			t.Errorf("%q: %v, want an error on %s", c.src, err, c.field)
 		}
@@ -960,7 +960,7 @@ func TestFutureRecordsRaiseNothingNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range res {
-		var fe *analyzer.FieldError
+		var fe *analyzer.Error
 		if !errors.As(r.Err, &fe) || fe.Field != "occurred_at" {
 			t.Fatalf("a future record was not refused: %+v", r)
 		}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"dongting/analyzer"
 	"gopkg.in/yaml.v3"
 )
 
@@ -77,27 +78,22 @@ type Config struct {
 	Receivers []Receiver       `yaml:"receivers" json:"receivers"`
 }
 
-// ConfigError names the field of a bad configuration.
-type ConfigError struct {
-	Field, Reason string
-}
-
-func (e *ConfigError) Error() string { return "alerts: " + e.Field + ": " + e.Reason }
-
 // ParseConfig reads YAML or JSON strictly and validates it.
 func ParseConfig(src []byte) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
-		return nil, &ConfigError{Field: "routing", Reason: err.Error()}
+		return nil, &analyzer.Error{Kind: analyzer.InvalidConfig, Where: "alerts", Field: "routing", Reason: err.Error()}
 	}
 	return &c, c.Validate()
 }
 
 // Validate checks every field a bad value of which would misroute alerts.
 func (c *Config) Validate() error {
-	bad := func(f, r string, a ...any) error { return &ConfigError{Field: f, Reason: fmt.Sprintf(r, a...)} }
+	bad := func(f, r string, a ...any) error {
+		return &analyzer.Error{Kind: analyzer.InvalidConfig, Where: "alerts", Field: f, Reason: fmt.Sprintf(r, a...)}
+	}
 	if c.Window <= 0 {
 		return bad("window", "must be positive")
 	}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"testing"
 
+	"dongting/analyzer"
 	"dongting/data"
 	"dongting/index/alerts"
 )
@@ -25,7 +26,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src []byte) {
 		cfg, err := alerts.ParseConfig(src)
 		if err != nil {
-			var ce *alerts.ConfigError
+			var ce *analyzer.Error
 			if !errors.As(err, &ce) || ce.Field == "" {
 				t.Fatalf("error without a field: %v", err)
 			}

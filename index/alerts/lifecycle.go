@@ -8,7 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"dongting/index/fulltext"
+	"dongting/analyzer"
 	"dongting/index/store"
 )
 
@@ -38,7 +38,7 @@ func (e *Engine) List(q ListQuery) ([]*Alert, error) {
 	if q.Before != "" {
 		seq, ok := parseID(q.Before)
 		if !ok {
-			return nil, &fulltext.QueryError{Field: "before", Reason: "not an alert id"}
+			return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "before", Reason: "not an alert id"}
 		}
 		before = seq
 	}

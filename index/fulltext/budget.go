@@ -8,6 +8,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
 
+	"dongting/analyzer"
 	"dongting/taxonomy"
 )
 
@@ -51,11 +52,11 @@ func (s *Index) normalize(e taxonomy.Expr) (*node, error) {
 	switch op {
 	case taxonomy.OpTerm, taxonomy.OpExact, taxonomy.OpPhrase:
 		if !hasSearchable(text) {
-			return nil, &QueryError{Field: "q", Reason: fmt.Sprintf("%q has no searchable word", text)}
+			return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "q", Reason: fmt.Sprintf("%q has no searchable word", text)}
 		}
 		stream := s.mapping().AnalyzerNamed(analyzerQuery).Analyze([]byte(text))
 		if len(stream) == 0 {
-			return nil, &QueryError{Field: "q", Reason: fmt.Sprintf("%q has no searchable word", text)}
+			return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "q", Reason: fmt.Sprintf("%q has no searchable word", text)}
 		}
 		n := &node{op: taxonomy.OpTerm, text: text}
 		first := stream[0].Position
@@ -126,9 +127,9 @@ func (s *Index) normalize(e taxonomy.Expr) (*node, error) {
 		}
 		return &node{op: taxonomy.OpNot, kids: []*node{x}, key: "!" + x.key}, nil
 	case taxonomy.OpNear:
-		return nil, &QueryError{Field: "q", Reason: "NEAR is for taxonomy rules; in search use a phrase or AND"}
+		return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "q", Reason: "NEAR is for taxonomy rules; in search use a phrase or AND"}
 	default:
-		return nil, &QueryError{Field: "q", Reason: "customer()/agent() scopes are for taxonomy rules, not search"}
+		return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "q", Reason: "customer()/agent() scopes are for taxonomy rules, not search"}
 	}
 }
 
@@ -178,11 +179,11 @@ func (n *node) plan() *plan {
 func (p *plan) check() error {
 	switch {
 	case p.terms > MaxQueryTerms:
-		return &QueryError{Field: "q", Limit: "terms", Reason: fmt.Sprintf("searches %d words; at most %d (each word of a phrase counts)", p.terms, MaxQueryTerms)}
+		return &analyzer.Error{Kind: analyzer.TooComplex, Field: "q", Limit: "terms", Reason: fmt.Sprintf("searches %d words; at most %d (each word of a phrase counts)", p.terms, MaxQueryTerms)}
 	case p.depth > MaxQueryDepth:
-		return &QueryError{Field: "q", Limit: "depth", Reason: fmt.Sprintf("AND, OR and NOT nest %d deep; at most %d", p.depth, MaxQueryDepth)}
+		return &analyzer.Error{Kind: analyzer.TooComplex, Field: "q", Limit: "depth", Reason: fmt.Sprintf("AND, OR and NOT nest %d deep; at most %d", p.depth, MaxQueryDepth)}
 	case p.scans > MaxQueryScans:
-		return &QueryError{Field: "q", Limit: "scans", Reason: fmt.Sprintf("has %d NOTs that are not beside a required word in an AND (each reads every record); at most %d", p.scans, MaxQueryScans)}
+		return &analyzer.Error{Kind: analyzer.TooComplex, Field: "q", Limit: "scans", Reason: fmt.Sprintf("has %d NOTs that are not beside a required word in an AND (each reads every record); at most %d", p.scans, MaxQueryScans)}
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ type Match struct {
 
 // Find runs q: its page of matches, the following page's cursor, and the
 // facet counts over the whole match set. A query past the budget is its
-// *QueryError; ctx's deadline stops the shards' searches.
+// *analyzer.Error; ctx's deadline stops the shards' searches.
 func (s *Index) Find(ctx context.Context, q *Query) (*Found, error) {
 	dq := *q
 	dq.Facets = distinct(q.Facets)
@@ -78,7 +78,7 @@ func nextCursor(q *Query, req *bleve.SearchRequest, res *bleve.SearchResult) str
 }
 
 // Weight is what a query costs in requests of the rate limiter (see
-// plan.weight); a query past the budget is its *QueryError.
+// plan.weight); a query past the budget is its *analyzer.Error.
 func (s *Index) Weight(q *Query) (int, error) {
 	_, pl, err := s.request(q)
 	if err != nil {

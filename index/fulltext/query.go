@@ -16,6 +16,7 @@ import (
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 
+	"dongting/analyzer"
 	"dongting/taxonomy"
 )
 
@@ -74,17 +75,6 @@ func facetSize(f string) int {
 // MaxPageSize bounds one page of hits; deeper pages use the cursor.
 const MaxPageSize = 200
 
-// QueryError is a query the index cannot run; Field names the parameter.
-type QueryError struct {
-	Field  string
-	Reason string
-	// Limit names the budget a query is past (terms, depth, scans,
-	// values; budget.go): the query is well formed but refused.
-	Limit string
-}
-
-func (e *QueryError) Error() string { return e.Field + ": " + e.Reason }
-
 func (q *Query) sortOrder() string {
 	if q.Sort != "" {
 		return q.Sort
@@ -121,7 +111,7 @@ func (s *Index) request(q *Query) (*bleve.SearchRequest, *plan, error) {
 			continue
 		}
 		if len(values) > MaxFilterValues {
-			return nil, nil, &QueryError{Field: f.kind, Limit: "values", Reason: fmt.Sprintf("%d values; at most %d", len(values), MaxFilterValues)}
+			return nil, nil, &analyzer.Error{Kind: analyzer.TooComplex, Field: f.kind, Limit: "values", Reason: fmt.Sprintf("%d values; at most %d", len(values), MaxFilterValues)}
 		}
 		pl.filters += len(values)
 		any := make([]query.Query, len(values))
@@ -182,7 +172,7 @@ func (s *Index) request(q *Query) (*bleve.SearchRequest, *plan, error) {
 		size = 20
 	}
 	if size > MaxPageSize {
-		return nil, nil, &QueryError{Field: "size", Reason: fmt.Sprintf("at most %d hits a page; use the cursor for more", MaxPageSize)}
+		return nil, nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "size", Reason: fmt.Sprintf("at most %d hits a page; use the cursor for more", MaxPageSize)}
 	}
 	req := bleve.NewSearchRequestOptions(top, size, 0, false)
 	order := q.sortOrder()
@@ -194,7 +184,7 @@ func (s *Index) request(q *Query) (*bleve.SearchRequest, *plan, error) {
 	case "oldest":
 		req.SortBy([]string{timeSortField, "_id"})
 	default:
-		return nil, nil, &QueryError{Field: "sort", Reason: fmt.Sprintf("%q is not one of relevance, newest, oldest", q.Sort)}
+		return nil, nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "sort", Reason: fmt.Sprintf("%q is not one of relevance, newest, oldest", q.Sort)}
 	}
 	if q.Cursor != "" {
 		after, err := decodeCursor(q.Cursor, order)
@@ -205,7 +195,7 @@ func (s *Index) request(q *Query) (*bleve.SearchRequest, *plan, error) {
 	}
 	for _, f := range distinct(q.Facets) {
 		if _, ok := FacetFields[f]; !ok {
-			return nil, nil, &QueryError{Field: "facets", Reason: fmt.Sprintf("no facet %q (scene, touchpoint, channel, sentiment, severity, kind, dimension, month, day)", f)}
+			return nil, nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "facets", Reason: fmt.Sprintf("no facet %q (scene, touchpoint, channel, sentiment, severity, kind, dimension, month, day)", f)}
 		}
 	}
 	// Snippets are cut from the stored record around these (highlight.go).
@@ -224,7 +214,7 @@ func excluded(ex map[string][]string) ([]query.Query, error) {
 			field = filterField // each tag with its ancestors
 		case "scene", "dimension", "sentiment", "severity", "channel", "kind":
 		default:
-			return nil, &QueryError{Field: "exclude", Reason: fmt.Sprintf("cannot exclude by %q (scene, touchpoint, dimension, sentiment, severity, channel, kind)", f)}
+			return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "exclude", Reason: fmt.Sprintf("cannot exclude by %q (scene, touchpoint, dimension, sentiment, severity, channel, kind)", f)}
 		}
 		for _, v := range ex[f] {
 			t := bleve.NewTermQuery(term(f, v))
@@ -245,7 +235,7 @@ func encodeCursor(order string, after []string) string {
 // value of the right kind per key (a short one panics in its collector).
 // relevance sorts on [score, id], newest and oldest on [ts, id].
 func decodeCursor(s, order string) ([]string, error) {
-	bad := &QueryError{Field: "cursor", Reason: "not a cursor returned by this service"}
+	bad := &analyzer.Error{Kind: analyzer.BadParameter, Field: "cursor", Reason: "not a cursor returned by this service"}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) > maxCursorBytes {
 		return nil, bad
@@ -256,7 +246,7 @@ func decodeCursor(s, order string) ([]string, error) {
 	}
 	if c.Sort != order {
 		if slices.Contains(SortOrders, c.Sort) {
-			return nil, &QueryError{Field: "cursor", Reason: "the cursor belongs to a query sorted by " + c.Sort}
+			return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "cursor", Reason: "the cursor belongs to a query sorted by " + c.Sort}
 		}
 		return nil, bad
 	}
@@ -302,10 +292,10 @@ func (s *Index) textQuery(src string) (query.Query, *plan, error) {
 	e, err := taxonomy.ParseRule(src)
 	var se *taxonomy.SyntaxError
 	if errors.As(err, &se) {
-		return nil, nil, &QueryError{Field: "q", Reason: fmt.Sprintf("column %d: %s", se.Col, se.Msg)}
+		return nil, nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "q", Reason: fmt.Sprintf("column %d: %s", se.Col, se.Msg)}
 	}
 	if err != nil {
-		return nil, nil, &QueryError{Field: "q", Reason: err.Error()}
+		return nil, nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "q", Reason: err.Error()}
 	}
 	n, err := s.normalize(e)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"dongting/analyzer"
 	"dongting/index/rollup"
 )
 
@@ -48,16 +49,16 @@ func (s *Scorer) Coverage(q CoverageQuery) (*Coverage, error) {
 		q.Interval = "month"
 	}
 	if !slices.Contains(Intervals, q.Interval) {
-		return nil, &Error{Field: "interval", Reason: "is not one of day, week, month"}
+		return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "interval", Reason: "is not one of day, week, month"}
 	}
 	if !slices.Contains([]string{"", "channel", "kind"}, q.GroupBy) {
-		return nil, &Error{Field: "group_by", Reason: "is not one of channel, kind (untagged records have no scene or touchpoint)"}
+		return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "group_by", Reason: "is not one of channel, kind (untagged records have no scene or touchpoint)"}
 	}
 	if err := s.normalize(&q.Filter); err != nil {
 		return nil, err
 	}
 	if q.Touchpoint != "" || q.Dimension != "" {
-		return nil, &Error{Field: "touchpoint", Reason: "coverage is about records without touchpoints: filter by org, channel, kind and dates"}
+		return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "touchpoint", Reason: "coverage is about records without touchpoints: filter by org, channel, kind and dates"}
 	}
 	periods := Periods(q.From, q.To, q.Interval)
 	periodOf := periodCache(q.Interval, s.loc)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"dongting/analyzer"
 	"dongting/index/rollup"
 )
 
@@ -57,7 +58,7 @@ func (s *Scorer) Movers(q MoversQuery) (*Movers, error) {
 		q.Measure = "volume"
 	}
 	if q.Measure != "volume" && q.Measure != "negative" {
-		return nil, &Error{Field: "measure", Reason: `is not one of volume, negative`}
+		return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "measure", Reason: `is not one of volume, negative`}
 	}
 	if q.MinVolume <= 0 {
 		q.MinVolume = 10
@@ -78,7 +79,7 @@ func (s *Scorer) Movers(q MoversQuery) (*Movers, error) {
 		return nil, err
 	}
 	if q.Dimension != "" {
-		return nil, &Error{Field: "dimension", Reason: "movers compare touchpoints; a dimension filter is not supported"}
+		return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "dimension", Reason: "movers compare touchpoints; a dimension filter is not supported"}
 	}
 	days := int(math.Round(q.To.Sub(q.From).Hours()/24)) + 1
 	prev := q.Filter

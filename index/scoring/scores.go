@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"dongting/analyzer"
 	"dongting/index/rollup"
 	"dongting/taxonomy"
 )
@@ -112,7 +113,7 @@ func (s *Scorer) Experience(ind *Indicators, f Filter, minN int) (*ExperienceInd
 		return nil, err
 	}
 	if f.Touchpoint != "" || f.Dimension != "" {
-		return nil, &Error{Field: "touchpoint", Reason: "the experience index covers every scene; filter by org, channel, kind and dates"}
+		return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "touchpoint", Reason: "the experience index covers every scene; filter by org, channel, kind and dates"}
 	}
 	if minN <= 0 {
 		minN = ind.MinN

@@ -13,7 +13,6 @@ import (
 	"dongting/analyzer"
 	"dongting/data"
 	"dongting/index"
-	"dongting/index/fulltext"
 	"dongting/index/indextest"
 	"dongting/index/rollup"
 	"dongting/index/scoring"
@@ -390,7 +389,7 @@ func TestScoresAndErrors(t *testing.T) {
 	} {
 		if _, err := s.Trend(q); err == nil {
 			t.Fatalf("%+v accepted", q)
-		} else if _, ok := err.(*fulltext.QueryError); !ok {
+		} else if _, ok := err.(*analyzer.Error); !ok {
 			t.Fatalf("%+v: %T %v", q, err, err)
 		}
 	}

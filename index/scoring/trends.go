@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"dongting/index/fulltext"
+	"dongting/analyzer"
 	"dongting/index/rollup"
 	"dongting/taxonomy"
 )
@@ -76,9 +76,6 @@ type Trend struct {
 	Series   []Series `json:"series"`
 }
 
-// Error is a query the scorer cannot answer; Field names the parameter.
-type Error = fulltext.QueryError
-
 // group is what one series sums: cells of (org, node, dim), optionally
 // restricted to one channel or kind.
 type group struct {
@@ -124,21 +121,21 @@ func (s *Scorer) normalize(f *Filter) error {
 	}
 	f.From, f.To = f.From.In(s.loc), f.To.In(s.loc)
 	if f.From.After(f.To) {
-		return &Error{Field: "from", Reason: "is after to"}
+		return &analyzer.Error{Kind: analyzer.BadParameter, Field: "from", Reason: "is after to"}
 	}
 	if f.To.Sub(f.From) > 10*366*24*time.Hour {
-		return &Error{Field: "from", Reason: "the range is longer than 10 years"}
+		return &analyzer.Error{Kind: analyzer.BadParameter, Field: "from", Reason: "the range is longer than 10 years"}
 	}
 	if f.Touchpoint != "" {
 		n, ok := s.taxonomy().Node(f.Touchpoint)
 		if !ok || n.Dimension {
-			return &Error{Field: "touchpoint", Reason: fmt.Sprintf("%q is not a scene or touchpoint of taxonomy %s", f.Touchpoint, s.taxonomy().ID)}
+			return &analyzer.Error{Kind: analyzer.BadParameter, Field: "touchpoint", Reason: fmt.Sprintf("%q is not a scene or touchpoint of taxonomy %s", f.Touchpoint, s.taxonomy().ID)}
 		}
 	}
 	if f.Dimension != "" {
 		n, ok := s.taxonomy().Node(f.Dimension)
 		if !ok || !n.Dimension {
-			return &Error{Field: "dimension", Reason: fmt.Sprintf("%q is not a dimension of taxonomy %s", f.Dimension, s.taxonomy().ID)}
+			return &analyzer.Error{Kind: analyzer.BadParameter, Field: "dimension", Reason: fmt.Sprintf("%q is not a dimension of taxonomy %s", f.Dimension, s.taxonomy().ID)}
 		}
 	}
 	f.Org = strings.Trim(f.Org, "/")
@@ -191,19 +188,19 @@ func (s *Scorer) Trend(q TrendQuery) (*Trend, error) {
 		q.Interval = "week"
 	}
 	if !slices.Contains(Metrics, q.Metric) {
-		return nil, &Error{Field: "metric", Reason: fmt.Sprintf("%q is not one of %s", q.Metric, strings.Join(Metrics, ", "))}
+		return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "metric", Reason: fmt.Sprintf("%q is not one of %s", q.Metric, strings.Join(Metrics, ", "))}
 	}
 	if !slices.Contains(Intervals, q.Interval) {
-		return nil, &Error{Field: "interval", Reason: fmt.Sprintf("%q is not one of %s", q.Interval, strings.Join(Intervals, ", "))}
+		return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "interval", Reason: fmt.Sprintf("%q is not one of %s", q.Interval, strings.Join(Intervals, ", "))}
 	}
 	if !slices.Contains(GroupBys, q.GroupBy) {
-		return nil, &Error{Field: "group_by", Reason: fmt.Sprintf("%q is not one of %s", q.GroupBy, strings.Join(GroupBys[1:], ", "))}
+		return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "group_by", Reason: fmt.Sprintf("%q is not one of %s", q.GroupBy, strings.Join(GroupBys[1:], ", "))}
 	}
 	if err := s.normalize(&q.Filter); err != nil {
 		return nil, err
 	}
 	if q.Interval == "day" && q.To.Sub(q.From) > 3*366*24*time.Hour {
-		return nil, &Error{Field: "interval", Reason: "daily series are limited to 3 years; use week or month"}
+		return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "interval", Reason: "daily series are limited to 3 years; use week or month"}
 	}
 	periods := Periods(q.From, q.To, q.Interval)
 	from, to := q.Filter.days()
@@ -310,7 +307,7 @@ func (s *Scorer) groups(v *rollup.View, q *TrendQuery) ([]group, error) {
 		return []group{base}, nil
 	case "scene":
 		if q.Touchpoint != "" {
-			return nil, &Error{Field: "group_by", Reason: "scene cannot be combined with a touchpoint filter; group by touchpoint to split a node into its children"}
+			return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "group_by", Reason: "scene cannot be combined with a touchpoint filter; group by touchpoint to split a node into its children"}
 		}
 		var out []group
 		for _, n := range s.taxonomy().Scenes {
@@ -322,7 +319,7 @@ func (s *Scorer) groups(v *rollup.View, q *TrendQuery) ([]group, error) {
 	case "touchpoint":
 		nodes := s.touchpoints(q.Touchpoint)
 		if len(nodes) == 0 {
-			return nil, &Error{Field: "group_by", Reason: fmt.Sprintf("touchpoint %q has no children to group by", q.Touchpoint)}
+			return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "group_by", Reason: fmt.Sprintf("touchpoint %q has no children to group by", q.Touchpoint)}
 		}
 		var out []group
 		for _, n := range nodes {
@@ -333,7 +330,7 @@ func (s *Scorer) groups(v *rollup.View, q *TrendQuery) ([]group, error) {
 		return out, nil
 	case "dimension":
 		if q.Dimension != "" {
-			return nil, &Error{Field: "group_by", Reason: "dimension cannot be combined with a dimension filter"}
+			return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "group_by", Reason: "dimension cannot be combined with a dimension filter"}
 		}
 		var out []group
 		for _, n := range s.taxonomy().Dimensions {
@@ -351,7 +348,7 @@ func (s *Scorer) groups(v *rollup.View, q *TrendQuery) ([]group, error) {
 			level = depth(q.Org) + 1
 		}
 		if level <= depth(q.Org) {
-			return nil, &Error{Field: "level", Reason: fmt.Sprintf("must be below the org filter's level %d", depth(q.Org))}
+			return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "level", Reason: fmt.Sprintf("must be below the org filter's level %d", depth(q.Org))}
 		}
 		var out []group
 		for _, o := range sortedKeys(v.Orgs()) {
@@ -364,7 +361,7 @@ func (s *Scorer) groups(v *rollup.View, q *TrendQuery) ([]group, error) {
 		}
 		return out, nil
 	}
-	return nil, &Error{Field: "group_by", Reason: "unknown"}
+	return nil, &analyzer.Error{Kind: analyzer.BadParameter, Field: "group_by", Reason: "unknown"}
 }
 
 // touchpoints are the children of node, or with no node every touchpoint
