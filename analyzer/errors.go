@@ -34,4 +34,3 @@ func (e *Error) Error() string {
 	}
 	return msg
 }
-
