@@ -138,13 +138,31 @@ func TestFoldInChunks(t *testing.T) {
 // Rollups written with another number of counters are rebuilt at open (the
 // cells store only their non-zero counters, so a new one would otherwise
 // read as zero in every old cell); a store from before the count was kept
-// has the count of that time and opens as it is.
+// has the count of that time and opens as it is, and so does one whose
+// state keys are still in the store's own bucket (they are moved).
 func TestRollupsOfAnotherCounterSchemaAreRebuilt(t *testing.T) {
+	own, old := []byte("rollup_meta"), []byte("meta") // the rollups' state bucket, and the store's where earlier releases kept it
 	for _, c := range []struct {
 		name    string
-		value   []byte // nil: the key removed
+		age     func(tx *bolt.Tx) error
 		rebuilt bool
-	}{{"counters changed", []byte("18"), true}, {"unreadable", []byte("x"), true}, {"kept before the count", nil, false}} {
+	}{
+		{"counters changed", func(tx *bolt.Tx) error { return tx.Bucket(own).Put([]byte("rollup_counters"), []byte("18")) }, true},
+		{"unreadable", func(tx *bolt.Tx) error { return tx.Bucket(own).Put([]byte("rollup_counters"), []byte("x")) }, true},
+		{"kept before the count", func(tx *bolt.Tx) error { return tx.Bucket(own).Delete([]byte("rollup_counters")) }, false},
+		{"state in the store's bucket (earlier releases)", func(tx *bolt.Tx) error {
+			c := tx.Bucket(own).Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if err := tx.Bucket(old).Put(k, v); err != nil {
+					return err
+				}
+			}
+			if err := tx.DeleteBucket(own); err != nil {
+				return err
+			}
+			return tx.Bucket(old).Delete([]byte("rollup_counters"))
+		}, false},
+	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			co := openCorpus(t, dir)
@@ -154,12 +172,7 @@ func TestRollupsOfAnotherCounterSchemaAreRebuilt(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = st.Update(func(tx *bolt.Tx) error {
-				if c.value == nil {
-					return store.Meta(tx).Delete([]byte("rollup_counters"))
-				}
-				return store.Meta(tx).Put([]byte("rollup_counters"), c.value)
-			})
+			err = st.Update(c.age)
 			st.Close()
 			if err != nil {
 				t.Fatal(err)

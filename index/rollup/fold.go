@@ -35,7 +35,7 @@ type foldMark struct {
 var keyFoldMark = []byte("rollup_fold_mark")
 
 func readMark(tx *bolt.Tx) (foldMark, bool) {
-	b := store.Meta(tx).Get(keyFoldMark)
+	b := meta(tx).Get(keyFoldMark)
 	if len(b) != 8+prefixLen {
 		return foldMark{}, false
 	}
@@ -119,7 +119,7 @@ func (r *rollups) fold(db *store.Store) (int, error) {
 					return err
 				}
 			}
-			meta := store.Meta(tx)
+			meta := meta(tx)
 			if !final {
 				m := binary.BigEndian.AppendUint64(nil, last)
 				return meta.Put(keyFoldMark, append(m, chunk[len(chunk)-1][:]...))

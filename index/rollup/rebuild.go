@@ -16,12 +16,15 @@ import (
 // days are in has changed.
 func initRollups(db *store.Store, loc *time.Location) (stale bool, err error) {
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketRollups, bucketOrgs, bucketLog, bucketNames} {
+		for _, name := range [][]byte{bucketRollups, bucketOrgs, bucketLog, bucketNames, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
-		meta := store.Meta(tx)
+		if err := moveStateKeys(tx); err != nil {
+			return err
+		}
+		meta := meta(tx)
 		empty := store.LastSeqIn(tx) == 0
 		zoneOK := string(meta.Get(keyRollupZone)) == loc.String()
 		built := string(meta.Get(keyRollupOK)) == rollupFormat && storedCounters(meta) == numCounters
@@ -41,7 +44,7 @@ func initRollups(db *store.Store, loc *time.Location) (stale bool, err error) {
 func (r *rollups) rebuild(db *store.Store, progress func(done int)) error {
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, k := range [][]byte{keyRollupOK, keyFoldMark} {
-			if err := store.Meta(tx).Delete(k); err != nil {
+			if err := meta(tx).Delete(k); err != nil {
 				return err
 			}
 		}
@@ -90,7 +93,7 @@ func (r *rollups) rebuild(db *store.Store, progress func(done int)) error {
 		}
 		after = last
 	}
-	return db.Update(func(tx *bolt.Tx) error { return markBuilt(store.Meta(tx), r.loc) })
+	return db.Update(func(tx *bolt.Tx) error { return markBuilt(meta(tx), r.loc) })
 }
 
 // markBuilt records that the rollups are complete, in this zone, format and
@@ -116,4 +119,28 @@ func storedCounters(meta *bolt.Bucket) int {
 		return -1 // unreadable: rebuild
 	}
 	return n
+}
+
+// meta is the rollups' bucket of state keys.
+func meta(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bucketMeta) }
+
+// moveStateKeys moves the state keys that stores of earlier releases kept
+// in the store's own meta bucket into the rollups' bucket.
+func moveStateKeys(tx *bolt.Tx) error {
+	old, own := store.Meta(tx), meta(tx)
+	for _, k := range [][]byte{keyRollupZone, keyRollupOK, keyCounters, keyFoldMark} {
+		v := old.Get(k)
+		if v == nil {
+			continue
+		}
+		if own.Get(k) == nil {
+			if err := own.Put(k, append([]byte(nil), v...)); err != nil {
+				return err
+			}
+		}
+		if err := old.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }

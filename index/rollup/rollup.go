@@ -28,6 +28,7 @@ var (
 	bucketLog     = []byte("rollup_log")      // seq → the deltas of one commit, not yet folded into rollups
 	bucketOrgs    = []byte("rollup_orgs")     // org node → live records under it
 	bucketNames   = []byte("rollup_names")    // 'n' kind name → id, 'i' id → kind name
+	bucketMeta    = []byte("rollup_meta")     // the rollups' state keys below
 	keyRollupZone = []byte("rollup_zone")     // time zone the day of a cell is in
 	keyRollupOK   = []byte("rollup_state")    // rollupFormat once built; absent while rebuilding
 	keyCounters   = []byte("rollup_counters") // numCounters of the cells, decimal
