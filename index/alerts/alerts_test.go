@@ -815,6 +815,51 @@ func TestOneBurstOneSpike(t *testing.T) {
 	}
 }
 
+// TestResolvedSpikeFreesItsAncestors: while a project's spike alert is
+// open, its ancestors' spikes of the scene join it; once it is resolved,
+// a spike on an ancestor raises an alert of its own instead of vanishing
+// into the resolved one.
+func TestResolvedSpikeFreesItsAncestors(t *testing.T) {
+	cfg := defaults(t)
+	t0, _ := time.Parse(time.RFC3339, start)
+	clk := &clock{t: t0}
+	v := open(t, t.TempDir(), cfg, clk)
+	defer v.close()
+	var recs []analyzer.Record
+	for day := 28; day >= 1; day-- {
+		recs = append(recs, v.rec(fmt.Sprintf("g%d", day), project, "草坪好久没修剪了", time.Duration(day)*24*time.Hour))
+	}
+	v.ingest(t, recs...)
+	for i := range 12 {
+		v.ingest(t, v.rec(fmt.Sprintf("today%d", i), project, "草坪好久没修剪了", time.Duration(30-i)*time.Minute))
+	}
+	spikes := func() []*alerts.Alert {
+		t.Helper()
+		l, err := v.engine.List(alerts.ListQuery{Source: []string{"spike"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	l := spikes()
+	if len(l) != 1 || l[0].Org != project {
+		t.Fatalf("spike alerts %+v", l)
+	}
+	city := "华南区域/深圳"
+	// Open: a record on the city (over its threshold too) joins it.
+	v.ingest(t, v.rec("city-1", city, "草坪好久没修剪了", 10*time.Minute))
+	if l = spikes(); len(l) != 1 {
+		t.Fatalf("while open: %+v", l)
+	}
+	if _, err := v.engine.Act(l[0].ID, "resolve", "张三", "修剪完了"); err != nil {
+		t.Fatal(err)
+	}
+	v.ingest(t, v.rec("city-2", city, "草坪好久没修剪了", 5*time.Minute))
+	if l = spikes(); len(l) != 2 || l[0].Org != city || l[0].Status != alerts.StatusOpen {
+		t.Fatalf("after the project's alert was resolved, the city's spike: %+v", l)
+	}
+}
+
 // TestUpdatesForGroupedRecords: a record joining an open alert sends
 // alert.updated when its route says so (P1 routes always; see the
 // lifecycle test), not otherwise.

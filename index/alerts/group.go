@@ -119,13 +119,23 @@ func (e *Engine) tellUpdate(tx *bolt.Tx, cfg *Config, route Route, seq uint64, n
 	return nil
 }
 
-// endGroup ends an alert's group, if its entry still points at the alert:
-// the next record of the source, node and scene opens a fresh alert.
+// endGroup ends an alert's group, where its entries still point at the
+// alert: the next record of the source, node and scene opens a fresh
+// alert. A spike alert's ancestors point at it too (raise), and are freed
+// with it.
 func endGroup(tx *bolt.Tx, al *Alert) error {
 	g := tx.Bucket(bucketGroups)
-	gk := key(al.Source, al.Org, al.Scene)
-	if v := g.Get(gk); len(v) == 16 && binary.BigEndian.Uint64(v) == al.Seq {
-		return g.Delete(gk)
+	orgs := []string{al.Org}
+	if al.Source == "spike" {
+		orgs = analyzer.OrgPrefixes(al.Org)
+	}
+	for _, org := range orgs {
+		gk := key(al.Source, org, al.Scene)
+		if v := g.Get(gk); len(v) == 16 && binary.BigEndian.Uint64(v) == al.Seq {
+			if err := g.Delete(gk); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
