@@ -177,15 +177,29 @@ func (a *Assistant) complete(ctx context.Context, system, user string, asJSON bo
 	}
 	day := []byte(a.Now().UTC().Format(time.DateOnly))
 	estimate := utf8.RuneCountInString(system) + utf8.RuneCountInString(user) + a.cfg.MaxTokens
-	var used int
-	if err := a.db.View(func(tx *bolt.Tx) error {
-		used = decodeInt(tx.Bucket(bucketUsage).Get(day))
-		return nil
-	}); err != nil {
+	// The estimate is reserved in the transaction that checks the budget,
+	// so calls made at the same time cannot together spend past it; the
+	// answer's real cost replaces the estimate (a failed call costs none).
+	err = a.db.Update(func(tx *bolt.Tx) error {
+		u := tx.Bucket(bucketUsage)
+		used := decodeInt(u.Get(day))
+		if used+estimate > a.cfg.DailyTokens {
+			return &BudgetError{Used: used, Budget: a.cfg.DailyTokens}
+		}
+		return u.Put(day, encodeInt(used+estimate))
+	})
+	if err != nil {
 		return nil, err
 	}
-	if used+estimate > a.cfg.DailyTokens {
-		return nil, &BudgetError{Used: used, Budget: a.cfg.DailyTokens}
+	charge := func(tx *bolt.Tx, tokens int) error {
+		u := tx.Bucket(bucketUsage)
+		return u.Put(day, encodeInt(max(0, decodeInt(u.Get(day))-estimate+tokens)))
+	}
+	failed := func(err *UpstreamError) error {
+		if rerr := a.db.Update(func(tx *bolt.Tx) error { return charge(tx, 0) }); rerr != nil {
+			return errors.Join(err, fmt.Errorf("llm: releasing the reserved tokens: %w", rerr))
+		}
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
 	defer cancel()
@@ -203,18 +217,17 @@ func (a *Assistant) complete(ctx context.Context, system, user string, asJSON bo
 	}
 	resp, err := a.client.CreateChatCompletion(ctx, req)
 	if err != nil {
-		return nil, &UpstreamError{Timeout: errors.Is(err, context.DeadlineExceeded) || isTimeout(err), Err: err}
+		return nil, failed(&UpstreamError{Timeout: errors.Is(err, context.DeadlineExceeded) || isTimeout(err), Err: err})
 	}
 	if len(resp.Choices) == 0 {
-		return nil, &UpstreamError{Err: errors.New("the model answered no choices")}
+		return nil, failed(&UpstreamError{Err: errors.New("the model answered no choices")})
 	}
 	ans := &Answer{Text: resp.Choices[0].Message.Content, Tokens: resp.Usage.TotalTokens, Model: a.cfg.Model}
 	if ans.Tokens == 0 {
 		ans.Tokens = estimate // a server that reports no usage is charged the estimate
 	}
 	err = a.db.Update(func(tx *bolt.Tx) error {
-		u := tx.Bucket(bucketUsage)
-		if err := u.Put(day, encodeInt(decodeInt(u.Get(day))+ans.Tokens)); err != nil {
+		if err := charge(tx, ans.Tokens); err != nil {
 			return err
 		}
 		b, err := json.Marshal(ans)

@@ -19,6 +19,7 @@ import (
 	"dongting/api/llm"
 	"dongting/index/indextest"
 	"dongting/index/store"
+	"fmt"
 )
 
 // chatRequest is what the endpoint reads of a chat-completions request.
@@ -347,6 +348,55 @@ func TestBudget(t *testing.T) {
 	poor := newAssistant(t, e, llm.Config{DailyTokens: 150, MaxTokens: 100})
 	if _, err := poor.Summarize(t.Context(), someRecords, "电梯"); !errors.As(err, &be) || be.Used != 0 || len(e.requests()) != 1 {
 		t.Fatalf("a budget below the estimate: %v, %d requests", err, len(e.requests()))
+	}
+}
+
+// Calls made at the same time cannot together spend past the budget: each
+// reserves its estimate when it checks the budget, and the answer's real
+// cost replaces it; a failed call gives its reservation back.
+func TestBudgetHoldsForCallsAtOnce(t *testing.T) {
+	probe := newEndpoint(t, replies("要点", 10))
+	if _, err := newAssistant(t, probe, llm.Config{MaxTokens: 100}).Summarize(t.Context(), someRecords, "问题0"); err != nil {
+		t.Fatal(err)
+	}
+	estimate := probe.requests()[0].estimate()
+	slow := newEndpoint(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(200 * time.Millisecond)
+		replies("要点", 10)(w, r)
+	})
+	a := newAssistant(t, slow, llm.Config{DailyTokens: 2*estimate + estimate/2, MaxTokens: 100})
+	var wg sync.WaitGroup
+	errs := make([]error, 5)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = a.Summarize(t.Context(), someRecords, fmt.Sprintf("问题%d", i))
+		}()
+	}
+	wg.Wait()
+	refused := 0
+	for _, err := range errs {
+		var be *llm.BudgetError
+		if errors.As(err, &be) {
+			refused++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(slow.requests()); n != 2 || refused != 3 {
+		t.Fatalf("%d calls reached the endpoint and %d were refused, want 2 and 3", n, refused)
+	}
+	if u := usage(t, a); u.Used != 20 {
+		t.Errorf("used %d tokens, want the two answers' 20", u.Used)
+	}
+	// A failed call gives its reservation back.
+	broken := newAssistant(t, newEndpoint(t, fails(http.StatusInternalServerError, "down")), llm.Config{DailyTokens: 10 * estimate, MaxTokens: 100})
+	if _, err := broken.Summarize(t.Context(), someRecords, "问题9"); err == nil {
+		t.Fatal("a failing endpoint answered")
+	}
+	if u := usage(t, broken); u.Used != 0 {
+		t.Errorf("a failed call left %d tokens used", u.Used)
 	}
 }
 
