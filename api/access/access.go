@@ -172,7 +172,14 @@ func (k *Keys) List() []Key {
 	for _, key := range k.byID {
 		out = append(out, *key)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	// Newest first; keys made in the same instant by id, so the order is
+	// the same at every call.
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.After(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
 	return out
 }
 

@@ -19,6 +19,7 @@ import (
 	"dongting/api/access"
 	"dongting/index/indextest"
 	"dongting/index/store"
+	"fmt"
 )
 
 // clock is a test's time: each reading is a minute after the last.
@@ -233,6 +234,30 @@ func TestListNewestFirst(t *testing.T) {
 	l[0].Role = access.Admin
 	if keys.List()[0].Role != access.Viewer {
 		t.Fatal("changing a listed key changed the store")
+	}
+}
+
+// Keys made in the same instant list in id order, the same at every call.
+func TestListOfKeysMadeAtOnce(t *testing.T) {
+	at := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
+	keys, err := access.Open(indextest.DB(t, filepath.Join(t.TempDir(), "keys.db")), func() time.Time { return at })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 8 {
+		key, _ := create(t, keys, fmt.Sprintf("k%d", i), access.Viewer, "")
+		want = append(want, key.ID)
+	}
+	slices.Sort(want)
+	for range 20 {
+		var ids []string
+		for _, k := range keys.List() {
+			ids = append(ids, k.ID)
+		}
+		if !slices.Equal(ids, want) {
+			t.Fatalf("list %v, want %v", ids, want)
+		}
 	}
 }
 
