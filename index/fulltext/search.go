@@ -148,7 +148,7 @@ func shardOf(id string) int {
 	return int(h.Sum32() % searchShards)
 }
 
-// OpenSearch opens the index in dir (one Bleve index per shard), creating
+// Open opens the index in dir (one Bleve index per shard), creating
 // it if absent. Register must have been called in this process.
 func Open(dir string, tax func() *taxonomy.Taxonomy, loc *time.Location) (*Index, error) {
 	if tools.Load() == nil {
