@@ -19,6 +19,7 @@ import (
 	"time"
 	_ "time/tzdata"
 
+	"dongting/analyzer/analyzertest"
 	"dongting/api"
 	"dongting/api/access"
 	"dongting/data"
@@ -33,7 +34,7 @@ type corpusServer struct {
 	*httptest.Server
 	dir     string // the corpus's directory
 	corpus  *index.Corpus
-	logs    *lockedBuffer // the server's and the corpus's log
+	logs    *analyzertest.Buffer // the server's and the corpus's log
 	alerts  *alerts.Engine
 	tagging *tagging.Manager
 	review  *review.Review
@@ -75,7 +76,7 @@ func startServerWith(t *testing.T, limits api.Limits, withKeys bool, opt index.O
 			then(n, lag)
 		}
 	}
-	logs := new(lockedBuffer)
+	logs := new(analyzertest.Buffer)
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	if opt.Log == nil {
 		opt.Log = log
@@ -119,25 +120,6 @@ func startServerWith(t *testing.T, limits api.Limits, withKeys bool, opt index.O
 		Limits: limits, Metrics: metrics, Alerts: engine, Keys: s.keys, Tagging: curator, Review: rv}).Handler())
 	t.Cleanup(s.close)
 	return s
-}
-
-// lockedBuffer is a log that background goroutines may write while a
-// test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // close stops the server, the engine and the corpus (once).

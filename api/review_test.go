@@ -7,35 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"dongting/analyzer"
 	"dongting/analyzer/learn"
 	"dongting/api"
 	"dongting/index/indextest"
 )
-
-// longRecords are n records of several demo texts each: long enough for
-// the scene model to decide (it leaves one-liners to the rules), so rules
-// and model can disagree.
-func longRecords(t *testing.T, n int) []analyzer.Record {
-	// A fixed end: the generator's texts follow the end's season, and what
-	// a retraining learns from them must not change with the day.
-	src := indextest.Demo(t, 7, time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC), 8*n)
-	var texts []string
-	for _, r := range src {
-		if r.Text != "" && len(r.Turns) == 0 {
-			texts = append(texts, r.Text)
-		}
-	}
-	out := make([]analyzer.Record, n)
-	for i := range out {
-		out[i] = src[i]
-		out[i].ID, out[i].Kind, out[i].Turns = fmt.Sprintf("long-%04d", i), "complaint", nil
-		out[i].Text = strings.Join(texts[(i*3)%len(texts):min((i*3)%len(texts)+1+i%4, len(texts))], "")
-	}
-	return out
-}
 
 func (s *authServer) addKey(t *testing.T, name, role, scope string) {
 	t.Helper()
@@ -62,7 +39,7 @@ func items(t *testing.T, out map[string]any) []map[string]any {
 func TestReviewQueueAndLabels(t *testing.T) {
 	s := newAuthServer(t, api.Limits{})
 	s.addKey(t, "cx-lead", "analyst", "")
-	recs := longRecords(t, 120)
+	recs := indextest.LongRecords(t, "long", 120)
 	recs = append(recs, analyzer.Record{ID: "工单/2026/001", Kind: "complaint", Org: "华南区域/深圳/碧海花园", OccurredAt: recs[0].OccurredAt, Text: recs[1].Text})
 	indextest.Ingest(t, s.corpus, recs)
 
@@ -219,7 +196,7 @@ func TestRetrainAPI(t *testing.T) {
 	// It labels 120 records as fast as it can: no rate limit in the way.
 	s := newAuthServer(t, api.Limits{KeyRate: 10000, KeyBurst: 10000})
 	s.addKey(t, "cx-lead", "analyst", "")
-	recs := longRecords(t, 120)
+	recs := indextest.LongRecords(t, "long", 120)
 	res := indextest.Ingest(t, s.corpus, recs)
 	probe := recs[5]
 	before := res[5].Analysis

@@ -1,7 +1,6 @@
 package index_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
@@ -12,28 +11,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"dongting/analyzer"
+	"dongting/analyzer/analyzertest"
 	"dongting/index"
 	"dongting/index/indextest"
 	"dongting/index/store"
 )
-
-// lockedBuffer is a log sink the watchdog's goroutine and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // holdWriter keeps a write transaction open until release is closed: the
 // watchdog's stacks must show it.
@@ -49,7 +31,7 @@ func holdWriter(db *store.Store, held chan<- struct{}, release <-chan struct{}) 
 // logged as an ERROR with the holder's stack and counted; the count stays
 // and the wait goes back to 0 once it is released, and writes go on.
 func TestWriteWatchdog(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &analyzertest.Buffer{}
 	c := indextest.Open(t, index.Options{Dir: t.TempDir(), WriteStall: 100 * time.Millisecond,
 		Log: slog.New(slog.NewJSONHandler(logs, nil))})
 	defer c.Close()

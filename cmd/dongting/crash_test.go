@@ -50,7 +50,7 @@ type child struct {
 	cmd  *exec.Cmd
 	base string
 	key  string // a whole-group admin key
-	errs *syncBuffer
+	errs *analyzertest.Buffer
 }
 
 func startChild(t *testing.T, dir string, env ...string) *child {
@@ -62,7 +62,7 @@ func startChild(t *testing.T, dir string, env ...string) *child {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: cmd, errs: &syncBuffer{}}
+	c := &child{cmd: cmd, errs: &analyzertest.Buffer{}}
 	cmd.Stderr = c.errs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
+	"dongting/analyzer/analyzertest"
 	"encoding/json"
 	"flag"
 	"io"
@@ -132,7 +133,7 @@ var lastAdminKey string
 // stop, after the search index caught up.
 func serveDir(t *testing.T, dir, demo string) (string, func()) {
 	t.Helper()
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &analyzertest.Buffer{}, &analyzertest.Buffer{}
 	m := testMain(t, strings.NewReader(""), stdout, stderr)
 	ctx, cancel := context.WithCancel(context.Background())
 	args := []string{"serve", "-addr", "127.0.0.1:0", "-dir", dir}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,25 +21,6 @@ import (
 	"dongting/index/fulltext"
 	"dongting/index/rollup"
 )
-
-// syncBuffer is a bytes.Buffer safe to write from the server goroutine
-// while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // authed sends a request with an API key.
 func authed(t *testing.T, method, u, key, ctype string, body io.Reader) *http.Response {
@@ -80,7 +59,7 @@ func getJSON(t *testing.T, u, key string) map[string]any {
 // directory, rebuild the index, and check what is searchable.
 func TestServeIngestReindex(t *testing.T) {
 	dir := t.TempDir()
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &analyzertest.Buffer{}, &analyzertest.Buffer{}
 	m := testMain(t, strings.NewReader(""), stdout, stderr)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -4,6 +4,8 @@ package indextest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +30,32 @@ func Demo(tb testing.TB, seed uint64, end time.Time, n int) []analyzer.Record {
 	out := make([]analyzer.Record, n)
 	for i := range out {
 		out[i] = g.Next()
+	}
+	return out
+}
+
+// DemoEnd is the fixed end of LongRecords' year: the generator's texts
+// follow the end's season, and what tests expect of them (a retraining's
+// figures, say) must not change with the day they run on.
+var DemoEnd = time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC)
+
+// LongRecords are n complaints of one to four demo texts each (ids
+// prefix-0000 …), long enough for the scene and red-line models to decide,
+// so that rules and models can disagree.
+func LongRecords(tb testing.TB, prefix string, n int) []analyzer.Record {
+	tb.Helper()
+	src := Demo(tb, 7, DemoEnd, 8*n)
+	var texts []string
+	for _, r := range src {
+		if r.Text != "" && len(r.Turns) == 0 {
+			texts = append(texts, r.Text)
+		}
+	}
+	out := make([]analyzer.Record, n)
+	for i := range out {
+		out[i] = src[i]
+		out[i].ID, out[i].Kind, out[i].Turns = fmt.Sprintf("%s-%04d", prefix, i), "complaint", nil
+		out[i].Text = strings.Join(texts[(i*3)%len(texts):min((i*3)%len(texts)+1+i%4, len(texts))], "")
 	}
 	return out
 }

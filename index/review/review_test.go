@@ -2,7 +2,6 @@ package review_test
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"maps"
 	"slices"
@@ -76,29 +75,6 @@ func read(t *testing.T, name string) []byte {
 	return b
 }
 
-// demo are n records of several demo texts each: long enough (40 words
-// and more) for the scene model to decide, so rules and model can differ.
-var demoEnd = time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC)
-
-func demo(t *testing.T, n int) []analyzer.Record {
-	// A fixed end: the generator's texts follow the end's season, and the
-	// tests' expectations must not change with the day they run on.
-	src := indextest.Demo(t, 7, demoEnd, 8*n)
-	var texts []string
-	for _, r := range src {
-		if r.Text != "" && len(r.Turns) == 0 {
-			texts = append(texts, r.Text)
-		}
-	}
-	out := make([]analyzer.Record, n)
-	for i := range out {
-		out[i] = src[i]
-		out[i].ID, out[i].Kind, out[i].Turns = fmt.Sprintf("rec-%04d", i), "complaint", nil
-		out[i].Text = strings.Join(texts[(i*3)%len(texts):min((i*3)%len(texts)+1+i%4, len(texts))], "")
-	}
-	return out
-}
-
 // all is every stored record, by id.
 func all(t *testing.T, c *index.Corpus) map[string]*store.Stored {
 	out := map[string]*store.Stored{}
@@ -110,7 +86,7 @@ func all(t *testing.T, c *index.Corpus) map[string]*store.Stored {
 
 func TestQueue(t *testing.T) {
 	e := open(t, t.TempDir())
-	indextest.Ingest(t, e.corpus, demo(t, 300))
+	indextest.Ingest(t, e.corpus, indextest.LongRecords(t, "rec", 300))
 	stored := all(t, e.corpus)
 	doubt := map[string][]string{}
 	for id, st := range stored {
@@ -244,7 +220,7 @@ func countIf(id string, doubt map[string][]string, reason string) int {
 
 func TestLabels(t *testing.T) {
 	e := open(t, t.TempDir())
-	indextest.Ingest(t, e.corpus, demo(t, 3))
+	indextest.Ingest(t, e.corpus, indextest.LongRecords(t, "rec", 3))
 	for _, tt := range []struct {
 		l     learn.Label
 		field string
@@ -316,7 +292,7 @@ var noTeacher = review.Options{Teacher: -1}
 func TestRetrain(t *testing.T) {
 	dir := t.TempDir()
 	e := openWith(t, dir, noTeacher)
-	recs := demo(t, 150)
+	recs := indextest.LongRecords(t, "rec", 150)
 	indextest.Ingest(t, e.corpus, recs)
 	probe := recs[0]
 	probe.ID = "probe-before"
@@ -405,7 +381,7 @@ func TestRetrainKeepsWhatTheModelKnows(t *testing.T) {
 		keeps   bool
 	}{{0, true}, {-1, false}} {
 		e := openWith(t, t.TempDir(), review.Options{Teacher: tt.teacher})
-		indextest.Ingest(t, e.corpus, demo(t, 300))
+		indextest.Ingest(t, e.corpus, indextest.LongRecords(t, "rec", 300))
 		train, dev := 0, 0
 		stored := all(t, e.corpus)
 		for _, id := range slices.Sorted(maps.Keys(stored)) {
