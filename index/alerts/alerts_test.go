@@ -144,6 +144,16 @@ func (v *env) rec(id, org, text string, ago time.Duration) analyzer.Record {
 		OccurredAt: v.clock.Now().Add(-ago).Format(time.RFC3339), Text: text}
 }
 
+// baseline is one greening complaint a day on org for the 28 days before
+// now (ids prefix1 … prefix28): the background a spike is measured against.
+func (v *env) baseline(prefix, org string) []analyzer.Record {
+	var out []analyzer.Record
+	for day := 28; day >= 1; day-- {
+		out = append(out, v.rec(fmt.Sprintf("%s%d", prefix, day), org, "草坪好久没修剪了", time.Duration(day)*24*time.Hour))
+	}
+	return out
+}
+
 const (
 	project  = "华南区域/深圳/碧海花园"
 	entrap   = "3栋电梯困人二十分钟，物业一直没人管，我要打12345投诉！"
@@ -660,9 +670,7 @@ func TestReceiverFallbackByDepthAndSource(t *testing.T) {
 				v.rec("p1", org, "保洁阿姨很负责，楼道打扫得很干净，点赞", time.Hour)}
 			// A spike needs an org node to count on: none at the group.
 			if org != "" {
-				for day := 28; day >= 1; day-- {
-					recs = append(recs, v.rec(fmt.Sprintf("g%d", day), org, "草坪好久没修剪了", time.Duration(day)*24*time.Hour))
-				}
+				recs = append(recs, v.baseline("g", org)...)
 			}
 			v.ingest(t, recs...)
 			if org != "" {
@@ -728,9 +736,7 @@ func TestSpikeOnRegionNotifiesTheRegion(t *testing.T) {
 		clk := &clock{t: t0}
 		v := open(t, t.TempDir(), cfg, clk)
 		var recs []analyzer.Record
-		for day := 28; day >= 1; day-- {
-			recs = append(recs, v.rec(fmt.Sprintf("g%d", day), "华南区域", "草坪好久没修剪了", time.Duration(day)*24*time.Hour))
-		}
+		recs = append(recs, v.baseline("g", "华南区域")...)
 		v.ingest(t, recs...)
 		recs = nil
 		for i := range 8 {
@@ -778,9 +784,7 @@ func TestOneBurstOneSpike(t *testing.T) {
 	v := open(t, t.TempDir(), cfg, clk)
 	defer v.close()
 	var recs []analyzer.Record
-	for day := 28; day >= 1; day-- {
-		recs = append(recs, v.rec(fmt.Sprintf("g%d", day), project, "草坪好久没修剪了", time.Duration(day)*24*time.Hour))
-	}
+	recs = append(recs, v.baseline("g", project)...)
 	v.ingest(t, recs...)
 	for i := range 12 { // one at a time: each crosses another node's threshold
 		v.ingest(t, v.rec(fmt.Sprintf("today%d", i), project, "草坪好久没修剪了", time.Duration(12-i)*time.Minute))
@@ -801,9 +805,7 @@ func TestOneBurstOneSpike(t *testing.T) {
 	// own alert: suppression is of ancestors only.
 	other := "华南区域/深圳/翠湖山庄"
 	recs = nil
-	for day := 28; day >= 1; day-- {
-		recs = append(recs, v.rec(fmt.Sprintf("o%d", day), other, "草坪好久没修剪了", time.Duration(day)*24*time.Hour))
-	}
+	recs = append(recs, v.baseline("o", other)...)
 	v.ingest(t, recs...)
 	recs = nil
 	for i := range 12 {
@@ -826,9 +828,7 @@ func TestResolvedSpikeFreesItsAncestors(t *testing.T) {
 	v := open(t, t.TempDir(), cfg, clk)
 	defer v.close()
 	var recs []analyzer.Record
-	for day := 28; day >= 1; day-- {
-		recs = append(recs, v.rec(fmt.Sprintf("g%d", day), project, "草坪好久没修剪了", time.Duration(day)*24*time.Hour))
-	}
+	recs = append(recs, v.baseline("g", project)...)
 	v.ingest(t, recs...)
 	for i := range 12 {
 		v.ingest(t, v.rec(fmt.Sprintf("today%d", i), project, "草坪好久没修剪了", time.Duration(30-i)*time.Minute))
@@ -953,9 +953,7 @@ func TestTitlesUseNames(t *testing.T) {
 	c1, c2 := v.rec("c1", project, "垃圾好几天没人清运，臭死了", 48*time.Hour), v.rec("c2", project, "垃圾还是没人清运，臭死了", time.Hour)
 	c1.Customer, c2.Customer = "owner-42", "owner-42"
 	recs := []analyzer.Record{c1, c2, v.rec("rl", project, entrap, time.Minute)}
-	for day := 28; day >= 1; day-- {
-		recs = append(recs, v.rec(fmt.Sprintf("g%d", day), project, "草坪好久没修剪了", time.Duration(day)*24*time.Hour))
-	}
+	recs = append(recs, v.baseline("g", project)...)
 	v.ingest(t, recs...)
 	recs = nil
 	for i := range 8 {
