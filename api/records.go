@@ -321,17 +321,20 @@ func (s *Server) recordInScope(c echo.Context) (string, *store.Stored, error) {
 
 // lookup is recordInScope for an id the caller names.
 func (s *Server) lookup(c echo.Context, id string) (string, *store.Stored, error) {
+	ids := []string{id}
 	if k := keyOf(c); k != nil && k.Scope != "" {
-		st, err := s.corpus.Get(analyzer.NamespacedID(k.Scope, id))
-		if err == nil || !errors.Is(err, store.ErrNotFound) {
-			return analyzer.NamespacedID(k.Scope, id), st, err
+		ids = []string{analyzer.NamespacedID(k.Scope, id), id} // the key's own first, in one read
+	}
+	got, err := s.corpus.Store().GetMany(ids)
+	if err != nil {
+		return id, nil, err
+	}
+	for i, st := range got {
+		if st != nil && allowed(c, st.Record.Org) {
+			return ids[i], st, nil
 		}
 	}
-	st, err := s.corpus.Get(id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && !allowed(c, st.Record.Org) {
-		return id, nil, recordNotFound()
-	}
-	return id, st, err
+	return id, nil, recordNotFound()
 }
 
 // ownIDs rewrites stored ids as the caller names them (ownID).
