@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"dongting/analyzer"
 	"dongting/api/access"
 	"dongting/index/rollup"
 )
@@ -44,7 +45,7 @@ func (s *Server) orgs(c echo.Context) error {
 func orgTree(counts map[string]int64, scope string) (roots []*OrgNode, total int64) {
 	paths := make([]string, 0, len(counts))
 	for p := range counts {
-		if p != "" && (scope == "" || p == scope || strings.HasPrefix(p, scope+"/")) {
+		if p != "" && analyzer.InScope(p, scope) {
 			paths = append(paths, p)
 		}
 	}

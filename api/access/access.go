@@ -49,7 +49,7 @@ type Key struct {
 
 // Allows reports whether the key's scope covers an org path.
 func (k *Key) Allows(org string) bool {
-	return k.Scope == "" || org == k.Scope || strings.HasPrefix(org, k.Scope+"/")
+	return analyzer.InScope(org, k.Scope)
 }
 
 // Keys is the key store.

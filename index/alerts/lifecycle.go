@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -74,7 +73,7 @@ func matches(al *Alert, q *ListQuery) bool {
 	in := func(list []string, v string) bool { return len(list) == 0 || slices.Contains(list, v) }
 	return in(q.Status, al.Status) && in(q.Source, al.Source) && in(q.Severity, al.Severity) &&
 		(q.Scene == "" || al.Scene == q.Scene) &&
-		(q.Org == "" || al.Org == q.Org || strings.HasPrefix(al.Org, q.Org+"/"))
+		analyzer.InScope(al.Org, q.Org)
 }
 
 // Get fetches one alert.
