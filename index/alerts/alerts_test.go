@@ -1020,3 +1020,38 @@ func TestFutureRecordsRaiseNothingNow(t *testing.T) {
 		t.Fatalf("the corrected record: %+v", l)
 	}
 }
+
+// The engine follows the store's change feed: a red line written while no
+// engine ran (between a crash and the restart, or by a tool with the
+// corpus alone) raises its alert when an engine opens the store again,
+// once; the records from before the engine first opened raise nothing.
+func TestWritesWhileClosedAreEvaluatedAtTheNextOpen(t *testing.T) {
+	t0, _ := time.Parse(time.RFC3339, start)
+	clk := &clock{t: t0}
+	dir := t.TempDir()
+	c := indextest.Open(t, index.Options{Dir: dir, Now: clk.Now})
+	before := analyzer.Record{ID: "before", Kind: "complaint", Channel: "400", Org: project,
+		OccurredAt: t0.Add(-time.Hour).Format(time.RFC3339), Text: entrap}
+	indextest.Ingest(t, c, []analyzer.Record{before})
+	c.Close()
+
+	v := open(t, dir, defaults(t), clk)
+	if l, _ := v.engine.List(alerts.ListQuery{}); len(l) != 0 {
+		t.Fatalf("records from before the first engine raised %d alerts", len(l))
+	}
+	v.engine.Close()
+	v.ingest(t, v.rec("while-closed", project, entrap, time.Minute))
+	if l, _ := v.engine.List(alerts.ListQuery{}); len(l) != 0 {
+		t.Fatalf("a closed engine raised %d alerts", len(l))
+	}
+	v.corpus.Close()
+
+	for range 2 { // the second open finds nothing new
+		v = open(t, dir, defaults(t), clk)
+		l, err := v.engine.List(alerts.ListQuery{Source: []string{"redline"}})
+		if err != nil || len(l) != 1 || !slices.Contains(l[0].RecordIDs, "while-closed") {
+			t.Fatalf("after reopening: %d red-line alerts (%v), want 1 for the record written while closed", len(l), err)
+		}
+		v.close()
+	}
+}

@@ -56,6 +56,8 @@ type Engine struct {
 	// because a durable counter cost a third of the alert evaluation.
 	dayMu sync.Mutex
 	days  map[string]dayState
+
+	feed *store.Feed // the store's changes, followed
 }
 
 // Stats count what the engine did since start (metrics).
@@ -64,7 +66,7 @@ type Stats struct {
 	Delivered int64            `json:"delivered"`
 	Failed    int64            `json:"failed_attempts"`
 	Unrouted  int64            `json:"unrouted"` // notifications for a node no receiver manages
-	EvalTime  time.Duration    `json:"-"`        // spent evaluating inside commits
+	EvalTime  time.Duration    `json:"-"`        // spent evaluating committed records
 }
 
 // Open attaches an engine to a corpus: it registers the evaluation on
@@ -122,17 +124,58 @@ func Open(c *index.Corpus, defaults *Config, opt Options) (*Engine, error) {
 	if err := e.loadDays(c); err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
-	c.Store().OnCommit(e.evaluate)
+	if e.feed, err = e.db.Follow(followerName, e.follow); err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	// Commits made since the engine last ran (a crash between a write and
+	// its evaluation, or writes while no engine was open): their days are
+	// in the counts loadDays read from the rollups already.
+	if err := e.catchUp(true); err != nil {
+		e.feed.Detach()
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stop = cancel
 	go e.run(ctx)
 	return e, nil
 }
 
-// Close stops the loop; undelivered notifications stay in the outbox.
+// Close stops the loop and the evaluation of writes; undelivered
+// notifications stay in the outbox, and writes made from here on are
+// evaluated when an engine opens the store again.
 func (e *Engine) Close() {
+	e.feed.Detach()
 	e.stop()
 	<-e.done
+}
+
+// followerName is the engine's name in the store's change feed.
+const followerName = "alerts"
+
+// followBatch is how many commits of the change feed one evaluation
+// transaction takes.
+const followBatch = 256
+
+// follow evaluates what the store committed since the engine last did; a
+// failure is retried at the next write or tick.
+func (e *Engine) follow() {
+	if err := e.catchUp(false); err != nil {
+		e.opt.Log.Error("alerts: evaluating new records", "err", err)
+	}
+}
+
+// catchUp evaluates the change feed past the engine's watermark, each
+// batch in one transaction that also moves the watermark, so a commit
+// raises its alerts once. replay leaves the spike day counts alone (they
+// were read from the rollups, which hold these records).
+func (e *Engine) catchUp(replay bool) error {
+	err := e.feed.Drain(followBatch, func(tx *bolt.Tx, changes []store.Change) error {
+		return e.evaluate(tx, changes, replay)
+	})
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	return nil
 }
 
 // Config is the routing in force, secrets hidden.
@@ -178,8 +221,8 @@ func (e *Engine) Stats() Stats {
 	return out
 }
 
-// evaluate runs inside each record commit.
-func (e *Engine) evaluate(tx *bolt.Tx, changes []store.Change) error {
+// evaluate raises the alerts of a batch of committed changes in tx.
+func (e *Engine) evaluate(tx *bolt.Tx, changes []store.Change, replay bool) error {
 	start := time.Now()
 	e.mu.RLock()
 	cfg := e.cfg
@@ -204,7 +247,7 @@ func (e *Engine) evaluate(tx *bolt.Tx, changes []store.Change) error {
 			continue // dated in the future: neither news now nor part of a day yet
 		}
 		var spikes []spikeKey
-		if ch.Old == nil && st.Record.Org != "" { // a re-send is not another record of the day
+		if ch.Old == nil && st.Record.Org != "" && !replay { // a re-send is not another record of the day
 			spikes = e.countDay(st, at, staged)
 		}
 		if now.Sub(at) > time.Duration(cfg.MaxAge) {
@@ -261,6 +304,7 @@ func (e *Engine) run(ctx context.Context) {
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
 	for {
+		e.follow() // a write whose evaluation failed is retried here
 		if err := e.Escalate(); err != nil {
 			e.opt.Log.Error("alerts: escalate", "err", err)
 		}

@@ -24,11 +24,24 @@ var (
 	bucketAlertMT = []byte("alert_meta")    // keyConfig → Config JSON
 	bucketDue     = []byte("alert_due")     // next escalation (unix ns) + seq → nothing: what Escalate must look at
 	keyConfig     = []byte("routing")
+	keySchema     = []byte("schema") // in bucketAlertMT: schemaVersion once the buckets are in its layout
 )
 
-// ensureSchema creates the buckets a store lacks. A store from before the
-// escalation index has it filled from its alerts.
+// schemaVersion names the layout of the engine's buckets. A store without
+// it is from an earlier release (or new) and is brought to this layout at
+// open; one with another version was written by a release this one cannot
+// read, and the engine refuses to open rather than misread it.
+const schemaVersion = "alerts-v2"
+
+// ensureSchema creates the buckets a store lacks and checks the layout's
+// version. A store from before the escalation index has it filled from its
+// alerts.
 func ensureSchema(tx *bolt.Tx) error {
+	if mt := tx.Bucket(bucketAlertMT); mt != nil {
+		if v := mt.Get(keySchema); v != nil && string(v) != schemaVersion {
+			return fmt.Errorf("alerts: the stored alerts have layout %q; this release reads %q", v, schemaVersion)
+		}
+	}
 	backfill := tx.Bucket(bucketDue) == nil
 	for _, b := range [][]byte{bucketAlerts, bucketGroups, bucketByRec, bucketSeen, bucketCounts, bucketMembers, bucketOutbox, bucketDead, bucketAlertMT, bucketDue} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -36,9 +49,11 @@ func ensureSchema(tx *bolt.Tx) error {
 		}
 	}
 	if backfill {
-		return backfillDue(tx)
+		if err := backfillDue(tx); err != nil {
+			return err
+		}
 	}
-	return nil
+	return tx.Bucket(bucketAlertMT).Put(keySchema, []byte(schemaVersion))
 }
 
 func key(parts ...string) []byte { return []byte(strings.Join(parts, "\x00")) }

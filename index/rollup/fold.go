@@ -186,6 +186,7 @@ func (r *rollups) foldLoop(ctx context.Context, db *store.Store, log *slog.Logge
 		case <-tick.C:
 		case <-r.kick:
 		}
+		r.follow() // a write whose rollups failed is retried here
 		if _, err := r.fold(db); err != nil {
 			log.Error("rollups", "err", err)
 		}

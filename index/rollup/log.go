@@ -3,6 +3,7 @@ package rollup
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"sync"
@@ -28,7 +29,9 @@ import (
 type rollups struct {
 	tax   func() *taxonomy.Taxonomy // the taxonomy in force (its one holder is the corpus)
 	loc   *time.Location
+	log   *slog.Logger
 	names names
+	feed  *store.Feed // the store's changes, followed
 
 	foldMu    sync.Mutex // one fold at a time
 	foldChunk int        // series per fold transaction
@@ -105,6 +108,11 @@ func eachDelta(b []byte, fn func(suffix []byte, c *Counts)) error {
 	return nil
 }
 
+// errNoDay is a record dated on a day the cells cannot number (outside
+// DayLayout's range). Record.Validate refuses such records before they are
+// stored; one stored all the same is left out of the rollups.
+var errNoDay = errors.New("no cell day")
+
 // contribution calls emit for every cell a stored record counts in, its
 // counts multiplied by sign (-1 takes a record out). Names are interned
 // once per record (its org levels, nodes, dimensions, channel and kind),
@@ -118,7 +126,7 @@ func (r *rollups) contribution(in *interner, st *store.Stored, sign int64, emit 
 	dayStr := t.In(r.loc).Format(DayLayout)
 	day, ok := in.day(dayStr)
 	if !ok {
-		return fmt.Errorf("%w: day %q", store.ErrUnstorable, dayStr)
+		return fmt.Errorf("%w: day %q", errNoDay, dayStr)
 	}
 	var base Counts
 	base[CVolume] = 1
@@ -259,7 +267,12 @@ func (r *rollups) apply(tx *bolt.Tx, changes []store.Change) error {
 		entry.add(k, c)
 	}
 	add := func(st *store.Stored, sign int64) error {
-		if err := r.contribution(in, st, sign, emit); err != nil {
+		err := r.contribution(in, st, sign, emit)
+		if errors.Is(err, errNoDay) {
+			r.log.Warn("rollups: a record's day cannot be counted; it is left out", "seq", st.Seq)
+			return nil
+		}
+		if err != nil {
 			return fmt.Errorf("rollups: %w", err)
 		}
 		if st.Record.Org != "" {

@@ -43,6 +43,10 @@ func initRollups(db *store.Store, loc *time.Location) (stale bool, err error) {
 // interrupted rebuild is redone at the next open.
 func (r *rollups) rebuild(db *store.Store, progress func(done int)) error {
 	err := db.Update(func(tx *bolt.Tx) error {
+		// What the feed holds so far is in the records read below.
+		if err := r.feed.ResetIn(tx); err != nil {
+			return err
+		}
 		for _, k := range [][]byte{keyRollupOK, keyFoldMark} {
 			if err := meta(tx).Delete(k); err != nil {
 				return err

@@ -5,6 +5,7 @@ package rollup
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -58,18 +59,27 @@ type Rollups struct {
 	r  *rollups
 }
 
+// followBatch is how many commits of the change feed one write of the
+// rollups applies.
+const followBatch = 256
+
 // Open opens the rollups of st (in zone loc, with the nodes of the taxonomy
-// in force, which tax reads) and
-// follows its commits from here on: it creates their buckets, folds what
-// the last run left in the log, or rebuilds them from the records when they
-// are stale (never built, an interrupted rebuild, another layout, counter
-// schema or zone). Call it before the store's first write.
+// in force, which tax reads) and follows the store's change feed from here
+// on: it creates their buckets, folds what the last run left in the log,
+// or rebuilds them from the records when they are stale (never built, an
+// interrupted rebuild, another layout, counter schema or zone), and applies
+// the commits made since they last followed (a crash between a write and
+// its rollups). Every later write of the store is applied before it
+// returns. Call it before the store's first write.
 func Open(st *store.Store, tax func() *taxonomy.Taxonomy, loc *time.Location, log *slog.Logger) (*Rollups, error) {
-	ru := &rollups{tax: tax, loc: loc, pending: map[uint64]*logEntry{},
+	ru := &rollups{tax: tax, loc: loc, log: log, pending: map[uint64]*logEntry{},
 		foldEvery: 1000, foldCells: 1 << 22, foldChunk: defaultFoldChunk, kick: make(chan struct{}, 1)}
 	stale, err := initRollups(st, loc)
 	if err == nil {
 		err = st.View(ru.names.load)
+	}
+	if err == nil {
+		ru.feed, err = st.Follow(followerName, ru.follow)
 	}
 	if err == nil && !stale {
 		_, err = ru.fold(st) // what the last run left in the log
@@ -78,11 +88,34 @@ func Open(st *store.Store, tax func() *taxonomy.Taxonomy, loc *time.Location, lo
 		log.Warn("rollups are stale (never built, interrupted, an older layout, or another time zone): rebuilding from the store", "zone", loc.String())
 		err = ru.rebuild(st, nil)
 	}
+	if err == nil {
+		err = ru.catchUp()
+	}
 	if err != nil {
 		return nil, err
 	}
-	st.OnCommit(ru.apply)
 	return &Rollups{db: st, r: ru}, nil
+}
+
+// followerName is the rollups' name in the store's change feed.
+const followerName = "rollups"
+
+// follow applies what the store committed since the rollups last did; a
+// failure (the disk, say) is retried at the next write or fold.
+func (r *rollups) follow() {
+	if err := r.catchUp(); err != nil {
+		r.log.Error("rollups: following the records", "err", err)
+	}
+}
+
+// catchUp applies the change feed past the rollups' watermark, up to its
+// end, followBatch commits per write: each write appends their deltas to
+// the log and moves the watermark, so they are applied once.
+func (r *rollups) catchUp() error {
+	if err := r.feed.Drain(followBatch, r.apply); err != nil {
+		return fmt.Errorf("rollups: %w", err)
+	}
+	return nil
 }
 
 // Fold folds the deltas waiting in the log into the cells and reports how

@@ -55,6 +55,7 @@ func (s *Store) Replace(olds, news []*Stored, progress Progress) (int, error) {
 		recs, ids := tx.Bucket(bucketRecords), tx.Bucket(bucketIDs)
 		recs.FillPercent = 1.0
 		var changes []Change
+		var moves []move
 		n = 0
 		for i, old := range olds {
 			st := news[i]
@@ -74,6 +75,9 @@ func (s *Store) Replace(olds, news []*Stored, progress Progress) (int, error) {
 			if err != nil {
 				return err
 			}
+			if err := supersede(tx, SeqKey(old.Seq), recs.Get(SeqKey(old.Seq))); err != nil {
+				return err
+			}
 			if err := recs.Delete(SeqKey(old.Seq)); err != nil {
 				return err
 			}
@@ -84,9 +88,10 @@ func (s *Store) Replace(olds, news []*Stored, progress Progress) (int, error) {
 				return err
 			}
 			changes = append(changes, Change{Old: old, New: st, Retag: true})
+			moves = append(moves, move{old: old.Seq, new: seq, retag: true})
 			n++
 		}
-		if err := s.derive(tx, changes); err != nil {
+		if err := s.appendCommit(tx, changes, moves); err != nil {
 			return err
 		}
 		if progress.Bucket == nil {
@@ -101,6 +106,7 @@ func (s *Store) Replace(olds, news []*Stored, progress Progress) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: replace: %w", err)
 	}
+	s.followed()
 	return n, nil
 }
 

@@ -28,16 +28,12 @@ var (
 	keyCustomer   = []byte("customer_key") // HMAC key for customer ids
 )
 
-// ErrUnstorable is a record the store cannot hold as it is (a day the
-// rollups cannot number); Record.Validate refuses such records first.
-var ErrUnstorable = errors.New("record cannot be stored")
-
 // RecordFault says whether a failed write is one a record caused (a key or
-// value bbolt refuses, a day out of range), which storing the chunk's
-// records one by one isolates; a fault of the store itself (disk full, a
-// closed file) would only repeat.
+// value bbolt refuses), which storing the chunk's records one by one
+// isolates; a fault of the store itself (disk full, a closed file) would
+// only repeat.
 func RecordFault(err error) bool {
-	return errors.Is(err, ErrUnstorable) || errors.Is(err, bolt.ErrKeyTooLarge) || errors.Is(err, bolt.ErrValueTooLarge) || errors.Is(err, bolt.ErrKeyRequired)
+	return errors.Is(err, bolt.ErrKeyTooLarge) || errors.Is(err, bolt.ErrValueTooLarge) || errors.Is(err, bolt.ErrKeyRequired)
 }
 
 // ErrNotFound is returned for an id that is not stored.
@@ -92,36 +88,18 @@ func (s *Stored) Text() string {
 
 // Store is the bbolt record store.
 type Store struct {
-	db       *bolt.DB
-	key      []byte
-	onCommit []CommitFunc
+	db   *bolt.DB
+	key  []byte
+	feed feedLog
 }
 
 // Change is one record's move in a write: Old is what was stored before
-// (nil for a new id), New what is stored now (nil for a delete).
+// (nil for a new id), New what is stored now (a tombstone for a delete).
 type Change struct {
 	Old, New *Stored
 	// Retag marks a record re-analyzed after a taxonomy change, not sent
 	// again: rollups and the index follow it, alerts do not.
 	Retag bool
-}
-
-// CommitFunc derives data (rollups, alerts) from a write inside the write's
-// own transaction: the derived data commits with the records or not at all.
-// An error aborts the write.
-type CommitFunc func(tx *bolt.Tx, changes []Change) error
-
-// OnCommit adds fn to what runs inside every write transaction. Call it
-// before the first write.
-func (s *Store) OnCommit(fn CommitFunc) { s.onCommit = append(s.onCommit, fn) }
-
-func (s *Store) derive(tx *bolt.Tx, changes []Change) error {
-	for _, fn := range s.onCommit {
-		if err := fn(tx, changes); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // A stored entry is its JSON compressed with snappy behind a zero byte
@@ -180,7 +158,7 @@ func Open(path string, populate bool) (*Store, error) {
 	}
 	s := &Store{db: db}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketRecords, bucketIDs, bucketMeta} {
+		for _, b := range [][]byte{bucketRecords, bucketIDs, bucketMeta, bucketFeed, bucketSuperseded, bucketFollowers} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -208,8 +186,9 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // View runs fn in a read transaction of the store's file. The packages
 // that keep their own data beside the records (keys, alerts, rollups,
-// taxonomy versions, labels) use it and Update on their own buckets, so
-// that what they derive commits with the records or not at all.
+// taxonomy versions, labels) use it and Update on their own buckets; the
+// derived ones (rollups, alerts) follow the records through the change
+// feed (Follow) and record how far they got in their own writes (AckIn).
 func (s *Store) View(fn func(tx *bolt.Tx) error) error { return s.db.View(fn) }
 
 // Update runs fn in a write transaction (see View).
@@ -269,6 +248,8 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 		recs, ids := tx.Bucket(bucketRecords), tx.Bucket(bucketIDs)
 		recs.FillPercent = 1.0 // not stored in the file: set in every write tx
 		changes := make([]Change, len(items))
+		moves := make([]move, len(items))
+		follow := hasFollowers(tx)
 		for i, it := range items {
 			changes[i].New = it
 			seq, err := recs.NextSequence()
@@ -282,14 +263,20 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 				}
 			}
 			id := []byte(it.Record.ID)
+			moves[i].new = seq
 			if old := ids.Get(id); old != nil {
 				out[i].Replaced = true
-				if len(s.onCommit) > 0 {
-					prev, err := decodeStored(old, recs.Get(old))
+				if follow {
+					b := recs.Get(old)
+					prev, err := decodeStored(old, b)
 					if err != nil {
 						return fmt.Errorf("record %q: %w", it.Record.ID, err)
 					}
 					changes[i].Old = prev
+					moves[i].old = prev.Seq
+					if err := supersede(tx, old, b); err != nil {
+						return err
+					}
 				}
 				if err := recs.Delete(old); err != nil {
 					return err
@@ -303,11 +290,12 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 			}
 			out[i].ID, out[i].Seq = it.Record.ID, seq
 		}
-		return s.derive(tx, changes)
+		return s.appendCommit(tx, changes, moves)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: put: %w", err)
 	}
+	s.followed()
 	return out, nil
 }
 
@@ -349,11 +337,12 @@ func (s *Store) Delete(id string, now time.Time) (uint64, error) {
 		if old == nil {
 			return ErrNotFound
 		}
-		prev, err := decodeStored(old, recs.Get(old))
+		entry := recs.Get(old)
+		prev, err := decodeStored(old, entry)
 		if err != nil {
 			return fmt.Errorf("record %q: %w", id, err)
 		}
-		if err := s.derive(tx, []Change{{Old: prev}}); err != nil {
+		if err := supersede(tx, old, entry); err != nil {
 			return err
 		}
 		if err := recs.Delete(old); err != nil {
@@ -362,14 +351,18 @@ func (s *Store) Delete(id string, now time.Time) (uint64, error) {
 		if seq, err = recs.NextSequence(); err != nil {
 			return err
 		}
-		b, err := encodeStored(&Stored{Seq: seq, Record: analyzer.Record{ID: id}, IngestedAt: now, Deleted: true})
+		tomb := &Stored{Seq: seq, Record: analyzer.Record{ID: id}, IngestedAt: now, Deleted: true}
+		b, err := encodeStored(tomb)
 		if err != nil {
 			return err
 		}
 		if err := recs.Put(SeqKey(seq), b); err != nil {
 			return err
 		}
-		return ids.Delete([]byte(id))
+		if err := ids.Delete([]byte(id)); err != nil {
+			return err
+		}
+		return s.appendCommit(tx, []Change{{Old: prev, New: tomb}}, []move{{old: prev.Seq, new: seq}})
 	})
 	if errors.Is(err, ErrNotFound) {
 		return 0, err
@@ -377,6 +370,7 @@ func (s *Store) Delete(id string, now time.Time) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: delete: %w", err)
 	}
+	s.followed()
 	return seq, nil
 }
 

@@ -1,0 +1,392 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The change feed: every write transaction appends one commit to it, the
+// moves of its records (the sequence numbers of the version a record had
+// and of the one it has now). A derived store (the rollups, the alerts)
+// follows the feed from its own watermark, in transactions of its own, the
+// way the search index follows the records: a second implementation of one
+// needs nothing but Follow. Versions a write took out of the records stay
+// in the superseded bucket until every follower has passed the commit.
+var (
+	bucketFeed       = []byte("feed")       // commit seq → encodeCommit
+	bucketSuperseded = []byte("superseded") // record seq → the entry that seq held, no longer live
+	bucketFollowers  = []byte("followers")  // follower name → the last commit it applied (8 bytes)
+)
+
+// Commit is one write transaction's changes, as the feed hands them out.
+type Commit struct {
+	Seq     uint64
+	Changes []Change
+}
+
+// move is a change as the feed stores it.
+type move struct {
+	old, new uint64 // record seqs; 0: none
+	retag    bool
+}
+
+func encodeCommit(moves []move) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(moves)))
+	for _, m := range moves {
+		var flags byte
+		if m.retag {
+			flags = 1
+		}
+		b = append(b, flags)
+		b = binary.AppendUvarint(b, m.old)
+		b = binary.AppendUvarint(b, m.new)
+	}
+	return b
+}
+
+func decodeCommit(b []byte) ([]move, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return nil, errors.New("corrupt feed entry")
+	}
+	b = b[k:]
+	out := make([]move, n)
+	for i := range out {
+		if len(b) == 0 {
+			return nil, errors.New("corrupt feed entry")
+		}
+		out[i].retag = b[0]&1 != 0
+		b = b[1:]
+		for _, p := range []*uint64{&out[i].old, &out[i].new} {
+			v, k := binary.Uvarint(b)
+			if k <= 0 {
+				return nil, errors.New("corrupt feed entry")
+			}
+			*p, b = v, b[k:]
+		}
+	}
+	return out, nil
+}
+
+// feedLog is the store's side of the feed in this process: the commits
+// made here that some attached follower has not applied yet, kept decoded
+// so that a follower need not read back what it was just handed.
+type feedLog struct {
+	mu       sync.Mutex
+	recent   map[uint64][]Change
+	attached []*Feed
+}
+
+// Feed is one follower's position in the change feed.
+type Feed struct {
+	s    *Store
+	name string
+	mu   sync.Mutex // one Drain at a time
+	at   uint64     // the last commit applied, as committed
+	// after runs once every write of this process has committed (Follow).
+	after func()
+}
+
+// Follow attaches a follower named name (a stable name: its watermark is
+// stored under it) and returns its feed. A follower the store has never
+// seen starts at the end of the feed: it is in step with the records it
+// derives from, or rebuilds itself from them. after runs when a write of
+// this process has committed, so that the follower can apply it before
+// the write returns; attach every follower before the first write.
+func (s *Store) Follow(name string, after func()) (*Feed, error) {
+	f := &Feed{s: s, name: name, after: after}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketFollowers)
+		if v := b.Get([]byte(name)); len(v) == 8 {
+			f.at = binary.BigEndian.Uint64(v)
+			return nil
+		}
+		f.at = tx.Bucket(bucketFeed).Sequence()
+		return b.Put([]byte(name), SeqKey(f.at))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: follow %s: %w", name, err)
+	}
+	s.feed.mu.Lock()
+	s.feed.attached = append(s.feed.attached, f)
+	s.feed.mu.Unlock()
+	return f, nil
+}
+
+// Detach stops running the follower's hook and keeping commits in memory
+// for it; what it has not applied stays in the file for its next Follow.
+func (f *Feed) Detach() {
+	fl := &f.s.feed
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	for i, g := range fl.attached {
+		if g == f {
+			fl.attached = append(fl.attached[:i], fl.attached[i+1:]...)
+			break
+		}
+	}
+	fl.dropApplied()
+}
+
+// Watermark is the last commit the follower applied.
+func (f *Feed) Watermark() uint64 {
+	f.s.feed.mu.Lock()
+	defer f.s.feed.mu.Unlock()
+	return f.at
+}
+
+// Next returns up to max commits after the follower's watermark, oldest
+// first: from memory when this process made them, else read back. A
+// follower calls Next and Ack from one goroutine at a time.
+func (f *Feed) Next(max int) ([]Commit, error) {
+	fl := &f.s.feed
+	fl.mu.Lock()
+	at := f.at
+	var out []Commit
+	for seq := at + 1; len(out) < max; seq++ {
+		ch, ok := fl.recent[seq]
+		if !ok {
+			break
+		}
+		out = append(out, Commit{Seq: seq, Changes: ch})
+	}
+	fl.mu.Unlock()
+	if len(out) > 0 {
+		// Every later commit of this process runs the hook again.
+		return out, nil
+	}
+	// Made before this process attached the follower: read them back.
+	err := f.s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketFeed).Cursor()
+		for k, v := c.Seek(SeqKey(at + 1)); k != nil && len(out) < max; k, v = c.Next() {
+			cm, err := readCommit(tx, k, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, cm)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: feed of %s: %w", f.name, err)
+	}
+	return out, nil
+}
+
+// readCommit decodes a stored commit, its versions looked up by seq among
+// the live entries and the superseded ones.
+func readCommit(tx *bolt.Tx, k, v []byte) (Commit, error) {
+	seq := binary.BigEndian.Uint64(k)
+	moves, err := decodeCommit(v)
+	if err != nil {
+		return Commit{}, fmt.Errorf("commit %d: %w", seq, err)
+	}
+	cm := Commit{Seq: seq, Changes: make([]Change, len(moves))}
+	for i, m := range moves {
+		cm.Changes[i].Retag = m.retag
+		for _, p := range []struct {
+			seq uint64
+			to  **Stored
+		}{{m.old, &cm.Changes[i].Old}, {m.new, &cm.Changes[i].New}} {
+			if p.seq == 0 {
+				continue
+			}
+			key := SeqKey(p.seq)
+			b := tx.Bucket(bucketRecords).Get(key)
+			if b == nil {
+				b = tx.Bucket(bucketSuperseded).Get(key)
+			}
+			if b == nil {
+				return Commit{}, fmt.Errorf("commit %d: version %d is gone", seq, p.seq)
+			}
+			if *p.to, err = decodeStored(key, b); err != nil {
+				return Commit{}, fmt.Errorf("commit %d: version %d: %w", seq, p.seq, err)
+			}
+		}
+	}
+	return cm, nil
+}
+
+// AckIn records, inside a write transaction of the store's file (a
+// follower that keeps its data there writes it in the same one), that the
+// follower has applied every commit up to seq; commits every follower has
+// passed leave the feed.
+func (f *Feed) AckIn(tx *bolt.Tx, seq uint64) error {
+	if err := tx.Bucket(bucketFollowers).Put([]byte(f.name), SeqKey(seq)); err != nil {
+		return err
+	}
+	if err := trimFeed(tx); err != nil {
+		return err
+	}
+	tx.OnCommit(func() { f.s.feed.advance(f, seq) })
+	return nil
+}
+
+// Drain applies the commits past the follower's watermark, up to the end
+// of the feed, for a follower that keeps its data in the store's file: per
+// write of the file, up to batch commits' changes go to apply and the
+// watermark moves with what apply wrote, so each commit is applied once.
+func (f *Feed) Drain(batch int, apply func(tx *bolt.Tx, changes []Change) error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for {
+		commits, err := f.Next(batch)
+		if err != nil || len(commits) == 0 {
+			return err
+		}
+		var changes []Change
+		for _, cm := range commits {
+			changes = append(changes, cm.Changes...)
+		}
+		err = f.s.db.Update(func(tx *bolt.Tx) error {
+			if err := apply(tx, changes); err != nil {
+				return err
+			}
+			return f.AckIn(tx, commits[len(commits)-1].Seq)
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Ack is AckIn in a transaction of its own, for a follower that keeps its
+// data elsewhere.
+func (f *Feed) Ack(seq uint64) error {
+	return f.s.db.Update(func(tx *bolt.Tx) error { return f.AckIn(tx, seq) })
+}
+
+// ResetIn moves the follower to the end of the feed inside tx: a follower
+// that rebuilds itself from the records (with no writer running) does so
+// in the transaction that clears it.
+func (f *Feed) ResetIn(tx *bolt.Tx) error { return f.AckIn(tx, tx.Bucket(bucketFeed).Sequence()) }
+
+func (fl *feedLog) advance(f *Feed, seq uint64) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	f.at = seq
+	fl.dropApplied()
+}
+
+// dropApplied forgets the commits every attached follower has applied
+// (all of them when none is attached).
+func (fl *feedLog) dropApplied() {
+	low := uint64(1<<64 - 1)
+	for _, g := range fl.attached {
+		low = min(low, g.at)
+	}
+	for k := range fl.recent {
+		if k <= low {
+			delete(fl.recent, k)
+		}
+	}
+}
+
+// trimFeed removes the commits every registered follower has applied and
+// the superseded versions only they referred to.
+func trimFeed(tx *bolt.Tx) error {
+	low := uint64(1<<64 - 1)
+	n := 0
+	err := tx.Bucket(bucketFollowers).ForEach(func(_, v []byte) error {
+		if len(v) == 8 {
+			low = min(low, binary.BigEndian.Uint64(v))
+			n++
+		}
+		return nil
+	})
+	if err != nil || n == 0 {
+		return err
+	}
+	feed, sup := tx.Bucket(bucketFeed), tx.Bucket(bucketSuperseded)
+	c := feed.Cursor()
+	for k, v := c.First(); k != nil && binary.BigEndian.Uint64(k) <= low; k, v = c.First() {
+		moves, err := decodeCommit(v)
+		if err != nil {
+			return err
+		}
+		for _, m := range moves {
+			if m.old != 0 {
+				if err := sup.Delete(SeqKey(m.old)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendCommit adds a write's changes to the feed inside its transaction.
+// It is a no-op while no follower was ever attached (tools that open the
+// store alone: keys, backup).
+func (s *Store) appendCommit(tx *bolt.Tx, changes []Change, moves []move) error {
+	if !hasFollowers(tx) || len(moves) == 0 {
+		return nil
+	}
+	feed := tx.Bucket(bucketFeed)
+	feed.FillPercent = 1.0
+	seq, err := feed.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := feed.Put(SeqKey(seq), encodeCommit(moves)); err != nil {
+		return err
+	}
+	s.feed.mu.Lock()
+	keep := len(s.feed.attached) > 0
+	s.feed.mu.Unlock()
+	if keep {
+		tx.OnCommit(func() {
+			s.feed.mu.Lock()
+			if s.feed.recent == nil {
+				s.feed.recent = map[uint64][]Change{}
+			}
+			s.feed.recent[seq] = changes
+			s.feed.mu.Unlock()
+		})
+	}
+	return nil
+}
+
+// supersede keeps the entry at seq (about to leave the records) for the
+// followers that have not yet applied the commit that replaces it.
+func supersede(tx *bolt.Tx, seq []byte, entry []byte) error {
+	if !hasFollowers(tx) {
+		return nil
+	}
+	return tx.Bucket(bucketSuperseded).Put(seq, append([]byte(nil), entry...))
+}
+
+// followed runs every attached follower's after hook, once a write has
+// committed.
+func (s *Store) followed() {
+	s.feed.mu.Lock()
+	fs := append([]*Feed(nil), s.feed.attached...)
+	s.feed.mu.Unlock()
+	for _, f := range fs {
+		if f.after != nil {
+			f.after()
+		}
+	}
+}
+
+// FeedSeq is the last commit in the feed.
+func (s *Store) FeedSeq() uint64 {
+	var seq uint64
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		seq = tx.Bucket(bucketFeed).Sequence()
+		return nil
+	})
+	return seq
+}
+
+func hasFollowers(tx *bolt.Tx) bool {
+	k, _ := tx.Bucket(bucketFollowers).Cursor().First()
+	return k != nil
+}

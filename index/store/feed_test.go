@@ -1,0 +1,192 @@
+package store
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"dongting/analyzer"
+)
+
+func feedRecord(id, text string) *Stored {
+	return &Stored{Record: analyzer.Record{ID: id, Text: text}, IngestedAt: time.Unix(1, 0).UTC()}
+}
+
+// texts renders a commit's changes as old→new texts ("-" for none, "×"
+// for a tombstone), for comparing what a follower was handed.
+func texts(cm Commit) []string {
+	var out []string
+	for _, ch := range cm.Changes {
+		s := ""
+		for _, v := range []*Stored{ch.Old, ch.New} {
+			switch {
+			case v == nil:
+				s += "-"
+			case v.Deleted:
+				s += "×"
+			default:
+				s += v.Record.Text
+			}
+			s += ">"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func counts(t *testing.T, s *Store) (feed, superseded int) {
+	t.Helper()
+	err := s.View(func(tx *bolt.Tx) error {
+		feed, superseded = tx.Bucket(bucketFeed).Stats().KeyN, tx.Bucket(bucketSuperseded).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return feed, superseded
+}
+
+// Every write reaches every follower with the version a record had and the
+// one it has now, in this process from memory and in the next from the
+// file, superseded versions included; a commit leaves the feed, and its
+// superseded versions the file, once every follower has applied it.
+func TestFeedHandsEveryChangeToEveryFollower(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dongting.db")
+	s, err := Open(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	a, err := s.Follow("a", func() { runs++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Follow("b", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put([]*Stored{feedRecord("r1", "v1"), feedRecord("r2", "w1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put([]*Stored{feedRecord("r1", "v2")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete("r1", time.Unix(2, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if runs != 3 {
+		t.Errorf("the follower's hook ran %d times for 3 writes", runs)
+	}
+	want := [][]string{{"->v1>", "->w1>"}, {"v1>v2>"}, {"v2>×>"}}
+	check := func(f *Feed, where string) {
+		t.Helper()
+		got, err := f.Next(10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d commits, want %d", where, len(got), len(want))
+		}
+		for i, cm := range got {
+			if cm.Seq != uint64(i+1) || fmtSlice(texts(cm)) != fmtSlice(want[i]) {
+				t.Errorf("%s: commit %d is %d %v, want %v", where, i, cm.Seq, texts(cm), want[i])
+			}
+		}
+	}
+	check(a, "in memory")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a, _ = s.Follow("a", nil)
+	b, _ := s.Follow("b", nil)
+	check(a, "read back")
+	if f, sup := counts(t, s); f != 3 || sup != 2 {
+		t.Fatalf("feed %d, superseded %d before any follower applied it", f, sup)
+	}
+	if err := a.Ack(3); err != nil {
+		t.Fatal(err)
+	}
+	if f, sup := counts(t, s); f != 3 || sup != 2 {
+		t.Errorf("feed %d, superseded %d while b has applied nothing", f, sup)
+	}
+	if got, _ := a.Next(10); len(got) != 0 {
+		t.Errorf("a applied everything and was handed %d commits", len(got))
+	}
+	if err := b.Ack(2); err != nil {
+		t.Fatal(err)
+	}
+	if f, sup := counts(t, s); f != 1 || sup != 1 {
+		t.Errorf("feed %d, superseded %d with both past commit 2", f, sup)
+	}
+	if err := b.Ack(3); err != nil {
+		t.Fatal(err)
+	}
+	if f, sup := counts(t, s); f != 0 || sup != 0 {
+		t.Errorf("feed %d, superseded %d with every follower at the end", f, sup)
+	}
+
+	// A follower the store has never seen starts in step, at the end.
+	c, err := s.Follow("c", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Watermark() != 3 {
+		t.Errorf("a new follower starts at %d, want 3", c.Watermark())
+	}
+}
+
+func fmtSlice(s []string) string {
+	out := ""
+	for _, x := range s {
+		out += x + ";"
+	}
+	return out
+}
+
+// With no follower ever attached (a tool that opens the store alone), a
+// write leaves nothing in the feed.
+func TestNoFeedWithoutFollowers(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "dongting.db"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for range 2 {
+		if _, err := s.Put([]*Stored{feedRecord("r1", "v")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f, sup := counts(t, s); f != 0 || sup != 0 {
+		t.Errorf("feed %d, superseded %d with no follower", f, sup)
+	}
+}
+
+// A detached follower's commits are not kept in memory for it, and it is
+// handed them from the file when it follows again.
+func TestDetachedFollowerReadsBack(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "dongting.db"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a, _ := s.Follow("a", nil)
+	a.Detach()
+	if _, err := s.Put([]*Stored{feedRecord("r1", "v1")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.feed.recent); n != 0 {
+		t.Errorf("%d commits kept in memory for no attached follower", n)
+	}
+	a, _ = s.Follow("a", nil)
+	got, err := a.Next(10)
+	if err != nil || len(got) != 1 || fmtSlice(texts(got[0])) != "->v1>;" {
+		t.Errorf("read back %v (%v)", got, err)
+	}
+}
