@@ -104,25 +104,6 @@ func TestQueryBudget(t *testing.T) {
 		t.Errorf("物业 !电梯 found %d, 物业 & (!电梯) %d", len(got), len(want))
 	}
 
-	// The rule language has no wildcards, prefixes, fuzziness or regular
-	// expressions: such characters are not operators, and nothing fans out
-	// over the dictionary.
-	for _, q := range []string{"电*", "物业* | 电梯? | 漏水~2 | /电.*/", strings.Repeat("*", 40) + "电梯", "电梯~~~~ *物* ?业?"} {
-		types, err := index.QueryTypes(c, q)
-		if err != nil {
-			var qe *analyzer.Error
-			if !errors.As(err, &qe) || qe.Field != "q" {
-				t.Errorf("%q: %v", q, err)
-			}
-			continue
-		}
-		for _, ty := range types {
-			if !slices.Contains([]string{"*query.TermQuery", "*fulltext.phraseQuery", "*query.DisjunctionQuery", "*query.ConjunctionQuery", "*query.BooleanQuery", "*query.MatchAllQuery"}, ty) {
-				t.Errorf("%q searches a %s", q, ty)
-			}
-		}
-	}
-
 	// Filters: repeated values count once, more than MaxFilterValues
 	// distinct ones are refused on their parameter.
 	if _, err := c.Search(context.Background(), &fulltext.Query{Touchpoint: slices.Repeat([]string{"facilities"}, 5000)}); err != nil {
