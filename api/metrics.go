@@ -70,6 +70,12 @@ func (m *Metrics) watch(c *index.Corpus) {
 	_ = m.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "dongting_store_write_stalls_total", Help: "Times a write transaction held the store's writer lock longer than -write-stall.",
 	}, func() float64 { return float64(c.WriteWatch().Stalls) }))
+	for _, f := range []string{"rollups", "alerts"} {
+		_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "dongting_feed_lag_commits", Help: "Committed writes a derived store (rollups, alerts) has not applied yet.",
+			ConstLabels: prometheus.Labels{"follower": f},
+		}, func() float64 { return float64(c.Store().FeedLag(f)) }))
+	}
 	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "dongting_store_write_wait_seconds", Help: "How long the write watchdog's probe has been waiting for the writer lock (0: free).",
 	}, func() float64 { return c.WriteWatch().Waiting.Seconds() }))

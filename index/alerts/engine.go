@@ -160,7 +160,7 @@ const followBatch = 256
 // failure is retried at the next write or tick.
 func (e *Engine) follow() {
 	if err := e.catchUp(false); err != nil {
-		e.opt.Log.Error("alerts: evaluating new records", "err", err)
+		e.feed.Failed(e.opt.Log, err)
 	}
 }
 

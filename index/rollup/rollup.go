@@ -104,7 +104,7 @@ const followerName = "rollups"
 // failure (the disk, say) is retried at the next write or fold.
 func (r *rollups) follow() {
 	if err := r.catchUp(); err != nil {
-		r.log.Error("rollups: following the records", "err", err)
+		r.feed.Failed(r.log, err)
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -88,7 +90,8 @@ type Feed struct {
 	mu   sync.Mutex // one Drain at a time
 	at   uint64     // the last commit applied, as committed
 	// after runs once every write of this process has committed (Follow).
-	after func()
+	after    func()
+	reported time.Time // when Failed last logged
 }
 
 // Follow attaches a follower named name (a stable name: its watermark is
@@ -254,6 +257,22 @@ func (f *Feed) Drain(batch int, apply func(tx *bolt.Tx, changes []Change) error)
 	}
 }
 
+// Failed logs a failure to apply the feed (the follower retries at the next
+// write or tick), at most once a minute: a follower that keeps failing
+// would otherwise log at every write.
+func (f *Feed) Failed(log *slog.Logger, err error) {
+	f.s.feed.mu.Lock()
+	now := time.Now()
+	quiet := now.Sub(f.reported) < time.Minute
+	if !quiet {
+		f.reported = now
+	}
+	f.s.feed.mu.Unlock()
+	if !quiet {
+		log.Error("following the records' changes failed; retrying at the next write", "follower", f.name, "applied_up_to", f.Watermark(), "err", err)
+	}
+}
+
 // Ack is AckIn in a transaction of its own, for a follower that keeps its
 // data elsewhere.
 func (f *Feed) Ack(seq uint64) error {
@@ -342,16 +361,37 @@ func (s *Store) appendCommit(tx *bolt.Tx, changes []Change, moves []move) error 
 	keep := len(s.feed.attached) > 0
 	s.feed.mu.Unlock()
 	if keep {
-		tx.OnCommit(func() {
-			s.feed.mu.Lock()
-			if s.feed.recent == nil {
-				s.feed.recent = map[uint64][]Change{}
-			}
-			s.feed.recent[seq] = changes
-			s.feed.mu.Unlock()
-		})
+		tx.OnCommit(func() { s.feed.keep(seq, changes) })
 	}
 	return nil
+}
+
+// maxRecent bounds the commits kept in memory: a follower that keeps
+// failing (or falls far behind) reads the rest back from the file instead
+// of holding every record since in the heap.
+const maxRecent = 1024
+
+// keep holds a commit for the attached followers that have yet to apply it.
+// Commit handlers run after the writer lock is released, so a later commit
+// can be applied (read back) before an earlier one's handler runs: one
+// every follower has passed is not kept.
+func (fl *feedLog) keep(seq uint64, changes []Change) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if len(fl.recent) >= maxRecent {
+		return
+	}
+	low := uint64(1<<64 - 1)
+	for _, g := range fl.attached {
+		low = min(low, g.at)
+	}
+	if seq <= low {
+		return
+	}
+	if fl.recent == nil {
+		fl.recent = map[uint64][]Change{}
+	}
+	fl.recent[seq] = changes
 }
 
 // supersede keeps the entry at seq (about to leave the records) for the
@@ -389,4 +429,17 @@ func (s *Store) FeedSeq() uint64 {
 func hasFollowers(tx *bolt.Tx) bool {
 	k, _ := tx.Bucket(bucketFollowers).Cursor().First()
 	return k != nil
+}
+
+// FeedLag is how many commits the follower named name has not applied yet
+// (0 for one never attached).
+func (s *Store) FeedLag(name string) uint64 {
+	var lag uint64
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketFollowers).Get([]byte(name)); len(v) == 8 {
+			lag = tx.Bucket(bucketFeed).Sequence() - binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return lag
 }

@@ -190,3 +190,25 @@ func TestDetachedFollowerReadsBack(t *testing.T) {
 		t.Errorf("read back %v (%v)", got, err)
 	}
 }
+
+// A commit's handler may run after a later commit was already applied
+// (handlers run once the writer lock is free): what every follower has
+// passed is not kept, and no more than maxRecent commits are held in
+// memory for a follower that does not keep up.
+func TestFeedKeepsOnlyWhatFollowersStillNeed(t *testing.T) {
+	var fl feedLog
+	f := &Feed{at: 7}
+	fl.attached = []*Feed{f}
+	fl.keep(6, nil)
+	fl.keep(7, nil)
+	fl.keep(8, nil)
+	if _, ok := fl.recent[8]; !ok || len(fl.recent) != 1 {
+		t.Errorf("kept %v, want commit 8 alone", fl.recent)
+	}
+	for seq := uint64(9); seq < 9+2*maxRecent; seq++ {
+		fl.keep(seq, nil)
+	}
+	if len(fl.recent) != maxRecent {
+		t.Errorf("%d commits held, want at most %d", len(fl.recent), maxRecent)
+	}
+}
