@@ -124,7 +124,8 @@ func Open(c *index.Corpus, defaults *Config, opt Options) (*Engine, error) {
 	if err := e.loadDays(c); err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
-	if e.feed, err = e.db.Follow(followerName, e.follow); err != nil {
+	live := func(tx *bolt.Tx, changes []store.Change) error { return e.evaluate(tx, changes, false) }
+	if e.feed, err = e.db.Follow(followerName, live, opt.Log); err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
 	// Commits made since the engine last ran (a crash between a write and
@@ -152,15 +153,11 @@ func (e *Engine) Close() {
 // followerName is the engine's name in the store's change feed.
 const followerName = "alerts"
 
-// followBatch is how many commits of the change feed one evaluation
-// transaction takes.
-const followBatch = 256
-
 // follow evaluates what the store committed since the engine last did; a
 // failure is retried at the next write or tick.
 func (e *Engine) follow() {
 	if err := e.catchUp(false); err != nil {
-		e.feed.Failed(e.opt.Log, err)
+		e.feed.Failed(err)
 	}
 }
 
@@ -169,7 +166,7 @@ func (e *Engine) follow() {
 // raises its alerts once. replay leaves the spike day counts alone (they
 // were read from the rollups, which hold these records).
 func (e *Engine) catchUp(replay bool) error {
-	err := e.feed.Drain(followBatch, func(tx *bolt.Tx, changes []store.Change) error {
+	err := e.feed.Drain(func(tx *bolt.Tx, changes []store.Change) error {
 		return e.evaluate(tx, changes, replay)
 	})
 	if err != nil {

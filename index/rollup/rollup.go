@@ -59,10 +59,6 @@ type Rollups struct {
 	r  *rollups
 }
 
-// followBatch is how many commits of the change feed one write of the
-// rollups applies.
-const followBatch = 256
-
 // Open opens the rollups of st (in zone loc, with the nodes of the taxonomy
 // in force, which tax reads) and follows the store's change feed from here
 // on: it creates their buckets, folds what the last run left in the log,
@@ -79,7 +75,7 @@ func Open(st *store.Store, tax func() *taxonomy.Taxonomy, loc *time.Location, lo
 		err = st.View(ru.names.load)
 	}
 	if err == nil {
-		ru.feed, err = st.Follow(followerName, ru.follow)
+		ru.feed, err = st.Follow(followerName, ru.apply, log)
 	}
 	if err == nil && !stale {
 		_, err = ru.fold(st) // what the last run left in the log
@@ -104,15 +100,15 @@ const followerName = "rollups"
 // failure (the disk, say) is retried at the next write or fold.
 func (r *rollups) follow() {
 	if err := r.catchUp(); err != nil {
-		r.feed.Failed(r.log, err)
+		r.feed.Failed(err)
 	}
 }
 
 // catchUp applies the change feed past the rollups' watermark, up to its
-// end, followBatch commits per write: each write appends their deltas to
-// the log and moves the watermark, so they are applied once.
+// end: each write appends the deltas of a batch of commits to the log and
+// moves the watermark, so they are applied once.
 func (r *rollups) catchUp() error {
-	if err := r.feed.Drain(followBatch, r.apply); err != nil {
+	if err := r.feed.Drain(nil); err != nil {
 		return fmt.Errorf("rollups: %w", err)
 	}
 	return nil

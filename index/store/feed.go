@@ -81,27 +81,45 @@ type feedLog struct {
 	mu       sync.Mutex
 	recent   map[uint64][]Change
 	attached []*Feed
+	groupMu  sync.Mutex // one group write of the followers at a time (followed)
 }
 
 // Feed is one follower's position in the change feed.
 type Feed struct {
 	s    *Store
 	name string
-	mu   sync.Mutex // one Drain at a time
+	mu   sync.Mutex // one application at a time
 	at   uint64     // the last commit applied, as committed
-	// after runs once every write of this process has committed (Follow).
-	after    func()
+	// apply writes what the follower derives from changes in tx, a write
+	// of the store's file (nil: the follower keeps its data elsewhere and
+	// calls Next and Ack itself).
+	apply    ApplyFunc
+	log      *slog.Logger
 	reported time.Time // when Failed last logged
 }
+
+// ApplyFunc writes what a follower derives from a batch of changes inside
+// tx, a write transaction of the store's file.
+type ApplyFunc func(tx *bolt.Tx, changes []Change) error
+
+// followBatch is how many commits one write of the followers applies.
+const followBatch = 256
 
 // Follow attaches a follower named name (a stable name: its watermark is
 // stored under it) and returns its feed. A follower the store has never
 // seen starts at the end of the feed: it is in step with the records it
-// derives from, or rebuilds itself from them. after runs when a write of
-// this process has committed, so that the follower can apply it before
-// the write returns; attach every follower before the first write.
-func (s *Store) Follow(name string, after func()) (*Feed, error) {
-	f := &Feed{s: s, name: name, after: after}
+// derives from, or rebuilds itself from them. A follower that keeps its
+// data in the store's file gives apply: once a write of this process has
+// committed, and before it returns, one more write applies it for every
+// such follower and moves their watermarks (or, should one fail, one write
+// each, so a failing follower holds back no other; it is retried at the
+// next write, and Drain retries it too). Attach every follower before the
+// first write.
+func (s *Store) Follow(name string, apply ApplyFunc, log *slog.Logger) (*Feed, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	f := &Feed{s: s, name: name, apply: apply, log: log}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketFollowers)
 		if v := b.Get([]byte(name)); len(v) == 8 {
@@ -230,14 +248,21 @@ func (f *Feed) AckIn(tx *bolt.Tx, seq uint64) error {
 }
 
 // Drain applies the commits past the follower's watermark, up to the end
-// of the feed, for a follower that keeps its data in the store's file: per
-// write of the file, up to batch commits' changes go to apply and the
+// of the feed, with apply (nil: the follower's own): per write of the
+// store's file, up to followBatch commits' changes go to apply and the
 // watermark moves with what apply wrote, so each commit is applied once.
-func (f *Feed) Drain(batch int, apply func(tx *bolt.Tx, changes []Change) error) error {
+func (f *Feed) Drain(apply ApplyFunc) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.drain(apply)
+}
+
+func (f *Feed) drain(apply ApplyFunc) error {
+	if apply == nil {
+		apply = f.apply
+	}
 	for {
-		commits, err := f.Next(batch)
+		commits, err := f.Next(followBatch)
 		if err != nil || len(commits) == 0 {
 			return err
 		}
@@ -260,7 +285,7 @@ func (f *Feed) Drain(batch int, apply func(tx *bolt.Tx, changes []Change) error)
 // Failed logs a failure to apply the feed (the follower retries at the next
 // write or tick), at most once a minute: a follower that keeps failing
 // would otherwise log at every write.
-func (f *Feed) Failed(log *slog.Logger, err error) {
+func (f *Feed) Failed(err error) {
 	f.s.feed.mu.Lock()
 	now := time.Now()
 	quiet := now.Sub(f.reported) < time.Minute
@@ -269,7 +294,7 @@ func (f *Feed) Failed(log *slog.Logger, err error) {
 	}
 	f.s.feed.mu.Unlock()
 	if !quiet {
-		log.Error("following the records' changes failed; retrying at the next write", "follower", f.name, "applied_up_to", f.Watermark(), "err", err)
+		f.log.Error("following the records' changes failed; retrying at the next write", "follower", f.name, "applied_up_to", f.Watermark(), "err", err)
 	}
 }
 
@@ -403,15 +428,70 @@ func supersede(tx *bolt.Tx, seq []byte, entry []byte) error {
 	return tx.Bucket(bucketSuperseded).Put(seq, append([]byte(nil), entry...))
 }
 
-// followed runs every attached follower's after hook, once a write has
-// committed.
+// followed applies a committed write for every attached follower that
+// keeps its data in the store's file, in one write (see Follow).
 func (s *Store) followed() {
 	s.feed.mu.Lock()
-	fs := append([]*Feed(nil), s.feed.attached...)
+	var fs []*Feed
+	for _, f := range s.feed.attached {
+		if f.apply != nil {
+			fs = append(fs, f)
+		}
+	}
 	s.feed.mu.Unlock()
+	if len(fs) == 0 {
+		return
+	}
+	s.feed.groupMu.Lock()
+	defer s.feed.groupMu.Unlock()
 	for _, f := range fs {
-		if f.after != nil {
-			f.after()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+	}
+	for {
+		type part struct {
+			f       *Feed
+			last    uint64
+			changes []Change
+		}
+		var parts []part
+		for _, f := range fs {
+			commits, err := f.Next(followBatch)
+			if err != nil {
+				f.Failed(err)
+				continue
+			}
+			if len(commits) == 0 {
+				continue
+			}
+			p := part{f: f, last: commits[len(commits)-1].Seq}
+			for _, cm := range commits {
+				p.changes = append(p.changes, cm.Changes...)
+			}
+			parts = append(parts, p)
+		}
+		if len(parts) == 0 {
+			return
+		}
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			for _, p := range parts {
+				if err := p.f.apply(tx, p.changes); err != nil {
+					return fmt.Errorf("%s: %w", p.f.name, err)
+				}
+				if err := p.f.AckIn(tx, p.last); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			// Each on its own, so that one failing holds back no other.
+			for _, p := range parts {
+				if err := p.f.drain(nil); err != nil {
+					p.f.Failed(err)
+				}
+			}
+			return
 		}
 	}
 }
