@@ -23,7 +23,7 @@ func TestRedlineWording(t *testing.T) {
 		{"我家120平米的房子，物业费一年涨了两次", "", true},
 		{"小区门口有人打架，我们拨打110报警", "violence police", false},
 		{"小区离市区110公里，公交太少", "", true},
-		{"开发商虚假宣传，我已经向315投诉", "external-escalation", false},
+		{"开发商虚假宣传，我已经向315投诉", "escalation-body", false},
 		// The police: called to a conflict, not an office that issues
 		// papers, not a routine disturbance.
 		{"楼下有人砸车，我们报警了，警察来了也没抓到人", "police", false},
@@ -34,8 +34,8 @@ func TestRedlineWording(t *testing.T) {
 		{"河堤路面垮塌了，一直没人修", "", true},
 		{"围墙倒塌砸伤了路过的老人", "safety", false},
 		// The owners as a body, and collective action.
-		{"我们全体家长要求幼儿园给个说法", "group-action", false},
-		{"业主们一致要求开发商按合同交房", "group-action", false},
+		{"我们全体家长要求幼儿园给个说法", "owners-as-body", false},
+		{"业主们对开发商的做法很有意见", "owners-as-body", false},
 		// A call to 12345 made before, not threatened.
 		{"打电话给12345，市长热线，到现在也无反馈", "", true},
 	} {
