@@ -83,7 +83,7 @@ func TestAnalyzeCases(t *testing.T) {
 	}{
 		{"电梯又坏了，困了半个小时没人管，我要打12345投诉！", "facilities.elevator.fault facilities.elevator.entrapment service.complaint", "negative", "P1", "elevator-entrapment hotline-threat", false},
 		{"保洁阿姨很负责，楼道打扫得很干净，点赞", "cleaning.cleaner cleaning.corridor", "positive", "none", "", true},
-		{"物业费每年都涨价，收费标准也不公示，我们准备集体维权拉横幅", "fees.property-fee fees.increase fees.standard", "negative", "P1", "group-action", false},
+		{"物业费每年都涨价，收费标准也不公示，我们准备集体维权拉横幅", "fees.property-fee fees.increase fees.standard", "negative", "P1", "group-action owners-as-body", false},
 		{"楼上装修噪音太大，中午也在砸墙", "renovation.time", "negative", "P3", "", false},
 		{"地库漏水好几个月了，报修了三次还是没解决，物业根本不作为", "parking.flooding repair.response service.complaint", "negative", "P2", "", false},
 		{"管家小王态度很好，维修师傅上门也很及时，谢谢你们", "service.butler service.attitude repair.response", "positive", "none", "", true},

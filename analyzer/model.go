@@ -177,15 +177,21 @@ func topWords(m *learn.Linear, k int, tokens []taxonomy.Token, n int) []int {
 	return out
 }
 
-// modelSentiment is the record's sentiment from the sentiment model: the
-// most probable label, scored P(positive) − P(negative).
+// modelSentiment is the record's sentiment from the sentiment model: neutral
+// when the model gives it the neutral threshold chosen in training, else
+// the more probable polarity (without a threshold, the most probable
+// label), scored P(positive) − P(negative).
 func (a *Analyzer) modelSentiment(feats learn.Features, lexical Sentiment) Sentiment {
 	m := a.models.Sentiment
 	probs := m.Probabilities(feats)
 	best := 0
-	for k := range probs {
-		if probs[k] > probs[best] {
-			best = k
+	if th, ok := m.Thresholds[learn.NeutralKey]; ok {
+		best = learn.NeutralClass(m.Classes, probs, th)
+	} else {
+		for k := range probs {
+			if probs[k] > probs[best] {
+				best = k
+			}
 		}
 	}
 	pos, neg := 0.0, 0.0

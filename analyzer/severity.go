@@ -10,7 +10,7 @@ import (
 
 // Thresholds for severity from sentiment alone.
 const (
-	severeScore = -0.9 // P2 without a rule: very strongly negative
+	severeScore = -0.9 // P2 without a rule: a short record very strongly negative
 	praiseScore = 0.85 // 亮点 without a praise word: strongly positive
 )
 
@@ -36,7 +36,7 @@ func (a *Analyzer) grade(out *Analysis, lexical Sentiment, hits []taxonomy.Hit, 
 		if len(r.Unless) > 0 && allQualified(p, h.Evidence, r.Unless) {
 			kind, sev = "severe", r.Else
 		}
-		if kind == "redline" && red != nil && redP < red.Thresholds[learn.ConfirmKey] {
+		if kind == "redline" && red != nil && redP < red.Confirm(r.ID) {
 			kind, sev = "severe", P2 // the red-line model does not confirm it
 		}
 		sig := Signal{ID: r.ID, Name: r.Name, Kind: kind, Severity: sev, Evidence: ev.spans(h.Evidence)}
@@ -69,7 +69,11 @@ func (a *Analyzer) grade(out *Analysis, lexical Sentiment, hits []taxonomy.Hit, 
 		out.Severity = P1
 		out.Signals = append(out.Signals, sig)
 	}
-	if lexical.Score <= severeScore && out.Severity == P3 {
+	// The lexicon's score sums a record's clauses, so a long letter that
+	// describes its problem at length reaches it without any anger (on
+	// the labelled messages it marked plain complaints more often than
+	// severe ones): only a short record so put is severe.
+	if lexical.Score <= severeScore && out.Severity == P3 && len(p.tokens) < learn.MinSceneWords {
 		out.Severity = P2
 		out.Signals = append(out.Signals, Signal{ID: "strong-negative", Name: "强烈不满", Kind: "sentiment", Severity: P2})
 	}

@@ -31,7 +31,9 @@ type Trained struct {
 	RuleMicro learn.PRF // scenes: rules alone on the same texts
 	OOFRed    learn.PRF // red lines: fused, out of fold
 	RuleRed   learn.PRF // red lines: rules alone
+	RedClean  int       // red-line-labelled texts without a red line (false alarms are a share of them)
 	Examples  struct{ Scenes, Sentiment int }
+	Neutral   NeutralChoice // the sentiment model's neutral threshold, out of fold
 }
 
 // TrainFolds is how many folds choose the fusion thresholds.
@@ -50,7 +52,7 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 	feats := make([]learn.Features, len(texts))
 	wordFeats := make([]learn.Features, len(texts))
 	ruled := make([][]string, len(texts))
-	ruleRed := make([]bool, len(texts))
+	ruleRed := make([][]string, len(texts)) // the red-line rules that fired
 	errs := make([]error, len(texts))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -78,7 +80,7 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 							ruled[i] = append(ruled[i], t.Scene)
 						}
 					}
-					ruleRed[i] = len(res.Redline) > 0
+					ruleRed[i] = res.Redline
 				}
 			}
 		}()
@@ -103,6 +105,7 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 	out := &Trained{Folds: TrainFolds}
 	var sceneEx, sentEx, redEx []learn.Example
 	var sceneIdx, redIdx []int
+	var sentMessage []bool // a labelled message, not a review
 	for i, t := range texts {
 		w := t.Weight
 		if w == 0 {
@@ -122,6 +125,7 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 		}
 		if k := slices.Index(learn.Sentiments, t.Sentiment); k >= 0 {
 			sentEx = append(sentEx, learn.Example{Features: wordFeats[i], Class: k, Weight: w})
+			sentMessage = append(sentMessage, t.Scenes != nil)
 		}
 	}
 	out.Examples.Scenes, out.Examples.Sentiment = len(sceneEx), len(sentEx)
@@ -139,7 +143,7 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 	// The red-line model is chosen the same way, as one "scene".
 	red := []string{"redline"}
 	redRuled := func(i int) []string {
-		if ruleRed[redIdx[i]] {
+		if len(ruleRed[redIdx[i]]) > 0 {
 			return red
 		}
 		return nil
@@ -148,8 +152,19 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 	if len(redEx) >= TrainFolds {
 		redOOF := oofProbabilities(red, redEx, sceneOpt)
 		redline = learn.Train(red, false, redEx, sceneOpt)
-		redline.Thresholds, out.OOFRed = chooseThresholds(redline, redEx, redOOF, redRuled, red)
+		// Thresholds per rule, for the highest recall within the
+		// false-alarm target, on out-of-fold probabilities.
+		cases := make([]learn.RedlineCase, len(redEx))
+		for i, e := range redEx {
+			cases[i] = learn.RedlineCase{Gold: e.Targets[0], Rules: ruleRed[redIdx[i]], Prob: redOOF[i][0]}
+		}
+		redline.Thresholds, out.OOFRed = learn.ChooseRedline(cases, learn.MaxFalseAlarms)
 		out.RuleRed = microOf(redEx, red, redRuled)
+		for _, c := range cases {
+			if !c.Gold {
+				out.RedClean++
+			}
+		}
 	} else {
 		redline = &learn.Linear{Classes: red, Bias: []float64{0}, Scale: []float64{1}, Thresholds: map[string]float64{learn.ConfirmKey: 0, learn.SuggestKey: 2}}
 	}
@@ -159,6 +174,8 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 	sentOpt := opt
 	sentOpt.MinDF = max(opt.MinDF, 5)
 	sentiment := learn.Train(learn.Sentiments, true, sentEx, sentOpt)
+	out.Neutral = neutralThreshold(sentEx, sentMessage, sentOpt)
+	sentiment.Thresholds = map[string]float64{learn.NeutralKey: out.Neutral.Threshold}
 	var nodes []string
 	for _, n := range a.Taxonomy().Nodes() {
 		nodes = append(nodes, n.ID)

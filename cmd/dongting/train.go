@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,9 +70,13 @@ func (m *Main) runTrain(ctx context.Context, args []string) error {
 		res.Models.Scenes.Size(), th[learn.ConfirmKey], th[learn.SuggestKey],
 		res.OOFMicro.Precision(), res.OOFMicro.Recall(), res.OOFMicro.F1(), res.RuleMicro.Precision(), res.RuleMicro.Recall(), res.RuleMicro.F1())
 	rt := res.Models.Redline.Thresholds
-	fmt.Fprintf(m.Stdout, "red lines: %d features; thresholds confirm %.2f suggest %.2f; out-of-fold P/R/F1 %.3f/%.3f/%.3f (rules alone %.3f/%.3f/%.3f)\n",
-		res.Models.Redline.Size(), rt[learn.ConfirmKey], rt[learn.SuggestKey], res.OOFRed.Precision(), res.OOFRed.Recall(), res.OOFRed.F1(), res.RuleRed.Precision(), res.RuleRed.Recall(), res.RuleRed.F1())
-	fmt.Fprintf(m.Stdout, "sentiment: %d features\nwrote %s (%d bytes)\n", res.Models.Sentiment.Size(), *out, b.Len())
+	fa := func(c learn.PRF) float64 { return float64(c.FP) / float64(max(1, res.RedClean)) }
+	fmt.Fprintf(m.Stdout, "red lines: %d features; thresholds %s; out-of-fold P/R/F1 %.3f/%.3f/%.3f, false alarms %.1f%% (rules alone %.3f/%.3f/%.3f, %.1f%%)\n",
+		res.Models.Redline.Size(), formatThresholds(rt), res.OOFRed.Precision(), res.OOFRed.Recall(), res.OOFRed.F1(), 100*fa(res.OOFRed),
+		res.RuleRed.Precision(), res.RuleRed.Recall(), res.RuleRed.F1(), 100*fa(res.RuleRed))
+	nc := res.Neutral
+	fmt.Fprintf(m.Stdout, "sentiment: %d features; neutral threshold %.2f; out of fold, labelled messages' accuracy %.3f (most probable class %.3f), reviews called neutral %.2f%%\nwrote %s (%d bytes)\n",
+		res.Models.Sentiment.Size(), nc.Threshold, nc.Accuracy, nc.ArgmaxAccuracy, 100*nc.ReviewNeutral, *out, b.Len())
 	return nil
 }
 
@@ -144,4 +149,14 @@ func trainingTexts(a *analyzer.Analyzer, labelsPath, messagesPath, goldenPath st
 		}
 	}
 	return out, nil
+}
+
+// formatThresholds lists thresholds by key, in key order.
+func formatThresholds(th map[string]float64) string {
+	keys := slices.Sorted(maps.Keys(th))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %.2f", k, th[k])
+	}
+	return strings.Join(parts, ", ")
 }

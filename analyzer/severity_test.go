@@ -1,0 +1,61 @@
+package analyzer_test
+
+import (
+	"strings"
+	"testing"
+
+	"dongting/analyzer"
+	"dongting/analyzer/analyzertest"
+)
+
+// The red-line rules by class of wording (LABELS.md, "redline and
+// severity"), on texts short enough that the rules decide alone: the
+// red-line model reads texts of learn.MinSceneWords words or more.
+func TestRedlineWording(t *testing.T) {
+	a := analyzertest.New(t, "property")
+	for _, tt := range []struct {
+		text    string
+		redline string // red-line rule ids; "" none
+		notP1   bool   // and the severity is below P1
+	}{
+		// 110, 120 and 315 as calls, not as numbers.
+		{"老人在小区里摔倒了，我们马上打了120", "safety", false},
+		{"我家120平米的房子，物业费一年涨了两次", "", true},
+		{"小区门口有人打架，我们拨打110报警", "violence police", false},
+		{"小区离市区110公里，公交太少", "", true},
+		{"开发商虚假宣传，我已经向315投诉", "escalation-body", false},
+		// The police: called to a conflict, not an office that issues
+		// papers, not a routine disturbance.
+		{"楼下有人砸车，我们报警了，警察来了也没抓到人", "police", false},
+		{"去派出所办理居住证，要求的材料太多了", "", true},
+		{"楼下麻将馆噪音扰民到半夜，报警了也没用", "", true},
+		// A death or a collapse that reached people, not fish or a road.
+		{"鱼塘的鱼大量死亡，污水直排", "", true},
+		{"河堤路面垮塌了，一直没人修", "", true},
+		{"围墙倒塌砸伤了路过的老人", "safety", false},
+		// The owners as a body, and collective action.
+		{"我们全体家长要求幼儿园给个说法", "owners-as-body", false},
+		{"业主们对开发商的做法很有意见", "owners-as-body", false},
+		// A call to 12345 made before, not threatened.
+		{"打电话给12345，市长热线，到现在也无反馈", "", true},
+	} {
+		res := analyze(t, a, &analyzer.Record{ID: "x", Text: tt.text})
+		if got := strings.Join(res.Redline, " "); got != tt.redline {
+			t.Errorf("%s\n  redline %q, want %q (signals %+v)", tt.text, got, tt.redline, res.Signals)
+		}
+		if tt.notP1 && res.Severity == analyzer.P1 {
+			t.Errorf("%s\n  severity P1, want below", tt.text)
+		}
+	}
+}
+
+// The lexicon's sum reaches "very strongly negative" on any long letter
+// that lists its problems: on a long record it does not make P2 by itself.
+func TestLongPlainComplaintIsP3(t *testing.T) {
+	a := analyzertest.New(t, "property")
+	text := "小区的路灯坏了，晚上很黑，走路很不方便，垃圾桶也满了，臭味很大，绿化带里杂草很多，蚊子很多，电梯里的灯也不亮，楼道的墙皮脱落，很脏很乱，物业管理很差，服务态度不好，收费也不合理，希望有关部门督促物业整改。"
+	res := analyze(t, a, &analyzer.Record{ID: "x", Text: text})
+	if res.Sentiment.Label != analyzer.Negative || res.Severity != analyzer.P3 {
+		t.Errorf("%s %s (signals %+v), want negative P3", res.Sentiment.Label, res.Severity, res.Signals)
+	}
+}
