@@ -145,7 +145,9 @@ func (n *Normalizer) Normalize(s string) Normalized {
 		if r >= 'A' && r <= 'Z' {
 			r += 'a' - 'A'
 		}
-		if r < 0x80 && r > ' ' && r != 0x7F || r >= 0xA0 && !unicode.IsSpace(r) && !unicode.IsControl(r) && r != 0x200B && r != 0xFEFF {
+		// Above U+3000 nothing is a space or a control character: the
+		// common case (CJK) skips the table lookups.
+		if r < 0x80 && r > ' ' && r != 0x7F || r >= 0xA0 && (r > 0x3000 || !unicode.IsSpace(r) && !unicode.IsControl(r)) && r != 0x200B && r != 0xFEFF {
 			space = false
 			if !hasTrad && n.isTrad(r) {
 				hasTrad = true
