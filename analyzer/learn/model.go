@@ -95,13 +95,26 @@ func (m *Linear) Scores(f Features) []float64 {
 	} else {
 		sums = make([]int32, K)
 	}
-	for _, x := range f {
-		o := m.find(x)
-		if o < 0 {
-			continue
+	// The features' first slots are read in a loop without branches, so
+	// that their cache misses overlap rather than wait on one another; the
+	// lookups then find them in the cache.
+	var first [64]uint32
+	for lo := 0; lo < len(f) && m.table != nil; lo += len(first) {
+		batch := f[lo:min(lo+len(first), len(f))]
+		for i, x := range batch {
+			first[i] = binary.LittleEndian.Uint32(m.table[(slot(x)&m.mask)*m.stride:])
 		}
-		for k, w := range m.table[o : o+K] {
-			sums[k] += int32(int8(w))
+		for i, x := range batch {
+			if first[i] == 0 {
+				continue // an empty slot: unknown
+			}
+			o := m.find(x)
+			if o < 0 {
+				continue
+			}
+			for k, w := range m.table[o : o+K] {
+				sums[k] += int32(int8(w))
+			}
 		}
 	}
 	out := slices.Clone(m.Bias)
