@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"dongting/analyzer/learn"
 	"dongting/taxonomy"
 )
 
@@ -51,6 +52,9 @@ type parsed struct {
 	clauses []clause
 	sum     float64
 	counts  []wordCount // keywords' scratch
+	// the models' inputs (see Analyzer.features)
+	words               []string
+	wordFeats, allFeats learn.Features
 }
 
 // parsedPool keeps parses' slices for the next record: analysis allocates
