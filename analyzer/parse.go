@@ -103,6 +103,9 @@ func maskSegments(r *Record, out *Analysis, segs []segment) []segment {
 		masked, c := MaskPII(r.Text)
 		out.PII = c
 		out.Text = masked
+		if !mayHaveTurns(masked) { // one turn: SplitTurns's result without its slice
+			return append(segs, segment{text: masked, turn: -1, runes: utf8.RuneCountInString(masked), speaker: taxonomy.SpeakerCustomer})
+		}
 		for _, t := range SplitTurns(masked) {
 			segs = append(segs, segment{text: masked[t.ByteStart:t.ByteEnd], turn: -1, base: t.Start, global: t.Start, runes: t.End - t.Start, speaker: t.Speaker})
 		}
