@@ -14,6 +14,7 @@ import (
 
 	"dongting/analyzer/learn"
 	"dongting/data"
+	"dongting/internal/wordmap"
 	"dongting/taxonomy"
 )
 
@@ -100,7 +101,7 @@ type Analyzer struct {
 	tagger  *taxonomy.Tagger
 	signals []SignalRule
 	stop    map[string]bool
-	vocab   *vocabulary // lex, stop and connectives in one table
+	vocab   *wordmap.Map[wordInfo] // lex, stop and connectives in one table
 	models  *learn.Models
 }
 
@@ -112,7 +113,7 @@ func New(seg *Segmenter, res *Resources) (*Analyzer, error) {
 		return nil, err
 	}
 	a := &Analyzer{seg: seg, norm: norm, lex: res.Lexicon, signals: res.Signals, stop: res.Stopwords, models: res.Models}
-	a.vocab = newVocabulary(a.lex.vocab(a.stop))
+	a.vocab = wordmap.New(a.lex.vocab(a.stop))
 	if a.tagger, err = res.Taxonomy.Compile(a.tokenize, a.signalSources()...); err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)
 	}
@@ -226,7 +227,7 @@ func (a *Analyzer) WithTaxonomy(tax *taxonomy.Taxonomy) (*Analyzer, error) {
 	lex.neutralize(tax.TopicTerms())
 	b := *a
 	b.lex = lex
-	b.vocab = newVocabulary(lex.vocab(a.stop))
+	b.vocab = wordmap.New(lex.vocab(a.stop))
 	tagger, err := tax.Compile(a.tokenize, a.signalSources()...)
 	if err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)
