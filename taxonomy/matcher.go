@@ -419,11 +419,11 @@ func (e *evaluator) eval(p *prog, sp Speaker) (bool, []Span) {
 		if !rok {
 			return false, nil
 		}
-		return true, append(l, r...)
+		return true, concat(l, r)
 	case opOr:
 		lok, l := e.eval(p.l, sp)
 		rok, r := e.eval(p.r, sp)
-		return lok || rok, append(l, r...)
+		return lok || rok, concat(l, r)
 	case opNot:
 		ok, _ := e.eval(p.l, sp)
 		return !ok, nil
@@ -458,6 +458,15 @@ func (e *evaluator) eval(p *prog, sp Speaker) (bool, []Span) {
 		return e.eval(p.l, p.speaker)
 	}
 	return false, nil
+}
+
+// concat is append(l, r...) without copying r into a new slice when l is
+// empty: each slice eval returns is its caller's own.
+func concat(l, r []Span) []Span {
+	if len(l) == 0 {
+		return r
+	}
+	return append(l, r...)
 }
 
 // gap is the number of token positions between two spans (0 when they touch
