@@ -152,7 +152,12 @@ func (a *Analyzer) analyzeOnly(r *Record) (*Analysis, error) {
 
 // finish tags a parsed record with tagger and grades it.
 func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
-	out := new(Analysis)
+	// One allocation for the analysis and room for its keywords.
+	mem := new(struct {
+		Analysis
+		keywords [maxKeywords]string
+	})
+	out := &mem.Analysis
 	*out = p.base
 	out.Redline, out.Tags, out.Dimensions, out.Signals = []string{}, []Tag{}, []Tag{}, []Signal{}
 	tags, extra := tagger.Tag(p.tokens)
@@ -179,7 +184,7 @@ func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
 	slices.SortStableFunc(out.Tags, func(a, b Tag) int { return cmp.Compare(a.Evidence[0].Start, b.Evidence[0].Start) })
 
 	a.grade(out, lexical, extra, &ev, p, feats)
-	out.Keywords, p.counts = keywords(p.tokens, p.infos, p.counts[:0])
+	out.Keywords, p.counts = keywords(p.tokens, p.infos, p.counts[:0], mem.keywords[:])
 	return out
 }
 
