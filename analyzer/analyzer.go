@@ -14,6 +14,7 @@ import (
 
 	"dongting/analyzer/learn"
 	"dongting/data"
+	"dongting/internal/wordmap"
 	"dongting/taxonomy"
 )
 
@@ -100,7 +101,7 @@ type Analyzer struct {
 	tagger  *taxonomy.Tagger
 	signals []SignalRule
 	stop    map[string]bool
-	vocab   map[string]wordInfo // lex, stop and connectives in one table
+	vocab   *wordmap.Map[wordInfo] // lex, stop and connectives in one table
 	models  *learn.Models
 }
 
@@ -112,7 +113,7 @@ func New(seg *Segmenter, res *Resources) (*Analyzer, error) {
 		return nil, err
 	}
 	a := &Analyzer{seg: seg, norm: norm, lex: res.Lexicon, signals: res.Signals, stop: res.Stopwords, models: res.Models}
-	a.vocab = a.lex.vocab(a.stop)
+	a.vocab = wordmap.New(a.lex.vocab(a.stop))
 	if a.tagger, err = res.Taxonomy.Compile(a.tokenize, a.signalSources()...); err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)
 	}
@@ -151,7 +152,12 @@ func (a *Analyzer) analyzeOnly(r *Record) (*Analysis, error) {
 
 // finish tags a parsed record with tagger and grades it.
 func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
-	out := new(Analysis)
+	// One allocation for the analysis and room for its keywords.
+	mem := new(struct {
+		Analysis
+		keywords [maxKeywords]string
+	})
+	out := &mem.Analysis
 	*out = p.base
 	out.Redline, out.Tags, out.Dimensions, out.Signals = []string{}, []Tag{}, []Tag{}, []Signal{}
 	tags, extra := tagger.Tag(p.tokens)
@@ -178,7 +184,7 @@ func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
 	slices.SortStableFunc(out.Tags, func(a, b Tag) int { return cmp.Compare(a.Evidence[0].Start, b.Evidence[0].Start) })
 
 	a.grade(out, lexical, extra, &ev, p, feats)
-	out.Keywords, p.counts = keywords(p.tokens, p.infos, p.counts[:0])
+	out.Keywords, p.counts = keywords(p.tokens, p.infos, p.counts[:0], mem.keywords[:])
 	return out
 }
 
@@ -226,7 +232,7 @@ func (a *Analyzer) WithTaxonomy(tax *taxonomy.Taxonomy) (*Analyzer, error) {
 	lex.neutralize(tax.TopicTerms())
 	b := *a
 	b.lex = lex
-	b.vocab = lex.vocab(a.stop)
+	b.vocab = wordmap.New(lex.vocab(a.stop))
 	tagger, err := tax.Compile(a.tokenize, a.signalSources()...)
 	if err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)

@@ -19,7 +19,9 @@ type wordCount struct {
 
 // keywords are the most frequent content words (two runes or more, not
 // stopwords), most frequent first.
-func keywords(tokens []taxonomy.Token, infos []wordInfo, counts []wordCount) ([]string, []wordCount) {
+// The keywords are appended to out (which should have room for
+// maxKeywords).
+func keywords(tokens []taxonomy.Token, infos []wordInfo, counts []wordCount, out []string) ([]string, []wordCount) {
 	// Records are short: a linear scan beats a map per record.
 	index := map[string]int(nil)
 	for i, t := range tokens {
@@ -54,7 +56,7 @@ func keywords(tokens []taxonomy.Token, infos []wordInfo, counts []wordCount) ([]
 		}
 	}
 	slices.SortStableFunc(counts, func(a, b wordCount) int { return cmp.Compare(b.n, a.n) })
-	out := make([]string, 0, min(len(counts), maxKeywords))
+	out = out[:0:min(len(counts), maxKeywords)]
 	for _, c := range counts[:min(len(counts), maxKeywords)] {
 		out = append(out, c.w)
 	}

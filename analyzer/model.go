@@ -61,11 +61,19 @@ type features struct {
 	all, words learn.Features
 }
 
+// features are built in p's buffers: they are valid until p is released
+// or its features are taken again.
 func (a *Analyzer) features(p *parsed) features {
-	ws := words(p)
-	f := features{words: append(learn.ExtractWords(ws), learn.ScoreFeature(sentimentOf(p.sum).Score), learn.LengthFeature(len(p.tokens)))}
+	ws := p.words[:0]
+	for _, t := range p.tokens {
+		ws = append(ws, t.Text)
+	}
+	p.words = ws
+	f := features{words: append(learn.AppendWords(p.wordFeats[:0], ws), learn.ScoreFeature(sentimentOf(p.sum).Score), learn.LengthFeature(len(p.tokens)))}
+	p.wordFeats = f.words
 	if len(p.tokens) >= learn.MinSceneWords {
-		f.all = append(f.words[:len(f.words):len(f.words)], learn.CharPairs(ws)...)
+		f.all = learn.AppendCharPairs(append(p.allFeats[:0], f.words...), ws)
+		p.allFeats = f.all
 	}
 	return f
 }
@@ -78,11 +86,12 @@ func (a *Analyzer) Features(r *Record) (all, wordsOnly learn.Features, err error
 		return nil, nil, err
 	}
 	f := a.features(p)
-	if f.all == nil { // short texts train the scene models too
-		f.all = append(f.words[:len(f.words):len(f.words)], learn.CharPairs(words(p))...)
+	wordsOnly = slices.Clone(f.words)
+	if all = slices.Clone(f.all); all == nil { // short texts train the scene models too
+		all = append(wordsOnly[:len(wordsOnly):len(wordsOnly)], learn.CharPairs(words(p))...)
 	}
 	p.release()
-	return f.all, f.words, nil
+	return all, wordsOnly, nil
 }
 
 // decideScenes keeps the rule tags whose scene the model confirms, drops

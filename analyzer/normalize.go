@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/longbridgeapp/opencc"
 )
@@ -101,19 +102,25 @@ func (n *Normalized) Orig(i int) int {
 func (n *Normalizer) Normalize(s string) Normalized {
 	var (
 		buf     []byte  // the output, from the first change on
+		pend    int     // with buf: s[pend:] up to the current rune is output not yet copied into buf
 		offs    []int32 // from the first rune not at its own offset on
 		runes   int     // runes written
 		i       int32   // runes read
 		hasTrad bool
 		space   bool
 	)
-	// emit writes r for original rune i (at byte b of s).
-	emit := func(r rune, b int, orig rune) {
-		if buf == nil && r != orig {
-			buf = append(make([]byte, 0, len(s)+8), s[:b]...)
-		}
-		if buf != nil {
+	// emit writes r for original rune i (s[b:b+size]); same says r is that
+	// rune as it is, which is copied with the runes around it when buf is
+	// next written to, not rune by rune.
+	emit := func(r rune, b, size int, same bool) {
+		if !same {
+			if buf == nil {
+				buf = append(make([]byte, 0, len(s)+8), s[:b]...)
+			} else {
+				buf = append(buf, s[pend:b]...)
+			}
 			buf = utf8.AppendRune(buf, r)
+			pend = b + size
 		}
 		if offs == nil && int32(runes) != i {
 			offs = make([]int32, runes, len(s)) // a rune is at least a byte
@@ -132,7 +139,8 @@ func (n *Normalizer) Normalize(s string) Normalized {
 		}
 		return buf[len(buf)-1]
 	}
-	for b, r := range s {
+	for b := 0; b < len(s); {
+		r, size := utf8.DecodeRuneInString(s[b:]) // as range does: RuneError, 1 for an invalid byte
 		orig := r
 		switch {
 		case r == utf8.RuneError:
@@ -145,13 +153,16 @@ func (n *Normalizer) Normalize(s string) Normalized {
 		if r >= 'A' && r <= 'Z' {
 			r += 'a' - 'A'
 		}
-		if r < 0x80 && r > ' ' && r != 0x7F || r >= 0xA0 && !unicode.IsSpace(r) && !unicode.IsControl(r) && r != 0x200B && r != 0xFEFF {
+		// Above U+3000 nothing is a space or a control character: the
+		// common case (CJK) skips the table lookups.
+		if r < 0x80 && r > ' ' && r != 0x7F || r >= 0xA0 && (r > 0x3000 || !unicode.IsSpace(r) && !unicode.IsControl(r)) && r != 0x200B && r != 0xFEFF {
 			space = false
 			if !hasTrad && n.isTrad(r) {
 				hasTrad = true
 			}
-			emit(r, b, orig)
+			emit(r, b, size, r == orig)
 			i++
+			b += size
 			continue
 		}
 		// Whitespace and control characters. Newlines are kept as clause
@@ -159,22 +170,28 @@ func (n *Normalizer) Normalize(s string) Normalized {
 		if buf == nil {
 			// From here on the output may differ from s in length.
 			buf = append(make([]byte, 0, len(s)+8), s[:b]...)
+		} else {
+			buf = append(buf, s[pend:b]...)
 		}
+		pend = b
 		switch {
 		case r == '\n' || r == '\r':
 			if last() == ' ' {
 				buf[len(buf)-1] = '\n'
 			} else if runes == 0 || last() != '\n' {
-				emit('\n', b, orig)
+				emit('\n', b, size, false)
 			}
 			space = true
 		case unicode.IsSpace(r) && !space && runes > 0:
-			emit(' ', b, orig)
+			emit(' ', b, size, false)
 			space = true
 		}
+		pend = b + size // the space or control character itself is not copied
 		i++
+		b += size
 	}
 	if buf != nil {
+		buf = append(buf, s[pend:]...)
 		for len(buf) > 0 && (buf[len(buf)-1] == ' ' || buf[len(buf)-1] == '\n') {
 			buf = buf[:len(buf)-1]
 			runes--
@@ -184,8 +201,11 @@ func (n *Normalizer) Normalize(s string) Normalized {
 		}
 	}
 	out := Normalized{Text: s, offs: offs, runes: runes, end: i}
-	if buf != nil {
-		out.Text = string(buf)
+	if len(buf) > 0 {
+		// buf is not written again: the string may share its bytes.
+		out.Text = unsafe.String(unsafe.SliceData(buf), len(buf))
+	} else if buf != nil {
+		out.Text = ""
 	}
 	if hasTrad {
 		rs := []rune(out.Text)

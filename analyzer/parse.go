@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"dongting/analyzer/learn"
 	"dongting/taxonomy"
 )
 
@@ -51,6 +52,9 @@ type parsed struct {
 	clauses []clause
 	sum     float64
 	counts  []wordCount // keywords' scratch
+	// the models' inputs (see Analyzer.features)
+	words               []string
+	wordFeats, allFeats learn.Features
 }
 
 // parsedPool keeps parses' slices for the next record: analysis allocates
@@ -99,6 +103,9 @@ func maskSegments(r *Record, out *Analysis, segs []segment) []segment {
 		masked, c := MaskPII(r.Text)
 		out.PII = c
 		out.Text = masked
+		if !mayHaveTurns(masked) { // one turn: SplitTurns's result without its slice
+			return append(segs, segment{text: masked, turn: -1, runes: utf8.RuneCountInString(masked), speaker: taxonomy.SpeakerCustomer})
+		}
 		for _, t := range SplitTurns(masked) {
 			segs = append(segs, segment{text: masked[t.ByteStart:t.ByteEnd], turn: -1, base: t.Start, global: t.Start, runes: t.End - t.Start, speaker: t.Speaker})
 		}

@@ -53,7 +53,7 @@ func MaskPII(s string) (string, PIICounts) {
 	han := make([]bool, 0, len(s)) // the code point is a Chinese numeral
 	for _, r := range s {
 		fold = append(fold, foldRune(r))
-		_, ok := chineseDigits[r]
+		_, ok := chineseDigit(r)
 		han = append(han, ok)
 	}
 	orig := append([]byte(nil), fold...)
@@ -81,11 +81,32 @@ func MaskPII(s string) (string, PIICounts) {
 // e-mail address.
 const foldOther = 0x01
 
-// chineseDigits maps Chinese numerals (as read out in phone numbers) to
-// digits.
-var chineseDigits = map[rune]byte{
-	'〇': '0', '零': '0', '一': '1', '幺': '1', '二': '2', '两': '2', '三': '3', '四': '4',
-	'五': '5', '六': '6', '七': '7', '八': '8', '九': '9',
+// chineseDigit maps a Chinese numeral (as read out in phone numbers) to
+// its digit.
+func chineseDigit(r rune) (byte, bool) {
+	switch r {
+	case '〇', '零':
+		return '0', true
+	case '一', '幺':
+		return '1', true
+	case '二', '两':
+		return '2', true
+	case '三':
+		return '3', true
+	case '四':
+		return '4', true
+	case '五':
+		return '5', true
+	case '六':
+		return '6', true
+	case '七':
+		return '7', true
+	case '八':
+		return '8', true
+	case '九':
+		return '9', true
+	}
+	return 0, false
 }
 
 func foldRune(r rune) byte {
@@ -116,26 +137,35 @@ func foldRune(r rune) byte {
 	case '＿':
 		return '_'
 	}
-	if d, ok := chineseDigits[r]; ok {
+	if d, ok := chineseDigit(r); ok {
 		return d
 	}
 	return foldOther
 }
 
-// mayHoldPII is the fast path: text with no digit of any form and no '@'
-// holds nothing to mask.
+// minPIIDigits is the fewest digits of any personal number (a landline:
+// 0, a 2-digit area code and 7 digits).
+const minPIIDigits = 10
+
+// mayHoldPII is the fast path: text with no '@' and fewer than
+// minPIIDigits digits of any form holds nothing to mask. Chinese numerals
+// are common words (一直, 三天), so most text has a few.
 func mayHoldPII(s string) bool {
+	digits := 0
 	for _, r := range s {
 		if r < 0x80 {
-			if isDigit(byte(r)) || r == '@' {
+			if r == '@' {
 				return true
 			}
-			continue
-		}
-		if (r >= '０' && r <= '９') || r == '＠' {
+			if isDigit(byte(r)) {
+				digits++
+			}
+		} else if r == '＠' {
 			return true
+		} else if _, ok := chineseDigit(r); ok || (r >= '０' && r <= '９') {
+			digits++
 		}
-		if _, ok := chineseDigits[r]; ok {
+		if digits >= minPIIDigits {
 			return true
 		}
 	}

@@ -205,12 +205,11 @@ func (r *Record) Validate() error {
 	size := len(r.Text)
 	if len(r.Turns) > 0 {
 		for i, t := range r.Turns {
-			field := fmt.Sprintf("turns[%d]", i)
 			if t.Speaker != "agent" && t.Speaker != "customer" {
-				return &Error{Kind: Invalid, Field: field + ".speaker", Reason: fmt.Sprintf("%q is not agent or customer", t.Speaker)}
+				return &Error{Kind: Invalid, Field: fmt.Sprintf("turns[%d].speaker", i), Reason: fmt.Sprintf("%q is not agent or customer", t.Speaker)}
 			}
 			if !utf8.ValidString(t.Text) {
-				return &Error{Kind: Invalid, Field: field + ".text", Reason: "not valid UTF-8"}
+				return &Error{Kind: Invalid, Field: fmt.Sprintf("turns[%d].text", i), Reason: "not valid UTF-8"}
 			}
 			size += len(t.Text)
 		}

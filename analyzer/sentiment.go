@@ -175,7 +175,7 @@ func (lx *Lexicon) vocab(stop map[string]bool) map[string]wordInfo {
 // info looks a token up in the analyzer's vocabulary; a compound outside
 // it may still carry the polarity of a hand-written word it ends with.
 func (a *Analyzer) info(w string) wordInfo {
-	if in, ok := a.vocab[w]; ok {
+	if in, ok := a.vocab.Get(w); ok {
 		return in
 	}
 	if x, ok := a.lex.suffixWeight(w); ok {

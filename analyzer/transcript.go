@@ -36,7 +36,7 @@ func SplitTurns(text string) []Turn {
 		prefix, origin   int // rune offsets: where the prefix starts, where words start
 		bprefix, borigin int // the same in bytes
 	}
-	if strings.IndexByte(text, ':') < 0 && !strings.Contains(text, "：") { // no prefix possible: one turn
+	if !mayHaveTurns(text) {
 		return []Turn{{Speaker: taxonomy.SpeakerCustomer, End: utf8.RuneCountInString(text), ByteEnd: len(text)}}
 	}
 	var marks []mark
@@ -77,6 +77,12 @@ func SplitTurns(text string) []Turn {
 		turns = append(turns, Turn{Speaker: m.speaker, Start: m.origin, End: end, ByteStart: m.borigin, ByteEnd: bend})
 	}
 	return turns
+}
+
+// mayHaveTurns says whether text has a colon, without which no prefix is
+// possible: it is one turn.
+func mayHaveTurns(text string) bool {
+	return strings.IndexByte(text, ':') >= 0 || strings.Contains(text, "：")
 }
 
 // matchPrefix reports a speaker prefix at the start of s and its length in

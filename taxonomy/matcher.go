@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"dongting/internal/wordmap"
 )
 
 // Source is one rule to compile. Line and Col locate the rule text in the
@@ -77,7 +79,8 @@ type Matcher struct {
 	names        []string
 	progs        []*prog
 	terms        map[string]int32
-	byTerm       [][]int32 // term id → rules in which it appears un-negated
+	lookup       *wordmap.Map[int32] // terms, for looking tokens up
+	byTerm       [][]int32           // term id → rules in which it appears un-negated
 	maxTermRunes int
 	scratch      sync.Pool
 }
@@ -106,6 +109,7 @@ func Compile(sources []Source, tok Tokenizer) (*Matcher, error) {
 	for i := range m.byTerm {
 		m.byTerm[i] = dedupe(m.byTerm[i])
 	}
+	m.lookup = wordmap.New(m.terms)
 	m.scratch.New = func() any { return &scratch{stamp: make([]uint32, len(m.progs))} }
 	return m, nil
 }
@@ -312,7 +316,7 @@ func (m *Matcher) Match(tokens []Token) []Hit {
 func (m *Matcher) collect(tokens []Token, occs []occ) []occ {
 	var bounds [32]int
 	for i, t := range tokens {
-		if id, ok := m.terms[t.Text]; ok {
+		if id, ok := m.lookup.Get(t.Text); ok {
 			occs = append(occs, occ{term: id, pos: int32(i), start: int32(t.Start), end: int32(t.End), speaker: t.Speaker})
 		}
 		if len(t.Text) < 9 || m.maxTermRunes < 2 || isASCII(t.Text) { // fewer than 3 CJK runes, or a number or Latin word
@@ -339,7 +343,7 @@ func (m *Matcher) collect(tokens []Token, occs []occ) []occ {
 				if a == 0 && l == n {
 					continue
 				}
-				if id, ok := m.terms[t.Text[bounds[a]:bounds[a+l]]]; ok {
+				if id, ok := m.lookup.Get(t.Text[bounds[a]:bounds[a+l]]); ok {
 					occs = append(occs, occ{term: id, sub: true, pos: int32(i),
 						start: int32(t.Start + a), end: int32(t.Start + a + l), speaker: t.Speaker})
 				}
@@ -415,11 +419,11 @@ func (e *evaluator) eval(p *prog, sp Speaker) (bool, []Span) {
 		if !rok {
 			return false, nil
 		}
-		return true, append(l, r...)
+		return true, concat(l, r)
 	case opOr:
 		lok, l := e.eval(p.l, sp)
 		rok, r := e.eval(p.r, sp)
-		return lok || rok, append(l, r...)
+		return lok || rok, concat(l, r)
 	case opNot:
 		ok, _ := e.eval(p.l, sp)
 		return !ok, nil
@@ -454,6 +458,15 @@ func (e *evaluator) eval(p *prog, sp Speaker) (bool, []Span) {
 		return e.eval(p.l, p.speaker)
 	}
 	return false, nil
+}
+
+// concat is append(l, r...) without copying r into a new slice when l is
+// empty: each slice eval returns is its caller's own.
+func concat(l, r []Span) []Span {
+	if len(l) == 0 {
+		return r
+	}
+	return append(l, r...)
 }
 
 // gap is the number of token positions between two spans (0 when they touch

@@ -78,7 +78,12 @@ func Extract(words []string) Features { return append(ExtractWords(words), CharP
 // ExtractWords is Extract without the character pairs: half the features,
 // for the model that reads every record (sentiment).
 func ExtractWords(words []string) Features {
-	out := make(Features, 0, len(words)*2)
+	return AppendWords(make(Features, 0, len(words)*2), words)
+}
+
+// AppendWords appends ExtractWords(words) to out, so a caller analysing
+// record after record can reuse one buffer.
+func AppendWords(out Features, words []string) Features {
 	prev := ""
 	for _, w := range words {
 		if !contentWord(w) || Polite[w] {
@@ -100,7 +105,11 @@ func ExtractWords(words []string) Features {
 // CharPairs are the character bigrams of the content words, across word
 // boundaries. A feature that occurs twice counts twice.
 func CharPairs(words []string) Features {
-	out := make(Features, 0, len(words)*2)
+	return AppendCharPairs(make(Features, 0, len(words)*2), words)
+}
+
+// AppendCharPairs appends CharPairs(words) to out.
+func AppendCharPairs(out Features, words []string) Features {
 	var prevRune rune = -1
 	for _, w := range words {
 		if !contentWord(w) || Polite[w] {
@@ -121,6 +130,9 @@ func CharPairs(words []string) Features {
 }
 
 func contentWord(w string) bool {
+	if r, _ := utf8.DecodeRuneInString(w); r >= 0x4E00 && r <= 0x9FFF {
+		return true // a CJK ideograph (a letter), as most words start
+	}
 	for _, r := range w {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			return true
@@ -130,6 +142,9 @@ func contentWord(w string) bool {
 }
 
 func isNumber(w string) bool {
+	if r, _ := utf8.DecodeRuneInString(w); r != '.' && !unicode.IsDigit(r) {
+		return false // most words: no need to check the rest
+	}
 	if w == "" || !utf8.ValidString(w) {
 		return false
 	}

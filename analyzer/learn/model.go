@@ -27,23 +27,37 @@ type Linear struct {
 	Thresholds map[string]float64 `json:"thresholds,omitempty"`
 	keys       []uint32           // sorted feature hashes
 	weights    []int8             // len(keys) × len(Classes)
-	table      []uint64           // open-addressing index: key<<32 | (key index + 1); 0 is empty
-	mask       uint32
+	// table is an open-addressing copy of keys and weights for lookups:
+	// slots of stride bytes, each the key + 1 (0: empty) followed by its
+	// weights, so that a lookup reads one cache line, not an index and then
+	// a row of weights elsewhere.
+	table  []byte
+	stride uint32
+	mask   uint32
 }
 
 // buildTable indexes the keys for one probe or two a lookup: a binary
 // search over a third of a million keys misses the cache at every step,
 // and the sentiment model is read for every record.
 func (m *Linear) buildTable() {
+	K := len(m.Classes)
+	stride := uint32(8) // a power of two, so no slot straddles a cache line
+	for stride < uint32(4+K) {
+		stride <<= 1
+	}
 	n := uint32(1)
 	for n < uint32(2*len(m.keys)+1) {
 		n <<= 1
 	}
-	m.table, m.mask = make([]uint64, n), n-1
+	m.table, m.stride, m.mask = make([]byte, n*stride), stride, n-1
 	for i, k := range m.keys {
 		for j := slot(k) & m.mask; ; j = (j + 1) & m.mask {
-			if m.table[j] == 0 {
-				m.table[j] = uint64(k)<<32 | uint64(i+1)
+			e := m.table[j*stride : (j+1)*stride]
+			if binary.LittleEndian.Uint32(e) == 0 {
+				binary.LittleEndian.PutUint32(e, k+1) // keys are featureBits wide
+				for c, w := range m.weights[i*K : (i+1)*K] {
+					e[4+c] = byte(w)
+				}
 				break
 			}
 		}
@@ -52,26 +66,19 @@ func (m *Linear) buildTable() {
 
 func slot(k uint32) uint32 { return k * 0x9E3779B1 }
 
-// weight is feature i's weight for class k.
-func (m *Linear) weight(i, k int) float64 {
-	return float64(m.weights[i*len(m.Classes)+k]) * m.Scale[k]
-}
-
+// find is the offset in table of feature f's weights, or -1. A model
+// without a table (one made in code, not trained or read) has no keys.
 func (m *Linear) find(f uint32) int {
 	if m.table == nil {
-		i, ok := slices.BinarySearch(m.keys, f)
-		if !ok {
-			return -1
-		}
-		return i
+		return -1
 	}
 	for j := slot(f) & m.mask; ; j = (j + 1) & m.mask {
-		e := m.table[j]
-		if e == 0 {
+		o := j * m.stride
+		switch binary.LittleEndian.Uint32(m.table[o:]) {
+		case 0:
 			return -1
-		}
-		if uint32(e>>32) == f {
-			return int(uint32(e)) - 1
+		case f + 1:
+			return int(o) + 4
 		}
 	}
 }
@@ -88,13 +95,26 @@ func (m *Linear) Scores(f Features) []float64 {
 	} else {
 		sums = make([]int32, K)
 	}
-	for _, x := range f {
-		i := m.find(x)
-		if i < 0 {
-			continue
+	// The features' first slots are read in a loop without branches, so
+	// that their cache misses overlap rather than wait on one another; the
+	// lookups then find them in the cache.
+	var first [64]uint32
+	for lo := 0; lo < len(f) && m.table != nil; lo += len(first) {
+		batch := f[lo:min(lo+len(first), len(f))]
+		for i, x := range batch {
+			first[i] = binary.LittleEndian.Uint32(m.table[(slot(x)&m.mask)*m.stride:])
 		}
-		for k, w := range m.weights[i*K : (i+1)*K] {
-			sums[k] += int32(w)
+		for i, x := range batch {
+			if first[i] == 0 {
+				continue // an empty slot: unknown
+			}
+			o := m.find(x)
+			if o < 0 {
+				continue
+			}
+			for k, w := range m.table[o : o+K] {
+				sums[k] += int32(int8(w))
+			}
 		}
 	}
 	out := slices.Clone(m.Bias)
@@ -127,11 +147,11 @@ func (m *Linear) Probabilities(f Features) []float64 {
 // Contribution is feature f's weight for class k (0 when unknown): how
 // much one word pushed a decision, for explanations.
 func (m *Linear) Contribution(f uint32, k int) float64 {
-	i := m.find(f)
-	if i < 0 {
+	o := m.find(f)
+	if o < 0 {
 		return 0
 	}
-	return m.weight(i, k)
+	return float64(int8(m.table[o+k])) * m.Scale[k]
 }
 
 // Class is the index of a class, or -1.
