@@ -14,7 +14,7 @@ import (
 
 	"dongting/analyzer/learn"
 	"dongting/data"
-	"dongting/internal/wordmap"
+	"dongting/taxonomy/wordmap"
 	"dongting/taxonomy"
 )
 

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"dongting/internal/wordmap"
+	"dongting/taxonomy/wordmap"
 )
 
 // Source is one rule to compile. Line and Col locate the rule text in the
