@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"slices"
 	"testing"
 
 	"dongting/analyzer/learn"
@@ -35,5 +36,22 @@ func TestChooseSceneThresholds(t *testing.T) {
 	}
 	if prf.FP != 0 || prf.FN != 0 {
 		t.Errorf("out-of-fold counts %+v, want every decision right", prf)
+	}
+}
+
+// TestSceneFeatures: the scene model reads a short text's words and
+// character pairs (built here, since the other models skip short texts)
+// and what the rules found, the estate included, and trains on the same.
+func TestSceneFeatures(t *testing.T) {
+	ws := []string{"小区", "幼儿园", "没开"}
+	words := learn.ExtractWords(ws)
+	got := sceneFeatures(ws, features{words: words}, []string{"amenities"}, []string{"amenities.supporting"})
+	want := append(append(append(learn.Features{}, words...), learn.CharPairs(ws)...), learn.RuleFeatures([]string{"amenities"}, []string{"amenities.supporting"}, true)...)
+	if !slices.Equal(got, want) {
+		t.Errorf("sceneFeatures = %v, want %v", got, want)
+	}
+	long := features{all: learn.Extract(ws), words: words}
+	if got := sceneFeatures(ws, long, nil, nil); !slices.Equal(got, long.all) {
+		t.Errorf("no rule hit: %v, want the record's features %v", got, long.all)
 	}
 }
