@@ -177,7 +177,7 @@ func (a *Analyzer) finish(p *parsed, tagger *taxonomy.Tagger) *Analysis {
 	if a.models != nil && len(p.tokens) > 0 { // no customer words: nothing to decide
 		feats = a.features(p)
 		if feats.all != nil {
-			a.decideScenes(out, p, feats.all, tagger.Taxonomy())
+			a.decideScenes(out, p, feats, tagger.Taxonomy())
 		}
 		out.Sentiment = a.modelSentiment(feats.words, lexical)
 	}

@@ -81,11 +81,11 @@ func TestAnalyzeCases(t *testing.T) {
 		redline   string
 		praise    bool
 	}{
-		{"电梯又坏了，困了半个小时没人管，我要打12345投诉！", "facilities.elevator.fault facilities.elevator.entrapment service.complaint", "negative", "P1", "elevator-entrapment hotline-threat", false},
+		{"电梯又坏了，困了半个小时没人管，我要打12345投诉！", "facilities.elevator.fault facilities.elevator.entrapment", "negative", "P1", "elevator-entrapment hotline-threat", false},
 		{"保洁阿姨很负责，楼道打扫得很干净，点赞", "cleaning.cleaner cleaning.corridor", "positive", "none", "", true},
 		{"物业费每年都涨价，收费标准也不公示，我们准备集体维权拉横幅", "fees.property-fee fees.increase fees.standard", "negative", "P1", "group-action owners-as-body", false},
 		{"楼上装修噪音太大，中午也在砸墙", "renovation.time", "negative", "P3", "", false},
-		{"地库漏水好几个月了，报修了三次还是没解决，物业根本不作为", "parking.flooding repair.response service.complaint", "negative", "P2", "", false},
+		{"地库漏水好几个月了，报修了三次还是没解决，物业根本不作为", "parking.flooding repair.response", "negative", "P2", "", false},
 		{"管家小王态度很好，维修师傅上门也很及时，谢谢你们", "service.butler service.attitude repair.response", "positive", "none", "", true},
 		{"小區的電梯壞了，物業不處理", "facilities.elevator.fault", "negative", "P3", "", false},
 		{"停车位太少了，晚上回来根本找不到地方停，乱停车也没人管", "parking.space parking.illegal", "negative", "P2", "", false},
@@ -97,6 +97,11 @@ func TestAnalyzeCases(t *testing.T) {
 		{"绿化挺好的，但是垃圾桶经常满了没人清", "greening.greenery cleaning.garbage", "negative", "P3", "", false},
 		{"物业费年年涨，收费标准也不公示，很多业主准备联名更换物业", "fees.property-fee fees.standard governance.replace", "negative", "P1", "group-action", false},
 		{"今天天气不错", "", "positive", "none", "", false},
+		// Passing mentions are no scene (LABELS.md): the channel, a
+		// school or a bus stop off the estate.
+		{"孩子学校门口的公交站太远了，打了热线也没有回复", "", "negative", "P3", "", false},
+		{"小区配套幼儿园交房三年了还没开", "amenities.supporting delivery.handover", "negative", "P3", "", false},
+		{"物业乱收费，物业费也涨价了", "fees.standard fees.increase fees.property-fee", "negative", "P2", "", false},
 	}
 	for _, tt := range tests {
 		res := analyze(t, a, &analyzer.Record{ID: "x", Text: tt.text})

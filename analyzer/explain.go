@@ -108,7 +108,7 @@ func (a *Analyzer) modelVote(p *parsed, out *Analysis, node *taxonomy.Node) *Mod
 		v.Decision = fmt.Sprintf("rules only: under %d words", learn.MinSceneWords)
 	}
 	if f := a.features(p); f.all != nil {
-		v.Probability = round3(m.Probabilities(f.all)[k])
+		v.Probability = round3(a.sceneProbabilities(p, f)[k])
 	}
 	if v.Decision != "" {
 		return v

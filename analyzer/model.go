@@ -54,9 +54,9 @@ func words(p *parsed) []string {
 }
 
 // features are what the models read of a parsed record: its words, word
-// pairs and character pairs (Scenes, Redline; only for texts of
-// learn.MinSceneWords or more), its words and word pairs (Sentiment), and
-// how strongly the lexicon scored it and how long it is.
+// pairs and character pairs (Redline, and Scenes with sceneFeatures; only
+// for texts of learn.MinSceneWords or more), its words and word pairs
+// (Sentiment), and how strongly the lexicon scored it and how long it is.
 type features struct {
 	all, words learn.Features
 }
@@ -94,18 +94,60 @@ func (a *Analyzer) Features(r *Record) (all, wordsOnly learn.Features, err error
 	return all, wordsOnly, nil
 }
 
+// sceneFeatures are what the scene model reads: the record's features
+// (built here for a short text, which trains the model too) and what the
+// rules found (learn.RuleFeatures).
+func sceneFeatures(ws []string, f features, ruleScenes, nodes []string) learn.Features {
+	base := f.all
+	if base == nil {
+		base = append(f.words[:len(f.words):len(f.words)], learn.CharPairs(ws)...)
+	}
+	return append(base[:len(base):len(base)], learn.RuleFeatures(ruleScenes, nodes, learn.MentionsEstate(ws))...)
+}
+
+// ruleInputs are the scenes (each once, in order) and nodes of the rule
+// tags that the model knows: a node newer than the model is the rules'
+// alone.
+func (a *Analyzer) ruleInputs(tags []Tag) (scenes, nodes []string) {
+	for _, t := range tags {
+		if t.Scene == "" || a.models != nil && !a.models.Knows(t.ID) {
+			continue
+		}
+		nodes = append(nodes, t.ID)
+		if !slices.Contains(scenes, t.Scene) {
+			scenes = append(scenes, t.Scene)
+		}
+	}
+	return scenes, nodes
+}
+
+// ruleTags are the scene tags the analyzer's rules find in a parsed
+// record, before any model decides (for explaining and training).
+func (a *Analyzer) ruleTags(p *parsed) []Tag {
+	hits, _ := a.tagger.Tag(p.tokens)
+	var out []Tag
+	for _, h := range hits {
+		if !h.Node.Dimension {
+			out = append(out, Tag{ID: h.Node.ID, Scene: h.Node.Scene})
+		}
+	}
+	return out
+}
+
+// sceneProbabilities are the scene model's probabilities for a parsed
+// record, with the rules' tags as the analyzer finds them.
+func (a *Analyzer) sceneProbabilities(p *parsed, f features) []float64 {
+	scenes, nodes := a.ruleInputs(a.ruleTags(p))
+	return a.models.Scenes.Probabilities(sceneFeatures(words(p), f, scenes, nodes))
+}
+
 // decideScenes keeps the rule tags whose scene the model confirms, drops
 // the others, and adds a tag for each scene the model proposes that no
 // rule found (marked source "model", explained by its weightiest words).
-func (a *Analyzer) decideScenes(out *Analysis, p *parsed, feats learn.Features, tax *taxonomy.Taxonomy) {
+func (a *Analyzer) decideScenes(out *Analysis, p *parsed, f features, tax *taxonomy.Taxonomy) {
 	m := a.models.Scenes
-	probs := m.Probabilities(feats)
-	var ruleScenes []string
-	for _, t := range out.Tags {
-		if !slices.Contains(ruleScenes, t.Scene) && a.models.Knows(t.ID) {
-			ruleScenes = append(ruleScenes, t.Scene)
-		}
-	}
+	ruleScenes, nodes := a.ruleInputs(out.Tags)
+	probs := m.Probabilities(sceneFeatures(words(p), f, ruleScenes, nodes))
 	decided := learn.Fuse(m, ruleScenes, probs)
 	kept := out.Tags[:0]
 	for _, t := range out.Tags {
@@ -243,7 +285,7 @@ func (a *Analyzer) SceneProbabilities(r *Record) (map[string]float64, []string, 
 	if f.all == nil {
 		return nil, words(p), nil // too short for the scene model
 	}
-	probs := m.Probabilities(f.all)
+	probs := a.sceneProbabilities(p, f)
 	out := make(map[string]float64, len(probs))
 	for k, s := range m.Classes {
 		out[s] = round3(probs[k])

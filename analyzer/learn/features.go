@@ -3,6 +3,7 @@ package learn
 import (
 	"math"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -177,3 +178,41 @@ func LengthFeature(words int) uint32 {
 // for. It learned from letters of a hundred words and more; on a one-line
 // hotline note it has too little to go on, and rules decide alone.
 const MinSceneWords = 40
+
+// EstateWords say that a text is about a home or an estate. Most messages
+// to a city's hotline are not (roads, schools, buses, benefits), and there
+// the rules' words (学校, 通知, 垃圾) are passing mentions; a rule's scene
+// found beside one of these words is weighed apart from one found without.
+var EstateWords = []string{"小区", "物业", "业主", "开发商", "楼盘", "住户", "居民楼", "楼栋", "单元", "房子", "购房", "交房", "社区"}
+
+// MentionsEstate says whether any word holds one of EstateWords.
+func MentionsEstate(words []string) bool {
+	for _, w := range words {
+		for _, e := range EstateWords {
+			if strings.Contains(w, e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// RuleFeatures are what the rules found in a text, as inputs of the scene
+// model: each scene and each node a rule found, and each scene joined with
+// whether the text mentions the estate. A linear model cannot learn alone
+// that 学校 counts only beside 小区; this pair lets it weigh the rule's
+// scene differently on and off the estate.
+func RuleFeatures(scenes, nodes []string, estate bool) Features {
+	out := make(Features, 0, 2*len(scenes)+len(nodes))
+	on := "0"
+	if estate {
+		on = "1"
+	}
+	for _, s := range scenes {
+		out = append(out, hashFeature('r', s, ""), hashFeature('e', s, on))
+	}
+	for _, n := range nodes {
+		out = append(out, hashFeature('t', n, ""))
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package learn
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -117,5 +118,27 @@ func TestSplitIsStable(t *testing.T) {
 	}
 	if n < 800 || n > 1200 {
 		t.Errorf("%d of 3000 ids in dev, want about a third", n)
+	}
+}
+
+// TestRuleFeatures: a rule's scene is one input on the estate and another
+// off it; nodes are inputs of their own; none collides with a word.
+func TestRuleFeatures(t *testing.T) {
+	if !MentionsEstate([]string{"我们", "小区内", "垃圾"}) || MentionsEstate([]string{"学校", "门口", "公交"}) {
+		t.Fatal("MentionsEstate")
+	}
+	on := RuleFeatures([]string{"amenities"}, []string{"amenities.supporting"}, true)
+	off := RuleFeatures([]string{"amenities"}, []string{"amenities.supporting"}, false)
+	if len(on) != 3 || on[0] != off[0] || on[1] == off[1] || on[2] != off[2] {
+		t.Errorf("on the estate %v, off %v: want the scene and node alike and the estate pair apart", on, off)
+	}
+	words := Extract([]string{"amenities", "amenities.supporting", "学校"})
+	for _, f := range on {
+		if slices.Contains(words, f) {
+			t.Errorf("rule feature %d is also a word feature", f)
+		}
+	}
+	if len(RuleFeatures(nil, nil, true)) != 0 {
+		t.Error("no rule hit, no feature")
 	}
 }

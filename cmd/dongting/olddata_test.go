@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"dongting/analyzer/analyzertest"
+	"dongting/data"
 	"encoding/json"
 	"flag"
 	"io"
@@ -62,7 +63,11 @@ func TestOldDataDirectoryServes(t *testing.T) {
 	}
 	dir := t.TempDir()
 	untar(t, filepath.Join(oldDataDir, "data.tar.gz"), dir)
-	base, stop := serveDir(t, dir, "")
+	// Served with the taxonomy the directory was made with: a new built-in
+	// taxonomy would replace it at start and re-tag the records in the
+	// background (tested on its own), and the answers would depend on how
+	// far that had got.
+	base, stop := serveDir(t, dir, "", "-data-dir", dataWithTaxonomy(t, filepath.Join(oldDataDir, "property.yaml")))
 	defer stop()
 	st := getJSON(t, base+"/api/v1/status", want.Key)
 	if st["records"] != want.Records || st["rebuilding"] == true {
@@ -103,6 +108,35 @@ func makeOldData(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeTar(t, dir, filepath.Join(oldDataDir, "data.tar.gz"))
+	tax, err := fs.ReadFile(data.FS(), "taxonomy/property.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(oldDataDir, "property.yaml"), tax, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dataWithTaxonomy is a data directory of the embedded files with the
+// property taxonomy taken from path.
+func dataWithTaxonomy(t *testing.T, path string) string {
+	t.Helper()
+	out := t.TempDir()
+	if err := os.CopyFS(out, data.FS()); err != nil {
+		t.Fatal(err)
+	}
+	tax, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(out, "taxonomy", "property.yaml")
+	if err := os.Chmod(target, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(target, tax, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func answer(t *testing.T, u, key string) string {
@@ -131,7 +165,7 @@ var lastAdminKey string
 
 // serveDir runs serve on dir (with demo records when demo is set) until
 // stop, after the search index caught up.
-func serveDir(t *testing.T, dir, demo string) (string, func()) {
+func serveDir(t *testing.T, dir, demo string, flags ...string) (string, func()) {
 	t.Helper()
 	stdout, stderr := &analyzertest.Buffer{}, &analyzertest.Buffer{}
 	m := testMain(t, strings.NewReader(""), stdout, stderr)
@@ -140,6 +174,7 @@ func serveDir(t *testing.T, dir, demo string) (string, func()) {
 	if demo != "" {
 		args = append(args, "-demo", demo)
 	}
+	args = append(args, flags...)
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx, args) }()
 	stop := func() {
