@@ -14,8 +14,8 @@ import (
 
 	"dongting/analyzer/learn"
 	"dongting/data"
-	"dongting/taxonomy/wordmap"
 	"dongting/taxonomy"
+	"dongting/taxonomy/wordmap"
 )
 
 // Resources are the data files an analyzer needs, loaded and checked.
