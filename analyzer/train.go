@@ -234,25 +234,6 @@ func oofProbabilities(classes []string, ex []learn.Example, opt learn.TrainOptio
 	return oof
 }
 
-// chooseThresholds picks the confirm and suggest thresholds that give the
-// best micro-F1 of the fused scenes on out-of-fold probabilities.
-func chooseThresholds(m *learn.Linear, ex []learn.Example, oof [][]float64, ruled func(int) []string, scenes []string) (map[string]float64, learn.PRF) {
-	best, bestF := map[string]float64{learn.ConfirmKey: 0, learn.SuggestKey: 2}, -1.0
-	var bestPRF learn.PRF
-	trial := &learn.Linear{Classes: m.Classes}
-	for c := 0; c <= 12; c++ {
-		for s := 6; s <= 20; s++ {
-			th := map[string]float64{learn.ConfirmKey: float64(c*5) / 100, learn.SuggestKey: float64(s*5) / 100}
-			trial.Thresholds = th
-			prf := microOf(ex, scenes, func(i int) []string { return learn.Scenes(learn.Fuse(trial, ruled(i), oof[i])) })
-			if f := prf.F1(); f > bestF+1e-9 {
-				best, bestF, bestPRF = th, f, prf
-			}
-		}
-	}
-	return best, bestPRF
-}
-
 // chooseSceneThresholds picks the confirm and suggest thresholds that
 // give the best micro-F1 of the scenes on out-of-fold probabilities as the
 // analyzer decides them: fused for texts of learn.MinSceneWords or more,
