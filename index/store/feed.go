@@ -496,16 +496,6 @@ func (s *Store) followed() {
 	}
 }
 
-// FeedSeq is the last commit in the feed.
-func (s *Store) FeedSeq() uint64 {
-	var seq uint64
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		seq = tx.Bucket(bucketFeed).Sequence()
-		return nil
-	})
-	return seq
-}
-
 func hasFollowers(tx *bolt.Tx) bool {
 	k, _ := tx.Bucket(bucketFollowers).Cursor().First()
 	return k != nil
