@@ -109,12 +109,13 @@ const followBatch = 256
 // stored under it) and returns its feed. A follower the store has never
 // seen starts at the end of the feed: it is in step with the records it
 // derives from, or rebuilds itself from them. A follower that keeps its
-// data in the store's file gives apply: once a write of this process has
-// committed, and before it returns, one more write applies it for every
-// such follower and moves their watermarks (or, should one fail, one write
-// each, so a failing follower holds back no other; it is retried at the
-// next write, and Drain retries it too). Attach every follower before the
-// first write.
+// data in the store's file gives apply: every write of this process is
+// applied before it returns, inside the write while the follower is in
+// step (appendCommit), else in one more write for every such follower
+// that moves their watermarks (or, should one fail, one write each, so a
+// failing follower holds back no other; it is retried at the next write,
+// and Drain retries it too). Attach every follower before the first
+// write.
 func (s *Store) Follow(name string, apply ApplyFunc, log *slog.Logger) (*Feed, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -366,29 +367,84 @@ func trimFeed(tx *bolt.Tx) error {
 	return nil
 }
 
-// appendCommit adds a write's changes to the feed inside its transaction.
-// It is a no-op while no follower was ever attached (tools that open the
-// store alone: keys, backup).
-func (s *Store) appendCommit(tx *bolt.Tx, changes []Change, moves []move) error {
+// appendCommit adds a write's changes to the feed inside its transaction
+// and returns the commit's seq. It is a no-op (0) while no follower was
+// ever attached (tools that open the store alone: keys, backup). With
+// inStep, the followers that keep their data in the store's file and have
+// applied every earlier commit apply this one in the same transaction and
+// move their watermarks in it: a record sent on its own then waits for one
+// write of the file, not two (each waits for the write in progress, a
+// chunk of a rollups fold, say). Should one of them fail, the error is
+// errInStep and the write is run again without (see update).
+func (s *Store) appendCommit(tx *bolt.Tx, changes []Change, moves []move, inStep bool) (uint64, error) {
 	if !hasFollowers(tx) || len(moves) == 0 {
-		return nil
+		return 0, nil
 	}
 	feed := tx.Bucket(bucketFeed)
 	feed.FillPercent = 1.0
 	seq, err := feed.NextSequence()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := feed.Put(SeqKey(seq), encodeCommit(moves)); err != nil {
-		return err
+		return 0, err
 	}
 	s.feed.mu.Lock()
 	keep := len(s.feed.attached) > 0
+	var fs []*Feed
+	marks := tx.Bucket(bucketFollowers)
+	for _, f := range s.feed.attached {
+		// In step by the watermark in the file: the one in memory moves
+		// only once a write's commit handlers run, after the next writer
+		// may have begun. One application at a time: a follower another
+		// goroutine is applying (it holds f.mu and waits for this write)
+		// is not in step, and takes this commit along in its own write.
+		if !inStep || f.apply == nil {
+			continue
+		}
+		if v := marks.Get([]byte(f.name)); len(v) == 8 && binary.BigEndian.Uint64(v) == seq-1 && f.mu.TryLock() {
+			fs = append(fs, f)
+		}
+	}
 	s.feed.mu.Unlock()
 	if keep {
 		tx.OnCommit(func() { s.feed.keep(seq, changes) })
 	}
-	return nil
+	for i, f := range fs {
+		err := f.apply(tx, changes)
+		if err == nil {
+			err = f.AckIn(tx, seq)
+		}
+		if err != nil {
+			for _, g := range fs[i:] {
+				g.mu.Unlock()
+			}
+			return 0, fmt.Errorf("%w: %s: %w", errInStep, f.name, err)
+		}
+		f.mu.Unlock()
+	}
+	return seq, nil
+}
+
+// errInStep is a follower failing to apply a commit inside the write that
+// made it.
+var errInStep = errors.New("a follower in step failed")
+
+// update runs fn, a write of records ending in appendCommit, in one
+// transaction with the followers in step. Should one of them fail, the
+// transaction is rolled back and fn runs again without them, after reset
+// (nil: nothing to undo) has undone what the first run changed in the
+// caller's values: the records are written whatever a follower does, and
+// the followers catch up in a write of their own (followed).
+func (s *Store) update(fn func(tx *bolt.Tx, inStep bool) error, reset func()) error {
+	err := s.db.Update(func(tx *bolt.Tx) error { return fn(tx, true) })
+	if !errors.Is(err, errInStep) {
+		return err
+	}
+	if reset != nil {
+		reset()
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(tx, false) })
 }
 
 // maxRecent bounds the commits kept in memory: a follower that keeps
@@ -428,9 +484,20 @@ func supersede(tx *bolt.Tx, seq []byte, entry []byte) error {
 	return tx.Bucket(bucketSuperseded).Put(seq, append([]byte(nil), entry...))
 }
 
-// followed applies a committed write for every attached follower that
-// keeps its data in the store's file, in one write (see Follow).
-func (s *Store) followed() {
+// followed applies the committed write whose commit is seq (0: none) for
+// every attached follower that keeps its data in the store's file, in one
+// write (see Follow), together with whatever else is pending then. It
+// returns as soon as every such follower has passed seq: one that has
+// already (another writer's group write took it along) costs nothing, and
+// a writer never waits on commits made after its own. Without that bound,
+// a writer that kept applying while others committed held the others
+// behind it for as long as commits kept coming (a fold of the rollups,
+// which holds the file's writer lock chunk after chunk, stretched that to
+// the fold's length).
+func (s *Store) followed(seq uint64) {
+	if seq == 0 {
+		return
+	}
 	s.feed.mu.Lock()
 	var fs []*Feed
 	for _, f := range s.feed.attached {
@@ -456,6 +523,9 @@ func (s *Store) followed() {
 		}
 		var parts []part
 		for _, f := range fs {
+			if f.Watermark() >= seq {
+				continue
+			}
 			commits, err := f.Next(followBatch)
 			if err != nil {
 				f.Failed(err)

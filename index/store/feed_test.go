@@ -270,3 +270,154 @@ func TestFailingFollowerHoldsBackNoOther(t *testing.T) {
 		t.Errorf("%d commits left in the feed with both followers at the end", f)
 	}
 }
+
+// A writer applies the followers up to its own commit, taking along what
+// else is pending then in the same write, and returns once they have
+// passed it: it never waits on commits made after its own (one that kept
+// applying while others committed held every other writer behind it).
+func TestWriterAppliesFollowersUpToItsOwnCommit(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "dongting.db"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var calls [][]string
+	f, err := s.Follow("c", func(_ *bolt.Tx, changes []Change) error {
+		calls = append(calls, texts(Commit{Changes: changes}))
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put([]*Stored{feedRecord("1", "x")}); err != nil {
+		t.Fatal(err)
+	}
+	first := f.Watermark()
+	if len(calls) != 1 || first == 0 {
+		t.Fatalf("after a put: %d applications, watermark %d; want 1 and the put's commit", len(calls), first)
+	}
+	// Two commits of other writers whose own followers' writes have not
+	// run yet.
+	var pending []uint64
+	for _, text := range []string{"y", "z"} {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			seq, err := s.appendCommit(tx, []Change{{New: feedRecord(text, text)}}, []move{{new: 1000}}, false)
+			pending = append(pending, seq)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.followed(first)
+	if len(calls) != 1 || f.Watermark() != first {
+		t.Fatalf("a writer whose commit was applied applied later ones: %d applications, watermark %d (want 1, %d)", len(calls), f.Watermark(), first)
+	}
+	s.followed(pending[0])
+	if len(calls) != 2 || strings.Join(calls[1], " ") != "->y> ->z>" || f.Watermark() != pending[1] {
+		t.Fatalf("the writer of %d: applications %q, watermark %d; want both pending commits in one, watermark %d", pending[0], calls, f.Watermark(), pending[1])
+	}
+	s.followed(pending[1])
+	if len(calls) != 2 {
+		t.Fatalf("the last writer applied again: %q", calls)
+	}
+}
+
+// lastTx is the id of the store's last committed write transaction.
+func lastTx(t *testing.T, s *Store) int {
+	t.Helper()
+	var id int
+	if err := s.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// Followers that have applied every earlier commit apply a write's commit
+// inside that write: a record sent on its own costs one write of the file
+// (each write waits for the one in progress, a chunk of a rollups fold,
+// say), and the answer after it counts the record.
+func TestFollowersInStepApplyInTheRecordsWrite(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "dongting.db"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var applied []string
+	apply := func(_ *bolt.Tx, changes []Change) error {
+		for _, ch := range changes {
+			applied = append(applied, ch.New.Record.Text)
+		}
+		return nil
+	}
+	a, _ := s.Follow("a", apply, nil)
+	b, _ := s.Follow("b", apply, nil)
+	for i, text := range []string{"v1", "v2"} {
+		before := lastTx(t, s)
+		if _, err := s.Put([]*Stored{feedRecord("r-"+text, text)}); err != nil {
+			t.Fatal(err)
+		}
+		if n := lastTx(t, s) - before; n != 1 {
+			t.Errorf("put %d took %d writes of the file, want 1", i+1, n)
+		}
+		if a.Watermark() != uint64(i+1) || b.Watermark() != uint64(i+1) {
+			t.Errorf("after put %d: watermarks %d, %d", i+1, a.Watermark(), b.Watermark())
+		}
+	}
+	if fmtSlice(applied) != "v1;v1;v2;v2;" {
+		t.Errorf("applied %v, want each commit once per follower", applied)
+	}
+	if f, _ := counts(t, s); f != 0 {
+		t.Errorf("%d commits left in the feed", f)
+	}
+}
+
+// A follower failing inside the records' write costs no record: the write
+// runs again without it, from the values as sent (an id the first run
+// namespaced is namespaced once), and the other follower is applied.
+func TestFollowerFailingInStepCostsNoRecord(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "dongting.db"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ok, _ := s.Follow("ok", func(*bolt.Tx, []Change) error { return nil }, nil)
+	fail := false
+	bad, _ := s.Follow("bad", func(*bolt.Tx, []Change) error {
+		if fail {
+			return errors.New("disk full")
+		}
+		return nil
+	}, nil)
+	theirs := feedRecord("r1", "theirs")
+	theirs.Record.Org = "华南区域/深圳"
+	if _, err := s.Put([]*Stored{theirs}); err != nil {
+		t.Fatal(err)
+	}
+	fail = true
+	mine := feedRecord("r1", "mine")
+	mine.Record.Org, mine.Scope = "华东区域/上海", "华东区域"
+	out, err := s.Put([]*Stored{mine})
+	if err != nil {
+		t.Fatalf("a follower's failure failed the write: %v", err)
+	}
+	want := analyzer.NamespacedID("华东区域", "r1")
+	if out[0].ID != want || out[0].Replaced {
+		t.Fatalf("stored as %q (replaced %v), want %q, a record of its own", out[0].ID, out[0].Replaced, want)
+	}
+	for _, id := range []string{"r1", want} {
+		if _, err := s.Get(id); err != nil {
+			t.Errorf("get %q: %v", id, err)
+		}
+	}
+	if ok.Watermark() != 2 || bad.Watermark() != 1 {
+		t.Errorf("watermarks ok %d, bad %d; want 2 and 1", ok.Watermark(), bad.Watermark())
+	}
+	fail = false
+	if _, err := s.Put([]*Stored{feedRecord("r2", "v3")}); err != nil {
+		t.Fatal(err)
+	}
+	if ok.Watermark() != 3 || bad.Watermark() != 3 {
+		t.Errorf("after recovering: ok %d, bad %d", ok.Watermark(), bad.Watermark())
+	}
+}

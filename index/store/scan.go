@@ -51,7 +51,8 @@ type Progress struct {
 // returns the records replaced.
 func (s *Store) Replace(olds, news []*Stored, progress Progress) (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	var commit uint64 // the feed's, 0: none
+	err := s.update(func(tx *bolt.Tx, inStep bool) error {
 		recs, ids := tx.Bucket(bucketRecords), tx.Bucket(bucketIDs)
 		recs.FillPercent = 1.0
 		var changes []Change
@@ -91,7 +92,8 @@ func (s *Store) Replace(olds, news []*Stored, progress Progress) (int, error) {
 			moves = append(moves, move{old: old.Seq, new: seq, retag: true})
 			n++
 		}
-		if err := s.appendCommit(tx, changes, moves); err != nil {
+		var err error
+		if commit, err = s.appendCommit(tx, changes, moves, inStep); err != nil {
 			return err
 		}
 		if progress.Bucket == nil {
@@ -102,11 +104,11 @@ func (s *Store) Replace(olds, news []*Stored, progress Progress) (int, error) {
 			return fmt.Errorf("no bucket %q", progress.Bucket)
 		}
 		return b.Put(progress.Key, progress.Value)
-	})
+	}, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: replace: %w", err)
 	}
-	s.followed()
+	s.followed(commit)
 	return n, nil
 }
 

@@ -244,7 +244,19 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 			it.enc = nil
 		}
 	}()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	// A second run of the write (see update) starts from the ids and
+	// encodings as sent: place may have namespaced them.
+	sent := make([]Stored, len(items))
+	for i, it := range items {
+		sent[i] = *it
+	}
+	reset := func() {
+		for i, it := range items {
+			it.Record.ID, it.enc = sent[i].Record.ID, sent[i].enc
+		}
+	}
+	var commit uint64 // the feed's, 0: none
+	err := s.update(func(tx *bolt.Tx, inStep bool) error {
 		recs, ids := tx.Bucket(bucketRecords), tx.Bucket(bucketIDs)
 		recs.FillPercent = 1.0 // not stored in the file: set in every write tx
 		changes := make([]Change, len(items))
@@ -290,12 +302,14 @@ func (s *Store) Put(items []*Stored) ([]Outcome, error) {
 			}
 			out[i].ID, out[i].Seq = it.Record.ID, seq
 		}
-		return s.appendCommit(tx, changes, moves)
-	})
+		var err error
+		commit, err = s.appendCommit(tx, changes, moves, inStep)
+		return err
+	}, reset)
 	if err != nil {
 		return nil, fmt.Errorf("store: put: %w", err)
 	}
-	s.followed()
+	s.followed(commit)
 	return out, nil
 }
 
@@ -330,7 +344,8 @@ func place(ids, recs *bolt.Bucket, it *Stored) error {
 // so the index deletes it too (the ids bucket holds live records only). It returns the tombstone's sequence.
 func (s *Store) Delete(id string, now time.Time) (uint64, error) {
 	var seq uint64
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	var commit uint64 // the feed's, 0: none
+	err := s.update(func(tx *bolt.Tx, inStep bool) error {
 		recs, ids := tx.Bucket(bucketRecords), tx.Bucket(bucketIDs)
 		recs.FillPercent = 1.0
 		old := ids.Get([]byte(id))
@@ -362,15 +377,16 @@ func (s *Store) Delete(id string, now time.Time) (uint64, error) {
 		if err := ids.Delete([]byte(id)); err != nil {
 			return err
 		}
-		return s.appendCommit(tx, []Change{{Old: prev, New: tomb}}, []move{{old: prev.Seq, new: seq}})
-	})
+		commit, err = s.appendCommit(tx, []Change{{Old: prev, New: tomb}}, []move{{old: prev.Seq, new: seq}}, inStep)
+		return err
+	}, nil)
 	if errors.Is(err, ErrNotFound) {
 		return 0, err
 	}
 	if err != nil {
 		return 0, fmt.Errorf("store: delete: %w", err)
 	}
-	s.followed()
+	s.followed(commit)
 	return seq, nil
 }
 
