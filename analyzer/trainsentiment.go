@@ -10,10 +10,15 @@ import (
 // or negative) the neutral threshold may call neutral, out of fold.
 const maxReviewNeutral = 0.01
 
+// maxAccuracyGiven is how much of the labelled messages' out-of-fold
+// accuracy the neutral threshold may give up for a better macro-F1.
+const maxAccuracyGiven = 0.005
+
 // neutralThreshold chooses the sentiment model's neutral threshold
 // (learn.NeutralKey) out of fold: fold j's texts are scored by a softmax
 // trained on the others, and the threshold is the one that decides the
-// labelled messages best (accuracy) while calling at most
+// labelled messages best (macro-F1 among the thresholds within
+// maxAccuracyGiven of the best accuracy) while calling at most
 // maxReviewNeutral of the reviews neutral. The labelled messages are few
 // against the reviews, so the softmax's neutral probability is small even
 // where a person would say neutral; a threshold below one half corrects
@@ -48,47 +53,78 @@ func neutralThreshold(ex []learn.Example, message []bool, opt learn.TrainOptions
 		}
 	}
 	messages := len(ex) - reviews
-	count := func(th float64) (right, neutral int) {
+	// At a threshold: the labelled messages decided right, their macro-F1
+	// over the classes they hold, and the reviews called neutral.
+	count := func(th float64) (right int, macro float64, neutral int) {
+		k := len(learn.Sentiments)
+		tp, fp, fn := make([]int, k), make([]int, k), make([]int, k)
 		for i, e := range ex {
-			k := learn.NeutralClass(learn.Sentiments, oof[i], th)
+			c := learn.NeutralClass(learn.Sentiments, oof[i], th)
 			if !message[i] {
-				if learn.Sentiments[k] == Neutral {
+				if learn.Sentiments[c] == Neutral {
 					neutral++
 				}
 				continue
 			}
-			if k == e.Class {
+			if c == e.Class {
 				right++
+				tp[c]++
+			} else {
+				fp[c]++
+				fn[e.Class]++
 			}
 		}
-		return right, neutral
+		held := 0
+		for c := range k {
+			if tp[c]+fn[c] == 0 {
+				continue // a class no message has
+			}
+			held++
+			macro += 2 * float64(tp[c]) / float64(2*tp[c]+fp[c]+fn[c])
+		}
+		return right, macro / float64(max(held, 1)), neutral
 	}
-	best, bestRight := 1.0, -1
+	// The most accurate threshold first; then, among those within
+	// maxAccuracyGiven of it, the one with the best macro-F1: the
+	// messages are mostly complaints, and accuracy alone would buy a
+	// complaint or two with every neutral question it calls negative.
+	var ths []float64
+	topRight := -1
 	for t := 5; t <= 100; t++ {
 		th := float64(t) / 100
-		right, neutral := count(th)
+		right, _, neutral := count(th)
 		if float64(neutral) > maxReviewNeutral*float64(reviews) {
 			continue
 		}
-		if right > bestRight {
-			best, bestRight = th, right
+		ths = append(ths, th)
+		topRight = max(topRight, right)
+	}
+	best, bestMacro := 1.0, -1.0
+	for _, th := range ths {
+		right, macro, _ := count(th)
+		if float64(topRight-right) > maxAccuracyGiven*float64(messages) {
+			continue
+		}
+		if macro > bestMacro+1e-9 {
+			best, bestMacro = th, macro
 		}
 	}
-	right, neutral := count(best)
+	right, macro, neutral := count(best)
 	baseRight := 0
 	for i, e := range ex {
 		if message[i] && argmax(oof[i]) == e.Class {
 			baseRight++
 		}
 	}
-	return NeutralChoice{Threshold: best, Accuracy: ratioOf(right, messages), ArgmaxAccuracy: ratioOf(baseRight, messages), ReviewNeutral: ratioOf(neutral, reviews)}
+	return NeutralChoice{Threshold: best, Accuracy: ratioOf(right, messages), MacroF1: macro, ArgmaxAccuracy: ratioOf(baseRight, messages), ReviewNeutral: ratioOf(neutral, reviews)}
 }
 
 // NeutralChoice is the chosen neutral threshold and its out-of-fold
-// measures: the labelled messages' accuracy at it and with the most
-// probable class, and the share of reviews it calls neutral.
+// measures: the labelled messages' accuracy and macro-F1 at it, their
+// accuracy with the most probable class, and the share of reviews it calls
+// neutral.
 type NeutralChoice struct {
-	Threshold, Accuracy, ArgmaxAccuracy, ReviewNeutral float64
+	Threshold, Accuracy, MacroF1, ArgmaxAccuracy, ReviewNeutral float64
 }
 
 func argmax(p []float64) int {

@@ -75,8 +75,8 @@ func (m *Main) runTrain(ctx context.Context, args []string) error {
 		res.Models.Redline.Size(), formatThresholds(rt), res.OOFRed.Precision(), res.OOFRed.Recall(), res.OOFRed.F1(), 100*fa(res.OOFRed),
 		res.RuleRed.Precision(), res.RuleRed.Recall(), res.RuleRed.F1(), 100*fa(res.RuleRed))
 	nc := res.Neutral
-	fmt.Fprintf(m.Stdout, "sentiment: %d features; neutral threshold %.2f; out of fold, labelled messages' accuracy %.3f (most probable class %.3f), reviews called neutral %.2f%%\nwrote %s (%d bytes)\n",
-		res.Models.Sentiment.Size(), nc.Threshold, nc.Accuracy, nc.ArgmaxAccuracy, 100*nc.ReviewNeutral, *out, b.Len())
+	fmt.Fprintf(m.Stdout, "sentiment: %d features; neutral threshold %.2f; out of fold, labelled messages' accuracy %.3f, macro-F1 %.3f (most probable class: accuracy %.3f), reviews called neutral %.2f%%\nwrote %s (%d bytes)\n",
+		res.Models.Sentiment.Size(), nc.Threshold, nc.Accuracy, nc.MacroF1, nc.ArgmaxAccuracy, 100*nc.ReviewNeutral, *out, b.Len())
 	return nil
 }
 
