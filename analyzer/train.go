@@ -39,6 +39,13 @@ type Trained struct {
 // SceneL2 is the scene model's weight decay when none is asked for.
 const SceneL2 = 1e-3
 
+// SentimentEpochs are the sentiment model's passes over its texts when
+// none are asked for. Fewer than the shared 30 stop it before it learns the
+// reviews' vocabulary too well for the letters: out of fold on the train
+// split, the labelled messages' accuracy is 0.916 against 0.908 and their
+// macro-F1 0.650 against 0.626, the reviews no worse.
+const SentimentEpochs = 10
+
 // TrainFolds is how many folds choose the fusion thresholds.
 const TrainFolds = 5
 
@@ -193,6 +200,9 @@ func (a *Analyzer) Train(ctx context.Context, texts []Labelled, opt learn.TrainO
 	// tables small enough to stay in the cache.
 	sentOpt := opt
 	sentOpt.MinDF = max(opt.MinDF, 5)
+	if opt.Epochs == 0 {
+		sentOpt.Epochs = SentimentEpochs
+	}
 	sentiment := learn.Train(learn.Sentiments, true, sentEx, sentOpt)
 	out.Neutral = neutralThreshold(sentEx, sentMessage, sentOpt)
 	sentiment.Thresholds = map[string]float64{learn.NeutralKey: out.Neutral.Threshold}
