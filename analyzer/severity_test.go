@@ -36,6 +36,26 @@ func TestRedlineWording(t *testing.T) {
 		// The owners as a body, and collective action.
 		{"我们全体家长要求幼儿园给个说法", "owners-as-body", false},
 		{"业主们对开发商的做法很有意见", "owners-as-body", false},
+		// A lift entrapment however it is worded, and a lift card or a
+		// rider that is not one.
+		{"电梯停在两层中间，我和孩子在里面出不来", "elevator-entrapment", false},
+		{"早上电梯卡在8楼，里面有两个老人", "elevator-entrapment", false},
+		{"电梯卡住了里面有人", "elevator-entrapment", false},
+		{"我与朋友被卡在五楼与六楼之间，电梯按铃求助多次", "elevator-entrapment", false},
+		{"经常关人在里面", "elevator-entrapment", false},
+		{"电梯卡在物业办，自己去拿", "", true},
+		{"电梯里面有人贴小广告", "", true},
+		// A fire that happened, in words that are not 火灾; smoke from a
+		// kitchen and extinguishers are not one.
+		{"地下室着了火，消防车来了才扑灭", "fire-gas-electric", false},
+		{"楼道电瓶车自燃，好多人被熏得咳嗽", "fire-gas-electric", false},
+		{"楼下烧烤店浓烟熏得我们不敢开窗", "", true},
+		{"小区里的灭火器都过期了，也没人换", "", true},
+		// A fight or a push, and small injuries; a wall pushed down is not.
+		{"物业的人和业主打起来了，有人头破血流", "violence", false},
+		{"保安把我推倒在地", "violence", false},
+		{"孩子在滑梯上手臂擦伤了", "safety", false},
+		{"开发商要推倒围墙改成停车位", "", true},
 		// A call to 12345 made before, not threatened.
 		{"打电话给12345，市长热线，到现在也无反馈", "", true},
 	} {
