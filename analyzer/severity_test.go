@@ -56,6 +56,20 @@ func TestRedlineWording(t *testing.T) {
 		{"保安把我推倒在地", "violence", false},
 		{"孩子在滑梯上手臂擦伤了", "safety", false},
 		{"开发商要推倒围墙改成停车位", "", true},
+		{"票贩子非常凶恶的威胁病人，上段时间还打伤了病人", "violence", false},
+		{"保安态度恶劣，我担心迟早会打人", "", true},
+		// Harm told as poisoning or a fall that ended in hospital.
+		{"孩子血铅超标", "safety", false},
+		{"我家奶奶摔倒在废墟，至今在住院", "safety", false},
+		// A paper or a channel that ran the story; the news on television
+		// is not one.
+		{"去年政法频道报道过这件事", "external-escalation", false},
+		{"上了西地省都市频道不下3次", "external-escalation", false},
+		{"电视上新闻说明天降温", "", true},
+		// The owners as a body opposing or decided; 集体 of land is not.
+		{"不管百分之九十九的业主反对将原消防通道关闭", "owners-as-body", false},
+		{"我们集体决定拒绝收房", "owners-as-body", false},
+		{"村集体土地被占用", "", true},
 		// A call to 12345 made before, not threatened.
 		{"打电话给12345，市长热线，到现在也无反馈", "", true},
 	} {
