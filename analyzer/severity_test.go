@@ -58,6 +58,8 @@ func TestRedlineWording(t *testing.T) {
 		{"开发商要推倒围墙改成停车位", "", true},
 		{"票贩子非常凶恶的威胁病人，上段时间还打伤了病人", "violence", false},
 		{"保安态度恶劣，我担心迟早会打人", "", true},
+		{"保安推了我一把", "violence", false},
+		{"保安帮我推一下车", "", true},
 		// Harm told as poisoning or a fall that ended in hospital.
 		{"孩子血铅超标", "safety", false},
 		{"我家奶奶摔倒在废墟，至今在住院", "safety", false},
@@ -70,6 +72,7 @@ func TestRedlineWording(t *testing.T) {
 		{"不管百分之九十九的业主反对将原消防通道关闭", "owners-as-body", false},
 		{"我们集体决定拒绝收房", "owners-as-body", false},
 		{"村集体土地被占用", "", true},
+		{"有个别业主反对加装电梯", "", true},
 		// A call to 12345 made before, not threatened.
 		{"打电话给12345，市长热线，到现在也无反馈", "", true},
 	} {
