@@ -30,11 +30,44 @@ type SignalRule struct {
 	// something less: a hazard spoken of (一旦, 万一, 隐患) rather than an
 	// incident, a call to 12345 made before (打了, 也没用) rather than
 	// threatened. Such a match counts at Else (P2) instead.
-	Unless []string `yaml:"unless" json:"-"`
-	Else   string   `yaml:"else" json:"-"`
+	Unless Words  `yaml:"unless" json:"-"`
+	Else   string `yaml:"else" json:"-"`
 	line   int
 	col    int
 	kind   string // redline, severe, praise
+}
+
+// Words is a list of words in a rules file. An item may itself be a list
+// (a YAML alias of another rule's words), taken in place, so rules that
+// share part of a list share it rather than copy it.
+type Words []string
+
+// UnmarshalYAML takes scalars and lists of scalars.
+func (w *Words) UnmarshalYAML(v *yaml.Node) error {
+	if v.Kind == yaml.AliasNode {
+		v = v.Alias
+	}
+	if v.Kind != yaml.SequenceNode {
+		return fmt.Errorf("line %d: want a list of words", v.Line)
+	}
+	for _, item := range v.Content {
+		if item.Kind == yaml.AliasNode {
+			item = item.Alias
+		}
+		switch item.Kind {
+		case yaml.ScalarNode:
+			*w = append(*w, item.Value)
+		case yaml.SequenceNode:
+			var inner Words
+			if err := inner.UnmarshalYAML(item); err != nil {
+				return err
+			}
+			*w = append(*w, inner...)
+		default:
+			return fmt.Errorf("line %d: want a word or a list of words", item.Line)
+		}
+	}
+	return nil
 }
 
 // UnmarshalYAML keeps where the rule text is, for compile errors.

@@ -6,6 +6,8 @@ import (
 
 	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
+
+	"gopkg.in/yaml.v3"
 )
 
 // The red-line rules by class of wording (LABELS.md, "redline and
@@ -43,7 +45,8 @@ func TestRedlineWording(t *testing.T) {
 		{"电梯卡住了里面有人", "elevator-entrapment", false},
 		{"我与朋友被卡在五楼与六楼之间，电梯按铃求助多次", "elevator-entrapment", false},
 		{"经常关人在里面", "elevator-entrapment", false},
-		{"电梯卡在物业办，自己去拿", "", true},
+		{"电梯卡丢了，去物业补办要收五十块", "", true},
+		{"关人家什么事", "", true},
 		{"电梯里面有人贴小广告", "", true},
 		// A fire that happened, in words that are not 火灾; smoke from a
 		// kitchen and extinguishers are not one.
@@ -94,5 +97,23 @@ func TestLongPlainComplaintIsP3(t *testing.T) {
 	res := analyze(t, a, &analyzer.Record{ID: "x", Text: text})
 	if res.Sentiment.Label != analyzer.Negative || res.Severity != analyzer.P3 {
 		t.Errorf("%s %s (signals %+v), want negative P3", res.Sentiment.Label, res.Severity, res.Signals)
+	}
+}
+
+// A list item of a rules file's words may be another list (a YAML alias),
+// taken in place; anything else is an error with its line.
+func TestWordsTakeListsInPlace(t *testing.T) {
+	var v struct {
+		A analyzer.Words `yaml:"a"`
+		B analyzer.Words `yaml:"b"`
+	}
+	if err := yaml.Unmarshal([]byte("a: &x [一旦, 万一]\nb: [*x, 隐患, [危险]]\n"), &v); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(v.B, " "); got != "一旦 万一 隐患 危险" {
+		t.Errorf("b = %q", got)
+	}
+	if err := yaml.Unmarshal([]byte("a: [一旦, {k: v}]\n"), &v); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("a map among the words: %v", err)
 	}
 }

@@ -83,8 +83,8 @@ func TestOldDataDirectoryServes(t *testing.T) {
 	}
 }
 
-// answeredRange is the date range an answer was computed over.
-var answeredRange = regexp.MustCompile(`^\{[^{]*\{"metric":"[a-z_]+","interval":"[a-z]+","from":"(\d{4}-\d\d-\d\d)","to":"(\d{4}-\d\d-\d\d)"`)
+// answeredRange is the date range a scores or trends answer covers.
+var answeredRange = regexp.MustCompile(`"from":"(\d{4}-\d\d-\d\d)","to":"(\d{4}-\d\d-\d\d)"`)
 
 // pinnedRange asks q over the dates its stored answer covers: a query
 // without from and to covers the twelve months to today, and today is not

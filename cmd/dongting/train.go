@@ -33,7 +33,7 @@ func (m *Main) runTrain(ctx context.Context, args []string) error {
 	// The optimiser's settings, for comparing them out of fold (the
 	// figures printed); the defaults are the shipped setting.
 	var opt learn.TrainOptions
-	fs.IntVar(&opt.Epochs, "epochs", 0, "passes over the data (0: the default, 30)")
+	fs.IntVar(&opt.Epochs, "epochs", 0, "passes over the data (0: the defaults, 30; 10 for the sentiment model)")
 	fs.Float64Var(&opt.Rate, "rate", 0, "AdaGrad learning rate (0: the default, 0.2)")
 	fs.Float64Var(&opt.L2, "l2", 0, "weight decay per example (0: the default, 1e-4)")
 	fs.IntVar(&opt.MinDF, "min-df", 0, "drop features seen in fewer examples (0: the default, 2)")
