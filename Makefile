@@ -93,6 +93,8 @@ eval: build
 	./bin/dongting eval resident --labels data/eval/resident_labels.jsonl --messages $(RESIDENT)
 	./bin/dongting eval sentiment --data $(DATASETS)/waimai_10k.csv --data $(DATASETS)/online_shopping_9_cats.csv
 	./bin/dongting eval tags --data data/eval/property_tags.jsonl
+	# short hotline-style texts written per the label definitions (docs/evaluation.md)
+	./bin/dongting eval resident --labels data/eval/short_labels.jsonl --messages data/eval/short_texts.jsonl
 
 # Rebuild data/model/dongting.model from the labels (train split), the golden
 # set and the review sets' training rows; deterministic. Rebuild the binary

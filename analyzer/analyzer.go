@@ -83,6 +83,13 @@ func (r *Resources) SegmenterWords() []string {
 			words = append(words, w)
 		}
 	}
+	// The rule words are looked up as whole tokens: 凭什么 cut 凭/什么 is
+	// no rhetorical question.
+	for _, set := range []map[string]bool{r.Lexicon.rhetorical, r.Lexicon.requests} {
+		for w := range set {
+			words = append(words, w)
+		}
+	}
 	sort.Strings(words)
 	out := words[:0]
 	for i, w := range words {

@@ -30,11 +30,16 @@ type SignalRule struct {
 	// something less: a hazard spoken of (一旦, 万一, 隐患) rather than an
 	// incident, a call to 12345 made before (打了, 也没用) rather than
 	// threatened. Such a match counts at Else (P2) instead.
-	Unless Words  `yaml:"unless" json:"-"`
-	Else   string `yaml:"else" json:"-"`
-	line   int
-	col    int
-	kind   string // redline, severe, praise
+	Unless Words `yaml:"unless" json:"-"`
+	// UnlessIn is where the unless words are looked for: "sentence" (the
+	// default) or "clause", the clauses the match itself lies in, for a
+	// rule whose qualifier belongs to the words beside it (打了三次12345，
+	// 门禁还是坏的，再不修我就打市长热线 is a threat after a past call).
+	UnlessIn string `yaml:"unless_in" json:"-"`
+	Else     string `yaml:"else" json:"-"`
+	line     int
+	col      int
+	kind     string // redline, severe, praise
 }
 
 // Words is a list of words in a rules file. An item may itself be a list
@@ -79,7 +84,7 @@ func (r *SignalRule) UnmarshalYAML(v *yaml.Node) error {
 	}
 	*r = SignalRule(p)
 	r.line = v.Line
-	if err := taxonomy.KnownKeys(v, "id", "name", "severity", "scope", "rule", "unless", "else"); err != nil {
+	if err := taxonomy.KnownKeys(v, "id", "name", "severity", "scope", "rule", "unless", "unless_in", "else"); err != nil {
 		return err
 	}
 	for i := 0; i+1 < len(v.Content); i += 2 {
@@ -129,6 +134,8 @@ func LoadSignalRules(fsys fs.FS) ([]SignalRule, error) {
 				return nil, fmt.Errorf("analyzer: %s:%d: rule %s: scope %q, want customer or any", name, r.line, r.ID, r.Scope)
 			case len(r.Unless) > 0 && r.Else != P2 && r.Else != P3:
 				return nil, fmt.Errorf("analyzer: %s:%d: rule %s: unless needs else: P2 or P3", name, r.line, r.ID)
+			case r.UnlessIn != "" && r.UnlessIn != "sentence" && r.UnlessIn != "clause":
+				return nil, fmt.Errorf("analyzer: %s:%d: rule %s: unless_in %q, want sentence or clause", name, r.line, r.ID, r.UnlessIn)
 			case len(r.Unless) == 0 && r.Else != "":
 				return nil, fmt.Errorf("analyzer: %s:%d: rule %s: else without unless", name, r.line, r.ID)
 			}

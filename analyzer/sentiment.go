@@ -29,6 +29,7 @@ type Lexicon struct {
 	degree     map[string]float64
 	contrast   map[string]bool
 	rhetorical map[string]bool
+	requests   map[string]bool // 请问, 建议 …: see plainRequest
 	hand       int
 }
 
@@ -80,6 +81,7 @@ func LoadLexicon(fsys fs.FS) (*Lexicon, error) {
 		"sentiment/negation.txt":   &lx.negators,
 		"sentiment/contrast.txt":   &lx.contrast,
 		"sentiment/rhetorical.txt": &lx.rhetorical,
+		"sentiment/request.txt":    &lx.requests,
 	} {
 		words, err := data.Words(fsys, name)
 		if err != nil {
@@ -132,6 +134,7 @@ const (
 	wRhetorical                      // 难道, 凭什么 …
 	wStop                            // a stopword: skipped in a negator's scope, never a keyword
 	wConnective                      // 然后, 结果 …: may split an unpunctuated clause
+	wRequest                         // 请问, 建议 …: see plainRequest
 )
 
 // vocab builds the lookup table of every word the lexicon, the stopwords
@@ -154,7 +157,7 @@ func (lx *Lexicon) vocab(stop map[string]bool) map[string]wordInfo {
 	for _, set := range []struct {
 		words map[string]bool
 		flag  wordFlag
-	}{{lx.negators, wNegator}, {lx.contrast, wContrast}, {lx.rhetorical, wRhetorical}, {stop, wStop}, {connectives, wConnective}} {
+	}{{lx.negators, wNegator}, {lx.contrast, wContrast}, {lx.rhetorical, wRhetorical}, {lx.requests, wRequest}, {stop, wStop}, {connectives, wConnective}} {
 		for w, ok := range set.words {
 			if ok {
 				add(w, set.flag)

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -19,6 +20,16 @@ const (
 // score: how strongly it is put, which the label alone does not say).
 func (a *Analyzer) grade(out *Analysis, lexical Sentiment, hits []taxonomy.Hit, ev *evidenceMaker, p *parsed, feats features) {
 	out.Severity = SeverityNone
+	if out.Sentiment.Label == Positive && a.reportsHarm(hits) {
+		// An incident, a hazard feared, an escalation or collective action
+		// is a problem reported (LABELS.md: negative whatever the frame),
+		// unless the record praises someone for it: 万一着火谁负责 and 昨晚
+		// 发生火情 are not satisfaction, whatever words the model liked.
+		out.Sentiment = Sentiment{Label: Negative, Score: -max(math.Abs(out.Sentiment.Score), 0.1)}
+	}
+	if a.plainRequest(p, hits, len(out.Tags) > 0, out.Sentiment.Label, lexical.Score) {
+		out.Sentiment = Sentiment{Label: Neutral}
+	}
 	if out.Sentiment.Label == Negative {
 		out.Severity = P3
 	}
@@ -33,7 +44,7 @@ func (a *Analyzer) grade(out *Analysis, lexical Sentiment, hits []taxonomy.Hit, 
 	for _, h := range hits {
 		r := a.signals[h.Rule]
 		kind, sev := r.kind, r.Severity
-		if len(r.Unless) > 0 && allQualified(p, h.Evidence, r.Unless) {
+		if len(r.Unless) > 0 && allQualified(p, h.Evidence, r.Unless, r.UnlessIn == "clause") {
 			kind, sev = "severe", r.Else
 		}
 		if kind == "redline" && red != nil && redP < red.Confirm(r.ID) {
@@ -84,13 +95,28 @@ func (a *Analyzer) grade(out *Analysis, lexical Sentiment, hits []taxonomy.Hit, 
 	out.Praise = praised
 }
 
+// reportsHarm says whether a red-line rule matched, hedged or not, and no
+// praise rule did.
+func (a *Analyzer) reportsHarm(hits []taxonomy.Hit) bool {
+	harm := false
+	for _, h := range hits {
+		switch a.signals[h.Rule].kind {
+		case "redline":
+			harm = true
+		case "praise":
+			return false
+		}
+	}
+	return harm
+}
+
 // allQualified says whether every matched span sits in a sentence that also
 // holds one of the qualifying words (see SignalRule.Unless): then the
 // match as a whole is qualified. One plain mention ("电梯困人了") among
 // hedged ones keeps the red line.
-func allQualified(p *parsed, spans []taxonomy.Span, words []string) bool {
+func allQualified(p *parsed, spans []taxonomy.Span, words []string, clauseOnly bool) bool {
 	for _, sp := range spans {
-		if !sentenceHas(p, sp.First, words) {
+		if !sentenceHas(p, sp.First, words, clauseOnly) {
 			return false
 		}
 	}
@@ -98,7 +124,7 @@ func allQualified(p *parsed, spans []taxonomy.Span, words []string) bool {
 }
 
 // sentenceHas says whether the sentence of token i holds one of words.
-func sentenceHas(p *parsed, i int, words []string) bool {
+func sentenceHas(p *parsed, i int, words []string, clauseOnly bool) bool {
 	if i < 0 || i >= len(p.tokCl) {
 		return false
 	}
@@ -107,10 +133,10 @@ func sentenceHas(p *parsed, i int, words []string) bool {
 		return false
 	}
 	lo, hi := c, c
-	for lo > 0 && !p.clauses[lo-1].sentEnd {
+	for !clauseOnly && lo > 0 && !p.clauses[lo-1].sentEnd {
 		lo--
 	}
-	for hi < len(p.clauses)-1 && !p.clauses[hi].sentEnd {
+	for !clauseOnly && hi < len(p.clauses)-1 && !p.clauses[hi].sentEnd {
 		hi++
 	}
 	for k := p.clauses[lo].lo; k < p.clauses[hi].hi && k < len(p.tokens); k++ {

@@ -3,6 +3,7 @@ package analyzer_test
 import (
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"dongting/analyzer"
 	"dongting/analyzer/analyzertest"
@@ -76,8 +77,17 @@ func TestRedlineWording(t *testing.T) {
 		{"我们集体决定拒绝收房", "owners-as-body", false},
 		{"村集体土地被占用", "", true},
 		{"有个别业主反对加装电梯", "", true},
-		// A call to 12345 made before, not threatened.
+		// A call to 12345 made before, not threatened; a threat after a
+		// past call told in another clause is one.
 		{"打电话给12345，市长热线，到现在也无反馈", "", true},
+		{"我已经打了12345，再打也没用", "", true},
+		{"半年打了三次12345，门禁还是坏的，再不修我就打市长热线", "hotline-threat", false},
+		// A lift card is no entrapment; a few households are not the
+		// owners as a body; police called about a party upstairs is P2.
+		{"请问新的电梯卡在哪里办？要带什么材料？", "", true},
+		{"有两三户业主不同意在架空层开托老所", "", true},
+		{"楼上半夜还在蹦迪，我已经报警了", "", true},
+		{"抢车位的两个业主吵着吵着就动手了", "violence", false},
 	} {
 		res := analyze(t, a, &analyzer.Record{ID: "x", Text: tt.text})
 		if got := strings.Join(res.Redline, " "); got != tt.redline {
@@ -115,5 +125,22 @@ func TestWordsTakeListsInPlace(t *testing.T) {
 	}
 	if err := yaml.Unmarshal([]byte("a: [一旦, {k: v}]\n"), &v); err == nil || !strings.Contains(err.Error(), "line 1") {
 		t.Errorf("a map among the words: %v", err)
+	}
+}
+
+// A rule's unless_in is the sentence or the clause; anything else is an
+// error naming the rule and its line.
+func TestUnlessInChecked(t *testing.T) {
+	rule := func(in string) fstest.MapFS {
+		return fstest.MapFS{"rules/severity.yaml": {Data: []byte("redline:\n  - id: r\n    name: r\n    severity: P1\n    rule: 打12345\n    unless: [打过]\n    unless_in: " + in + "\n    else: P2\n")}}
+	}
+	for _, in := range []string{"clause", "sentence"} {
+		if _, err := analyzer.LoadSignalRules(rule(in)); err != nil {
+			t.Errorf("unless_in %s: %v", in, err)
+		}
+	}
+	_, err := analyzer.LoadSignalRules(rule("paragraph"))
+	if err == nil || !strings.Contains(err.Error(), "rule r") || !strings.Contains(err.Error(), "severity.yaml:5:") || !strings.Contains(err.Error(), "unless_in") {
+		t.Errorf("unless_in paragraph: %v", err)
 	}
 }
