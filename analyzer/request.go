@@ -13,21 +13,16 @@ const requestLexical = -0.3
 // plainRequest says whether a short record only asks, requests or suggests
 // (LABELS.md: neutral, "a plain question, request or suggestion with no
 // complaint"): it has a request marker (sentiment/request.txt) or a
-// question, and no complaint cue — no hand-written negative word that is
+// question, and no complaint cue: no hand-written negative word that is
 // not negated, no negated hand-written positive one (courtesies such as
-// 谢谢 aside), no rhetorical marker,
-// no severe or red-line rule. The sentiment model learnt from complaint
-// letters and reviews, where a short question is rare, and calls most of
-// them negative; the rules know better. It holds only for a record about
-// the home (tagged, or naming the estate). label is the model's: a positive
-// one stands when a hand-written positive word backs it.
+// 谢谢 aside), no rhetorical marker, no severe or red-line rule. The
+// sentiment model learnt from complaint letters and reviews, where a short
+// question is rare, and calls most of them negative. It holds only for a
+// record about the home (tagged, or naming the estate). label is the
+// model's: a positive one stands when a hand-written positive word backs
+// it.
 func (a *Analyzer) plainRequest(p *parsed, hits []taxonomy.Hit, tagged bool, label string, lexical float64) bool {
 	if len(p.tokens) >= learn.MinSceneWords || label == Neutral || lexical <= requestLexical {
-		return false
-	}
-	if !tagged && !learn.MentionsEstate(words(p)) {
-		// Not about a home: a review's 希望下次快点 is a complaint
-		// in its own words, and the model knows reviews.
 		return false
 	}
 	for _, h := range hits {
@@ -63,5 +58,7 @@ func (a *Analyzer) plainRequest(p *parsed, hits []taxonomy.Hit, tagged bool, lab
 			}
 		}
 	}
-	return asks
+	// Not about a home: a review's 希望下次快点 is a complaint in its own
+	// words, and the model knows reviews.
+	return asks && (tagged || learn.MentionsEstate(words(p)))
 }

@@ -111,7 +111,8 @@ func (a *Analyzer) reportsHarm(hits []taxonomy.Hit) bool {
 }
 
 // allQualified says whether every matched span sits in a sentence that also
-// holds one of the qualifying words (see SignalRule.Unless): then the
+// holds one of the qualifying words (see SignalRule.Unless; the clause
+// alone when clauseOnly, see SignalRule.UnlessIn): then the
 // match as a whole is qualified. One plain mention ("电梯困人了") among
 // hedged ones keeps the red line.
 func allQualified(p *parsed, spans []taxonomy.Span, words []string, clauseOnly bool) bool {
@@ -123,7 +124,8 @@ func allQualified(p *parsed, spans []taxonomy.Span, words []string, clauseOnly b
 	return len(spans) > 0
 }
 
-// sentenceHas says whether the sentence of token i holds one of words.
+// sentenceHas says whether the sentence of token i holds one of words (its
+// clause alone when clauseOnly).
 func sentenceHas(p *parsed, i int, words []string, clauseOnly bool) bool {
 	if i < 0 || i >= len(p.tokCl) {
 		return false
