@@ -1,6 +1,9 @@
 package analyzer
 
 import (
+	"slices"
+	"strings"
+
 	"dongting/analyzer/learn"
 	"dongting/taxonomy"
 )
@@ -41,8 +44,8 @@ func (a *Analyzer) plainRequest(p *parsed, hits []taxonomy.Hit, tagged bool, lab
 			if t.flags&wRequest != 0 {
 				asks = true
 			}
-			if t.flags&wRhetorical != 0 {
-				return false
+			if t.flags&wRhetorical != 0 && t.flags&wRequest == 0 {
+				return false // 凭什么; 啥时候 is in both lists, and asks here
 			}
 			w := p.tokens[c.lo+i].Text
 			hand, ok := a.lex.handSet[w]
@@ -59,6 +62,17 @@ func (a *Analyzer) plainRequest(p *parsed, hits []taxonomy.Hit, tagged bool, lab
 		}
 	}
 	// Not about a home: a review's 希望下次快点 is a complaint in its own
-	// words, and the model knows reviews.
-	return asks && (tagged || learn.MentionsEstate(words(p)))
+	// words, and the model knows reviews. A question about a work order is
+	// the property service's (我想查一下我的工单进度).
+	if !asks || tagged {
+		return asks
+	}
+	ws := words(p)
+	return learn.MentionsEstate(ws) || slices.ContainsFunc(ws, func(w string) bool {
+		return slices.ContainsFunc(workOrderWords, func(o string) bool { return strings.Contains(w, o) })
+	})
 }
+
+// workOrderWords name the property service's own channel: a short question
+// holding one is about the home even without the estate's words.
+var workOrderWords = []string{"工单", "单子", "进度", "回电话", "回个电话", "回电"}

@@ -88,6 +88,21 @@ func TestRedlineWording(t *testing.T) {
 		{"有两三户业主不同意在架空层开托老所", "", true},
 		{"楼上半夜还在蹦迪，我已经报警了", "", true},
 		{"抢车位的两个业主吵着吵着就动手了", "violence", false},
+		// The police called to a theft however it is put; 走极端 in
+		// other words; "we" alone disagreeing is not the owners as a body.
+		{"家里进贼了，我已经报了警", "police", false},
+		{"逼急了我真不知道会干出什么事来", "external-escalation", false},
+		{"绿化带被改成停车位了，我们不同意", "", true},
+		// A fight named by a word the segmenter keeps whole; a lift that
+		// slid or someone stuck in it, in speech; a near miss from above;
+		// a threat put as not knowing what one will do; police called
+		// about a building site at night is P2.
+		{"地库里两个人打起来了，一个头都破了", "violence", false},
+		{"早上坐电梯突然往下溜了两层，吓得腿都软了", "elevator-entrapment", false},
+		{"五栋有人卡电梯里了，按了紧急呼叫半天没人应", "elevator-entrapment", false},
+		{"楼上扔下来个花盆，差一点就砸到小孩头上", "safety", false},
+		{"物业要是再不管楼上噪音，我真不知道自己会干出啥事来", "external-escalation", false},
+		{"对面工地晚上十一点还在打桩，报了警警察来了也没用", "", true},
 	} {
 		res := analyze(t, a, &analyzer.Record{ID: "x", Text: tt.text})
 		if got := strings.Join(res.Redline, " "); got != tt.redline {

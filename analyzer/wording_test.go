@@ -68,6 +68,15 @@ func TestSceneWording(t *testing.T) {
 		// Common property put to another use is the owners' decision.
 		{"架空层要改成养老院，我们坚决反对", "governance"},
 		{"化粪池满了，一楼都能闻到臭味", "cleaning"},
+		// Signal in a garage, a light out, a mains pipe broken by a
+		// renovation, a canteen for the old, a work order asked after.
+		{"地下室里手机一点信号都没有", "facilities"},
+		{"小区西门的路灯不亮了", "facilities"},
+		{"楼下装修把公共水管弄破了，我家停了两天水", "renovation utilities"},
+		{"社区食堂的饭菜便宜又好吃", "community"},
+		{"我想查一下我的工单进度", ""},
+		{"修完没两天又漏了，这都第三回了", "repair"},
+		{"电梯广告的收入都去哪了，从来没公示过", "facilities governance"},
 	} {
 		res := analyze(t, a, &analyzer.Record{ID: "x", Text: tt.text})
 		if got := scenesOf(res); got != tt.scenes {
@@ -85,6 +94,9 @@ func TestSentimentOfRequestsAndHarm(t *testing.T) {
 		{"建议在小区里增设几个充电桩。", analyzer.Neutral},
 		{"请问物业费可以在手机上交吗？", analyzer.Neutral},
 		{"提前感谢，想问下车位月租怎么续费", analyzer.Neutral},
+		{"我想查一下我的工单进度", analyzer.Neutral},
+		{"会所的游泳池今年夏天啥时候开放", analyzer.Neutral},
+		{"精装修送的地板一踩就咯吱响，这就是你们吹的高端品质？", analyzer.Negative},
 		// A complaint in the form of a question stays one.
 		{"凭什么让我们业主承担这个费用？", analyzer.Negative},
 		{"架空层被人拿来堆废品纸箱，这个谁来管？", analyzer.Negative},
