@@ -80,7 +80,7 @@ type Matcher struct {
 	progs        []*prog
 	terms        map[string]int32
 	lookup       *wordmap.Map[int32] // terms, for looking tokens up
-	byTerm       [][]int32           // term id → rules in which it appears un-negated
+	byTerm       [][]int32           // term id → rules it makes candidates (see triggers)
 	maxTermRunes int
 	scratch      sync.Pool
 }
@@ -99,7 +99,15 @@ func Compile(sources []Source, tok Tokenizer) (*Matcher, error) {
 			errs = append(errs, serr)
 			continue
 		}
-		p := m.compile(e, tok, i, false)
+		p := m.compile(e, tok)
+		terms, complete := triggers(e, tok)
+		if !complete {
+			terms = positives(e, tok, false)
+		}
+		for _, t := range terms {
+			id := m.termID(t)
+			m.byTerm[id] = append(m.byTerm[id], int32(i))
+		}
 		m.names = append(m.names, s.Name)
 		m.progs = append(m.progs, p)
 	}
@@ -125,7 +133,7 @@ func dedupe(xs []int32) []int32 {
 	return out
 }
 
-func (m *Matcher) termID(t string, rule int, negated bool) int32 {
+func (m *Matcher) termID(t string) int32 {
 	id, ok := m.terms[t]
 	if !ok {
 		id = int32(len(m.byTerm))
@@ -135,38 +143,100 @@ func (m *Matcher) termID(t string, rule int, negated bool) int32 {
 			m.maxTermRunes = n
 		}
 	}
-	if !negated {
-		m.byTerm[id] = append(m.byTerm[id], int32(rule))
-	}
 	return id
 }
 
-func (m *Matcher) compile(e Expr, tok Tokenizer, rule int, negated bool) *prog {
-	p := m.compileOp(e, tok, rule, negated)
+// triggers are terms at least one of which every match of e holds
+// (complete), so a rule is evaluated only on records holding one. Of the
+// two sides of an AND or a NEAR one is enough, the one with fewer terms:
+// a NEAR's list of common words (说 | 店 | 门 | 水) then does not make its
+// rule a candidate on every record that says 说. Not complete when e can
+// match without any term (a branch under NOT).
+func triggers(e Expr, tok Tokenizer) (terms []string, complete bool) {
+	switch x := e.(type) {
+	case termExpr:
+		return []string{x.text}, true
+	case phraseExpr:
+		return splitPhrase(x.text, tok)[:1], true
+	case orExpr:
+		l, lok := triggers(x.l, tok)
+		r, rok := triggers(x.r, tok)
+		return append(l, r...), lok && rok
+	case andExpr:
+		return eitherSide(x.l, x.r, tok)
+	case nearExpr:
+		return eitherSide(x.l, x.r, tok)
+	case scopeExpr:
+		return triggers(x.x, tok)
+	}
+	return nil, false // NOT
+}
+
+// eitherSide are the triggers of l AND r: the smaller complete side's.
+func eitherSide(l, r Expr, tok Tokenizer) ([]string, bool) {
+	lt, lok := triggers(l, tok)
+	rt, rok := triggers(r, tok)
+	switch {
+	case lok && rok && len(rt) < len(lt):
+		return rt, true
+	case lok:
+		return lt, true
+	case rok:
+		return rt, true
+	}
+	return append(lt, rt...), false
+}
+
+// positives are e's terms that are not negated: what makes a rule a
+// candidate when triggers are not complete.
+func positives(e Expr, tok Tokenizer, negated bool) []string {
+	switch x := e.(type) {
+	case termExpr, phraseExpr:
+		if negated {
+			return nil
+		}
+		t, _ := triggers(x, tok)
+		return t
+	case andExpr:
+		return append(positives(x.l, tok, negated), positives(x.r, tok, negated)...)
+	case orExpr:
+		return append(positives(x.l, tok, negated), positives(x.r, tok, negated)...)
+	case nearExpr:
+		return append(positives(x.l, tok, negated), positives(x.r, tok, negated)...)
+	case notExpr:
+		return positives(x.x, tok, !negated)
+	case scopeExpr:
+		return positives(x.x, tok, negated)
+	}
+	return nil
+}
+
+func (m *Matcher) compile(e Expr, tok Tokenizer) *prog {
+	p := m.compileOp(e, tok)
 	p.src = e
 	return p
 }
 
-func (m *Matcher) compileOp(e Expr, tok Tokenizer, rule int, negated bool) *prog {
+func (m *Matcher) compileOp(e Expr, tok Tokenizer) *prog {
 	switch x := e.(type) {
 	case termExpr:
-		return &prog{op: opTerm, term: m.termID(x.text, rule, negated), exact: x.exact}
+		return &prog{op: opTerm, term: m.termID(x.text), exact: x.exact}
 	case phraseExpr:
 		parts := splitPhrase(x.text, tok)
 		if len(parts) == 1 {
-			return &prog{op: opTerm, term: m.termID(parts[0], rule, negated), exact: true}
+			return &prog{op: opTerm, term: m.termID(parts[0]), exact: true}
 		}
-		return &prog{op: opPhrase, term: m.termID(parts[0], rule, negated), rest: parts[1:]}
+		return &prog{op: opPhrase, term: m.termID(parts[0]), rest: parts[1:]}
 	case andExpr:
-		return &prog{op: opAnd, l: m.compile(x.l, tok, rule, negated), r: m.compile(x.r, tok, rule, negated)}
+		return &prog{op: opAnd, l: m.compile(x.l, tok), r: m.compile(x.r, tok)}
 	case orExpr:
-		return &prog{op: opOr, l: m.compile(x.l, tok, rule, negated), r: m.compile(x.r, tok, rule, negated)}
+		return &prog{op: opOr, l: m.compile(x.l, tok), r: m.compile(x.r, tok)}
 	case notExpr:
-		return &prog{op: opNot, l: m.compile(x.x, tok, rule, !negated)}
+		return &prog{op: opNot, l: m.compile(x.x, tok)}
 	case nearExpr:
-		return &prog{op: opNear, n: x.n, l: m.compile(x.l, tok, rule, negated), r: m.compile(x.r, tok, rule, negated)}
+		return &prog{op: opNear, n: x.n, l: m.compile(x.l, tok), r: m.compile(x.r, tok)}
 	case scopeExpr:
-		return &prog{op: opScope, speaker: x.speaker, l: m.compile(x.x, tok, rule, negated)}
+		return &prog{op: opScope, speaker: x.speaker, l: m.compile(x.x, tok)}
 	}
 	panic("taxonomy: unknown expression type")
 }

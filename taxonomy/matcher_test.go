@@ -1,7 +1,9 @@
 package taxonomy
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -121,6 +123,74 @@ func TestCompileErrorsAreJoined(t *testing.T) {
 	for _, want := range []string{"rule a: line 3, col 14", "rule c: line 9, col 3"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+}
+
+// A rule is a candidate only on the terms every match of it must hold: one
+// side of an AND or a NEAR (the one with fewer terms), never a negated
+// term; where that is not known (a NOT of a NOT), every positive term.
+func TestTriggers(t *testing.T) {
+	for _, tt := range []struct {
+		rule, terms string
+		complete    bool
+	}{
+		{"电梯 | 扶梯", "电梯 扶梯", true},
+		{"NEAR/3(售楼处 | 销售 | 置业顾问, 说 | 说好)", "说 说好", true},
+		{"NEAR/3(售楼处, 说 | 说好 | 答应)", "售楼处", true},
+		{"(交房 | 收房) & NOT NEAR/2(交房, 年)", "交房 收房", true},
+		{`"报 了 警" | 报警`, "报 报警", true},
+		{"customer(投诉 & 电梯)", "投诉", true},
+		{"电梯 | (物业 & NOT 投诉)", "电梯 物业", true},
+		{"NOT NOT 电梯", "电梯", false},
+	} {
+		e, err := ParseRule(tt.rule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		terms, complete := triggers(e, nil)
+		if !complete {
+			terms = positives(e, nil, false)
+		}
+		if got := strings.Join(terms, " "); got != tt.terms || complete != tt.complete {
+			t.Errorf("%s: triggers %q %v, want %q %v", tt.rule, got, complete, tt.terms, tt.complete)
+		}
+	}
+}
+
+// Evaluating only the candidates finds what evaluating every rule finds.
+func TestTriggersKeepMatches(t *testing.T) {
+	rules := []string{
+		"NEAR/3(售楼处 | 销售, 说 | 说好)", "(交房 | 收房) & NOT NEAR/2(交房, 年)", "电梯 | (物业 & NOT 投诉)",
+		"NOT NOT 电梯", "NEAR/2(=门 | 大门, 卡住 | 坏了) & NOT 电梯门", `"卡 电梯" | 被困`, "customer(投诉 & 电梯)",
+	}
+	var src []Source
+	for i, r := range rules {
+		src = append(src, Source{Name: fmt.Sprint(i), Rule: r})
+	}
+	m, err := Compile(src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{
+		"售楼处 当时 说 送 车位", "销售 没 说", "说好 的 事", "2019 年 交房", "交房 延期", "收房 时", "物业 不 管",
+		"电梯 坏了", "大门 卡住 了", "电梯门 卡住", "卡 电梯 里 了", "A:投诉 电梯", "投诉 电梯", "什么 都 没有",
+	} {
+		tokens := toks(text)
+		var want []int
+		ev := evaluator{tokens: tokens, occs: m.collect(tokens, nil)}
+		slices.SortStableFunc(ev.occs, func(a, b occ) int { return cmp.Compare(a.term, b.term) })
+		for r, p := range m.progs {
+			if ok, spans := ev.eval(p, anySpeaker); ok && len(spans) > 0 {
+				want = append(want, r)
+			}
+		}
+		var got []int
+		for _, h := range m.Match(tokens) {
+			got = append(got, h.Rule)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: matched %v, every rule evaluated %v", text, got, want)
 		}
 	}
 }
