@@ -9,14 +9,9 @@ import (
 	"dongting/analyzer/analyzertest"
 )
 
-// scenesOf are a record's scenes, each once, sorted.
+// scenesOf are a record's scenes as people label them, sorted.
 func scenesOf(res *analyzer.Analysis) string {
-	var s []string
-	for _, t := range res.Tags {
-		if !slices.Contains(s, t.Scene) {
-			s = append(s, t.Scene)
-		}
-	}
+	s := res.Prediction().Scenes
 	slices.Sort(s)
 	return strings.Join(s, " ")
 }

@@ -100,12 +100,11 @@ func Compile(sources []Source, tok Tokenizer) (*Matcher, error) {
 			continue
 		}
 		p := m.compile(e, tok)
-		terms, complete := triggers(e, tok)
+		terms, complete := triggers(p)
 		if !complete {
-			terms = positives(e, tok, false)
+			terms = positives(p, false)
 		}
-		for _, t := range terms {
-			id := m.termID(t)
+		for _, id := range terms {
 			m.byTerm[id] = append(m.byTerm[id], int32(i))
 		}
 		m.names = append(m.names, s.Name)
@@ -146,69 +145,53 @@ func (m *Matcher) termID(t string) int32 {
 	return id
 }
 
-// triggers are terms at least one of which every match of e holds
+// triggers are terms at least one of which every match of p holds
 // (complete), so a rule is evaluated only on records holding one. Of the
 // two sides of an AND or a NEAR one is enough, the one with fewer terms:
 // a NEAR's list of common words (说 | 店 | 门 | 水) then does not make its
-// rule a candidate on every record that says 说. Not complete when e can
+// rule a candidate on every record that says 说. Not complete when p can
 // match without any term (a branch under NOT).
-func triggers(e Expr, tok Tokenizer) (terms []string, complete bool) {
-	switch x := e.(type) {
-	case termExpr:
-		return []string{x.text}, true
-	case phraseExpr:
-		return splitPhrase(x.text, tok)[:1], true
-	case orExpr:
-		l, lok := triggers(x.l, tok)
-		r, rok := triggers(x.r, tok)
+func triggers(p *prog) (terms []int32, complete bool) {
+	switch p.op {
+	case opTerm, opPhrase:
+		return []int32{p.term}, true
+	case opOr:
+		l, lok := triggers(p.l)
+		r, rok := triggers(p.r)
 		return append(l, r...), lok && rok
-	case andExpr:
-		return eitherSide(x.l, x.r, tok)
-	case nearExpr:
-		return eitherSide(x.l, x.r, tok)
-	case scopeExpr:
-		return triggers(x.x, tok)
+	case opAnd, opNear:
+		l, lok := triggers(p.l)
+		r, rok := triggers(p.r)
+		switch {
+		case lok && rok && len(r) < len(l):
+			return r, true
+		case lok:
+			return l, true
+		case rok:
+			return r, true
+		}
+		return append(l, r...), false
+	case opScope:
+		return triggers(p.l)
 	}
 	return nil, false // NOT
 }
 
-// eitherSide are the triggers of l AND r: the smaller complete side's.
-func eitherSide(l, r Expr, tok Tokenizer) ([]string, bool) {
-	lt, lok := triggers(l, tok)
-	rt, rok := triggers(r, tok)
-	switch {
-	case lok && rok && len(rt) < len(lt):
-		return rt, true
-	case lok:
-		return lt, true
-	case rok:
-		return rt, true
-	}
-	return append(lt, rt...), false
-}
-
-// positives are e's terms that are not negated: what makes a rule a
-// candidate when triggers are not complete.
-func positives(e Expr, tok Tokenizer, negated bool) []string {
-	switch x := e.(type) {
-	case termExpr, phraseExpr:
+// positives are p's terms that are not negated: what makes a rule a
+// candidate when its triggers are not complete (a NOT of a NOT).
+func positives(p *prog, negated bool) []int32 {
+	switch p.op {
+	case opTerm, opPhrase:
 		if negated {
 			return nil
 		}
-		t, _ := triggers(x, tok)
-		return t
-	case andExpr:
-		return append(positives(x.l, tok, negated), positives(x.r, tok, negated)...)
-	case orExpr:
-		return append(positives(x.l, tok, negated), positives(x.r, tok, negated)...)
-	case nearExpr:
-		return append(positives(x.l, tok, negated), positives(x.r, tok, negated)...)
-	case notExpr:
-		return positives(x.x, tok, !negated)
-	case scopeExpr:
-		return positives(x.x, tok, negated)
+		return []int32{p.term}
+	case opNot:
+		return positives(p.l, !negated)
+	case opScope:
+		return positives(p.l, negated)
 	}
-	return nil
+	return append(positives(p.l, negated), positives(p.r, negated)...)
 }
 
 func (m *Matcher) compile(e Expr, tok Tokenizer) *prog {

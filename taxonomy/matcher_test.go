@@ -144,13 +144,21 @@ func TestTriggers(t *testing.T) {
 		{"电梯 | (物业 & NOT 投诉)", "电梯 物业", true},
 		{"NOT NOT 电梯", "电梯", false},
 	} {
-		e, err := ParseRule(tt.rule)
+		m, err := Compile([]Source{{Name: "r", Rule: tt.rule}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		terms, complete := triggers(e, nil)
+		ids, complete := triggers(m.progs[0])
 		if !complete {
-			terms = positives(e, nil, false)
+			ids = positives(m.progs[0], false)
+		}
+		var terms []string
+		for _, id := range ids {
+			for term, tid := range m.terms {
+				if tid == id {
+					terms = append(terms, term)
+				}
+			}
 		}
 		if got := strings.Join(terms, " "); got != tt.terms || complete != tt.complete {
 			t.Errorf("%s: triggers %q %v, want %q %v", tt.rule, got, complete, tt.terms, tt.complete)
