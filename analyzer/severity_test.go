@@ -1,6 +1,7 @@
 package analyzer_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -103,6 +104,14 @@ func TestRedlineWording(t *testing.T) {
 		{"楼上扔下来个花盆，差一点就砸到小孩头上", "safety", false},
 		{"物业要是再不管楼上噪音，我真不知道自己会干出啥事来", "external-escalation", false},
 		{"对面工地晚上十一点还在打桩，报了警警察来了也没用", "", true},
+		// The lift card kept somewhere, asked for or topped up, however
+		// the question is cut; a lift stuck with someone in it still is.
+		{"电梯卡在前台领吗", "", true},
+		{"新的电梯卡在哪领", "", true},
+		{"电梯卡在管家那里吗", "", true},
+		{"我的电梯卡在物业那里充值不了", "", true},
+		{"电梯卡在8楼，我妈在里面出不来", "elevator-entrapment", false},
+		{"电梯卡住了，打物业电话半小时没人来", "elevator-entrapment", false},
 	} {
 		res := analyze(t, a, &analyzer.Record{ID: "x", Text: tt.text})
 		if got := strings.Join(res.Redline, " "); got != tt.redline {
@@ -157,5 +166,27 @@ func TestUnlessInChecked(t *testing.T) {
 	_, err := analyzer.LoadSignalRules(rule("paragraph"))
 	if err == nil || !strings.Contains(err.Error(), "rule r") || !strings.Contains(err.Error(), "severity.yaml:5:") || !strings.Contains(err.Error(), "unless_in") {
 		t.Errorf("unless_in paragraph: %v", err)
+	}
+}
+
+// The taxonomy's entrapment node reads 电梯卡 as the red-line rule does: a
+// lift card asked for or kept somewhere is no lift stuck.
+func TestLiftCardIsNoEntrapment(t *testing.T) {
+	a := analyzertest.New(t, "property")
+	for _, tt := range []struct {
+		text    string
+		trapped bool
+	}{
+		{"电梯卡在哪里办理", false},
+		{"我的电梯卡在物业那里充值不了", false},
+		{"新的电梯卡在哪领", false},
+		{"电梯卡在8楼，我妈在里面出不来", true},
+		{"电梯卡住了，打物业电话半小时没人来", true},
+	} {
+		res := analyze(t, a, &analyzer.Record{ID: "x", Text: tt.text})
+		got := slices.ContainsFunc(res.Tags, func(g analyzer.Tag) bool { return g.ID == "facilities.elevator.entrapment" })
+		if got != tt.trapped {
+			t.Errorf("%s: entrapment tagged %v, want %v (tags %+v)", tt.text, got, tt.trapped, res.Tags)
+		}
 	}
 }
